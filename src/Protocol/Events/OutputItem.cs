@@ -1,0 +1,76 @@
+using System.Text.Json;
+
+namespace Fantasy.Actors.Protocol;
+
+/// <summary>
+/// One item of a response's output (message, function_call, reasoning, hosted-tool call, …),
+/// kept as the exact JSON the server sent so it can be replayed as input byte-for-byte in meaning.
+/// The common fields are lifted out for convenience.
+/// </summary>
+public sealed class OutputItem : IEquatable<OutputItem>
+{
+    public OutputItem(JsonElement json)
+    {
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            throw new ProtocolException("an output item must be a JSON object", json.GetRawText());
+        }
+
+        Json = json;
+        Type = GetString(json, "type") ?? string.Empty;
+        Id = GetString(json, "id");
+        Status = GetString(json, "status");
+        CallId = GetString(json, "call_id");
+        Name = GetString(json, "name");
+        Arguments = GetString(json, "arguments");
+        Role = GetString(json, "role");
+    }
+
+    /// <summary>The item as the server sent it.</summary>
+    public JsonElement Json { get; }
+
+    public string Type { get; }
+    public string? Id { get; }
+    public string? Status { get; }
+
+    /// <summary>For function calls: the id a tool result refers to (<c>call_…</c>), not the item id (<c>fc_…</c>).</summary>
+    public string? CallId { get; }
+    public string? Name { get; }
+    public string? Arguments { get; }
+    public string? Role { get; }
+
+    public bool IsFunctionCall => Type == "function_call";
+
+    /// <summary>The concatenated <c>output_text</c> parts of a message item (empty for other items).</summary>
+    public string MessageText()
+    {
+        if (Type != "message" || !Json.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        {
+            return string.Empty;
+        }
+
+        var text = string.Empty;
+        foreach (var part in content.EnumerateArray())
+        {
+            if (part.ValueKind == JsonValueKind.Object && GetString(part, "type") == "output_text" && GetString(part, "text") is { } t)
+            {
+                text += t;
+            }
+        }
+
+        return text;
+    }
+
+    internal static string? GetString(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()
+            : null;
+
+    public bool Equals(OutputItem? other) => other is not null && JsonElement.DeepEquals(Json, other.Json);
+
+    public override bool Equals(object? obj) => Equals(obj as OutputItem);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Id, CallId);
+
+    public override string ToString() => Json.GetRawText();
+}

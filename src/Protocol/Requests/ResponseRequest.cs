@@ -1,0 +1,306 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Fantasy.Actors.Protocol.Json;
+
+namespace Fantasy.Actors.Protocol;
+
+/// <summary>
+/// The Responses create body. Common fields are typed; every other field is kept in
+/// <see cref="Extra"/> and written back unchanged. Input items are kept as the caller's JSON, so they
+/// round-trip exactly in meaning. Two writers: <see cref="ToWebSocketFrame"/> and <see cref="ToHttpBody"/>.
+/// </summary>
+public sealed class ResponseRequest
+{
+    public string? Model { get; init; }
+    public string? Instructions { get; init; }
+
+    /// <summary>The input items. A string <c>input</c> is read as one user message.</summary>
+    [JsonConverter(typeof(InputItemsConverter))]
+    public IReadOnlyList<JsonElement> Input { get; init; } = [];
+
+    public JsonElement? Tools { get; init; }
+    public JsonElement? ToolChoice { get; init; }
+    public bool? ParallelToolCalls { get; init; }
+
+    /// <summary><c>store</c>; the server's default is true.</summary>
+    public bool? Store { get; init; }
+    public JsonElement? Reasoning { get; init; }
+    public JsonElement? Text { get; init; }
+    public IReadOnlyList<string>? Include { get; init; }
+    public int? MaxOutputTokens { get; init; }
+    public JsonElement? Metadata { get; init; }
+    public string? PromptCacheKey { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public string? Truncation { get; init; }
+    public string? User { get; init; }
+
+    /// <summary>The caller's own <c>previous_response_id</c>, if it chains explicitly.</summary>
+    public string? PreviousResponseId { get; init; }
+
+    /// <summary>Transport field; never forwarded as sent (the writers decide).</summary>
+    public bool? Stream { get; init; }
+
+    /// <summary>Transport field; kept and forwarded on HTTP, never on a WebSocket.</summary>
+    public bool? Background { get; init; }
+
+    /// <summary><c>generate:false</c> asks for a warm-up: no model output, a response id to chain from.</summary>
+    public bool? Generate { get; init; }
+
+    /// <summary>The lane on a multiplexing WebSocket server.</summary>
+    public string? StreamId { get; init; }
+
+    /// <summary>Every field not typed above, unchanged.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; init; }
+
+    /// <summary>True when the store flag is effectively on (absent means on).</summary>
+    [JsonIgnore]
+    public bool EffectiveStore => Store ?? true;
+
+    /// <summary>True for a <c>generate:false</c> warm-up.</summary>
+    [JsonIgnore]
+    public bool IsWarmup => Generate == false;
+
+    /// <summary>Parses a create body (HTTP) or a <c>response.create</c> frame (its <c>type</c> is dropped).</summary>
+    /// <exception cref="ProtocolException">Not JSON, not an object, or a field of the wrong type; the message names the field.</exception>
+    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new ProtocolException("the request body must be a JSON object", utf8);
+            }
+
+            var request = JsonSerializer.Deserialize(ref reader, ProtocolJsonContext.Default.ResponseRequest)!;
+            if (reader.Read())
+            {
+                throw new ProtocolException("the request body must be one JSON object", utf8);
+            }
+
+            request.Extra?.Remove("type");
+            return request;
+        }
+        catch (Exception ex) when (ProtocolException.IsParseFailure(ex))
+        {
+            throw ProtocolException.From(ex, utf8);
+        }
+    }
+
+    /// <summary>A copy with other input items.</summary>
+    public ResponseRequest WithInput(IReadOnlyList<JsonElement> input) => new()
+    {
+        Model = Model, Instructions = Instructions, Input = input, Tools = Tools, ToolChoice = ToolChoice,
+        ParallelToolCalls = ParallelToolCalls, Store = Store, Reasoning = Reasoning, Text = Text, Include = Include,
+        MaxOutputTokens = MaxOutputTokens, Metadata = Metadata, PromptCacheKey = PromptCacheKey,
+        Temperature = Temperature, TopP = TopP, Truncation = Truncation, User = User,
+        PreviousResponseId = PreviousResponseId, Stream = Stream, Background = Background, Generate = Generate,
+        StreamId = StreamId, Extra = Extra,
+    };
+
+    /// <summary>
+    /// The WebSocket <c>response.create</c> frame: this request laid flat with <c>type</c>, the given
+    /// <paramref name="previousResponseId"/> (the request's own is not used) and <paramref name="input"/>,
+    /// <c>generate:false</c> for a warm-up, and <c>stream_id</c> when a lane is named. No <c>stream</c> or <c>background</c>.
+    /// </summary>
+    public byte[] ToWebSocketFrame(string? previousResponseId, IReadOnlyList<JsonElement> input, bool generate = true, string? streamId = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("type"u8, "response.create"u8);
+            WriteSettings(w, includeBackground: false);
+            if (previousResponseId is not null)
+            {
+                w.WriteString("previous_response_id"u8, previousResponseId);
+            }
+
+            WriteInput(w, input);
+            if (!generate)
+            {
+                w.WriteBoolean("generate"u8, false);
+            }
+
+            if (streamId is not null)
+            {
+                w.WriteString("stream_id"u8, streamId);
+            }
+
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The HTTP body for <c>POST /responses</c> with SSE: no <c>type</c>, <c>stream_id</c> or <c>generate</c>;
+    /// <c>stream:true</c>. <paramref name="input"/> defaults to this request's input; a
+    /// <paramref name="previousResponseId"/> is written only when given (a stored response).
+    /// </summary>
+    public byte[] ToHttpBody(string? previousResponseId = null, IReadOnlyList<JsonElement>? input = null, bool stream = true)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            WriteSettings(w, includeBackground: true);
+            if (previousResponseId is not null)
+            {
+                w.WriteString("previous_response_id"u8, previousResponseId);
+            }
+
+            WriteInput(w, input ?? Input);
+            w.WriteBoolean("stream"u8, stream);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Every field that is not input and not transport, as one JSON object: two requests whose
+    /// settings are <see cref="JsonElement.DeepEquals"/> are the same request but for their input.
+    /// </summary>
+    public JsonElement Settings()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            WriteSettings(w, includeBackground: true);
+            w.WriteEndObject();
+        }
+
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
+    }
+
+    private void WriteSettings(Utf8JsonWriter w, bool includeBackground)
+    {
+        WriteIf(w, "model"u8, Model);
+        WriteIf(w, "instructions"u8, Instructions);
+        WriteIf(w, "tools"u8, Tools);
+        WriteIf(w, "tool_choice"u8, ToolChoice);
+        if (ParallelToolCalls is { } ptc) w.WriteBoolean("parallel_tool_calls"u8, ptc);
+        if (Store is { } store) w.WriteBoolean("store"u8, store);
+        WriteIf(w, "reasoning"u8, Reasoning);
+        WriteIf(w, "text"u8, Text);
+        if (Include is not null)
+        {
+            w.WriteStartArray("include"u8);
+            foreach (var s in Include)
+            {
+                w.WriteStringValue(s);
+            }
+
+            w.WriteEndArray();
+        }
+
+        if (MaxOutputTokens is { } mot) w.WriteNumber("max_output_tokens"u8, mot);
+        WriteIf(w, "metadata"u8, Metadata);
+        WriteIf(w, "prompt_cache_key"u8, PromptCacheKey);
+        if (Temperature is { } t) w.WriteNumber("temperature"u8, t);
+        if (TopP is { } tp) w.WriteNumber("top_p"u8, tp);
+        WriteIf(w, "truncation"u8, Truncation);
+        WriteIf(w, "user"u8, User);
+        if (includeBackground && Background is { } bg) w.WriteBoolean("background"u8, bg);
+        if (Extra is not null)
+        {
+            foreach (var (key, value) in Extra)
+            {
+                w.WritePropertyName(key);
+                value.WriteTo(w);
+            }
+        }
+    }
+
+    private static void WriteInput(Utf8JsonWriter w, IReadOnlyList<JsonElement> input)
+    {
+        w.WriteStartArray("input"u8);
+        for (var i = 0; i < input.Count; i++)
+        {
+            input[i].WriteTo(w);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteIf(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static void WriteIf(Utf8JsonWriter w, ReadOnlySpan<byte> name, JsonElement? value)
+    {
+        if (value is { } v && v.ValueKind != JsonValueKind.Undefined)
+        {
+            w.WritePropertyName(name);
+            v.WriteTo(w);
+        }
+    }
+}
+
+/// <summary>Reads <c>input</c> as an array of item objects, or a string as one user message.</summary>
+internal sealed class InputItemsConverter : JsonConverter<IReadOnlyList<JsonElement>>
+{
+    public override IReadOnlyList<JsonElement> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return [];
+            case JsonTokenType.String:
+                return [UserMessage(reader.GetString()!)];
+            case JsonTokenType.StartArray:
+                var items = new List<JsonElement>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        throw new JsonException($"input[{items.Count}] must be an object");
+                    }
+
+                    items.Add(JsonElement.ParseValue(ref reader));
+                }
+
+                return items;
+            default:
+                throw new JsonException("input must be a string or an array of items");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<JsonElement> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var item in value)
+        {
+            item.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    internal static JsonElement UserMessage(string text)
+    {
+        var buffer = new ArrayBufferWriter<byte>(text.Length + 64);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("role"u8, "user"u8);
+            w.WriteString("content"u8, text);
+            w.WriteEndObject();
+        }
+
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
+    }
+}

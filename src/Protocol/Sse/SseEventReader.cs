@@ -1,0 +1,48 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+
+namespace Fantasy.Actors.Protocol;
+
+/// <summary>
+/// Reads an SSE response body (<c>event:</c>/<c>data:</c> blocks) into <see cref="ServerEvent"/>s with the
+/// same <see cref="EventParser"/> the WebSocket path uses. A final <c>data: [DONE]</c> ends the stream;
+/// it is not an event. The <c>event:</c> name is informational: the JSON <c>type</c> decides.
+/// </summary>
+public static class SseEventReader
+{
+    private static readonly SseItemParser<ServerEvent?> Parser = static (_, data) =>
+        data.SequenceEqual("[DONE]"u8) ? null : EventParser.Parse(data);
+
+    /// <exception cref="ProtocolException">A <c>data:</c> payload is not a valid event.</exception>
+    public static async IAsyncEnumerable<ServerEvent> ReadAsync(
+        Stream body,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var parser = SseParser.Create(body, Parser);
+        await foreach (var item in parser.EnumerateAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Data is null)
+            {
+                yield break;
+            }
+
+            yield return item.Data;
+        }
+    }
+
+    /// <summary>Synchronous variant, for bodies already in memory.</summary>
+    public static IEnumerable<ServerEvent> Read(Stream body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        foreach (var item in SseParser.Create(body, Parser).Enumerate())
+        {
+            if (item.Data is null)
+            {
+                yield break;
+            }
+
+            yield return item.Data;
+        }
+    }
+}
