@@ -53,7 +53,7 @@ public sealed class ResponseRequest
 
     /// <summary>Every field not typed above, unchanged.</summary>
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Extra { get; init; }
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>True when the store flag is effectively on (absent means on).</summary>
     [JsonIgnore]
