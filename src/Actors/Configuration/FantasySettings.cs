@@ -1,0 +1,216 @@
+using System.Globalization;
+using Akka.Configuration;
+
+namespace Fantasy.Actors.Configuration;
+
+/// <summary>Where the upstream Responses API is.</summary>
+public sealed record UpstreamSettings(Uri BaseUrl, Uri WebSocketUrl, string? OpenAIBeta, string UserAgent)
+{
+    /// <summary>The WebSocket URL of a base URL: https→wss, http→ws, <c>/responses</c> appended.</summary>
+    public static Uri DeriveWebSocketUrl(Uri baseUrl)
+    {
+        ArgumentNullException.ThrowIfNull(baseUrl);
+        var scheme = baseUrl.Scheme switch
+        {
+            "https" => "wss",
+            "http" => "ws",
+            "wss" or "ws" => baseUrl.Scheme,
+            _ => throw new ArgumentException($"unsupported scheme '{baseUrl.Scheme}' in {baseUrl}", nameof(baseUrl)),
+        };
+        var builder = new UriBuilder(baseUrl) { Scheme = scheme, Port = baseUrl.IsDefaultPort ? -1 : baseUrl.Port };
+        builder.Path = builder.Path.TrimEnd('/') + "/responses";
+        return builder.Uri;
+    }
+}
+
+public sealed record ConnectionSettings(
+    TimeSpan MaxAge,
+    TimeSpan MaxAgeJitter,
+    TimeSpan ConnectTimeout,
+    TimeSpan KeepAliveInterval,
+    long MaxMessageSize,
+    TimeSpan TurnWatchdog);
+
+public sealed record SessionSettings(
+    int MaxQueuedTurns,
+    TimeSpan QueueWaitTimeout,
+    TimeSpan IdleCloseAfter,
+    int MaxTranscriptItems,
+    bool WarmOnRotate);
+
+public sealed record HttpSettings(
+    int MaxRetries,
+    TimeSpan InitialBackoff,
+    TimeSpan MaxBackoff,
+    TimeSpan MaxRetryDelay,
+    TimeSpan RequestTimeout,
+    int MaxInFlight,
+    int MaxWaiting,
+    TimeSpan WaitTimeout);
+
+public sealed record FallbackSettings(TimeSpan Cooldown, double BackoffFactor, TimeSpan MaxCooldown);
+
+/// <summary>
+/// The service's tunables, read from the <c>fantasy</c> section of HOCON (defaults in
+/// <c>hocon/fantasy.conf</c>, embedded in this assembly) and validated once at startup.
+/// </summary>
+public sealed record FantasySettings(
+    UpstreamSettings Upstream,
+    ConnectionSettings Connection,
+    SessionSettings Session,
+    HttpSettings Http,
+    FallbackSettings Fallback)
+{
+    private const string ResourceName = "Fantasy.Actors.fantasy.conf";
+
+    private static readonly Lazy<Config> DefaultConfigLazy = new(LoadDefaultConfig);
+
+    /// <summary>The embedded <c>hocon/fantasy.conf</c>.</summary>
+    public static Config DefaultConfig => DefaultConfigLazy.Value;
+
+    /// <summary>The settings with every default.</summary>
+    public static FantasySettings Default => FromConfig(Config.Empty);
+
+    /// <summary>Reads the settings from <paramref name="config"/> with the defaults as fallback.</summary>
+    /// <exception cref="ConfigurationException">A value is missing, malformed or out of range; the message names its path.</exception>
+    public static FantasySettings FromConfig(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.WithFallback(DefaultConfig).GetConfig("fantasy");
+        var r = new Reader(c);
+
+        var baseUrl = r.AbsoluteUri("upstream.base-url");
+        var wsOverride = r.String("upstream.websocket-url");
+        var wsUrl = string.IsNullOrWhiteSpace(wsOverride)
+            ? UpstreamSettings.DeriveWebSocketUrl(baseUrl)
+            : r.AbsoluteUri("upstream.websocket-url", "ws", "wss");
+        var beta = r.String("upstream.openai-beta");
+
+        return new FantasySettings(
+            new UpstreamSettings(baseUrl, wsUrl, string.IsNullOrWhiteSpace(beta) ? null : beta, r.String("upstream.user-agent")),
+            new ConnectionSettings(
+                r.Positive("connection.max-age"),
+                r.NonNegative("connection.max-age-jitter"),
+                r.Positive("connection.connect-timeout"),
+                r.NonNegative("connection.keep-alive-interval"),
+                r.Bytes("connection.max-message-size", min: 1024),
+                r.Positive("connection.turn-watchdog")),
+            new SessionSettings(
+                r.Int("session.max-queued-turns", min: 0),
+                r.Positive("session.queue-wait-timeout"),
+                r.Positive("session.idle-close-after"),
+                r.Int("session.max-transcript-items", min: 1),
+                r.Bool("session.warm-on-rotate")),
+            new HttpSettings(
+                r.Int("http.max-retries", min: 0),
+                r.Positive("http.initial-backoff"),
+                r.Positive("http.max-backoff"),
+                r.NonNegative("http.max-retry-delay"),
+                r.Positive("http.request-timeout"),
+                r.Int("http.max-in-flight", min: 1),
+                r.Int("http.max-waiting", min: 0),
+                r.Positive("http.wait-timeout")),
+            new FallbackSettings(
+                r.Positive("fallback.cooldown"),
+                r.Double("fallback.backoff-factor", min: 1.0),
+                r.Positive("fallback.max-cooldown")))
+            .Validated();
+    }
+
+    private FantasySettings Validated()
+    {
+        if (Connection.MaxAgeJitter >= Connection.MaxAge)
+        {
+            throw new ConfigurationException(
+                $"fantasy.connection.max-age-jitter ({Connection.MaxAgeJitter}) must be smaller than fantasy.connection.max-age ({Connection.MaxAge})");
+        }
+
+        if (Http.MaxBackoff < Http.InitialBackoff)
+        {
+            throw new ConfigurationException("fantasy.http.max-backoff must not be smaller than fantasy.http.initial-backoff");
+        }
+
+        if (Fallback.MaxCooldown < Fallback.Cooldown)
+        {
+            throw new ConfigurationException("fantasy.fallback.max-cooldown must not be smaller than fantasy.fallback.cooldown");
+        }
+
+        return this;
+    }
+
+    private static Config LoadDefaultConfig()
+    {
+        using var stream = typeof(FantasySettings).Assembly.GetManifestResourceStream(ResourceName)
+                           ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+
+    /// <summary>Typed reads that name the full path of a bad value.</summary>
+    private sealed class Reader(Config config)
+    {
+        private static string Full(string path) => "fantasy." + path;
+
+        public string String(string path) => Read(path, () => config.GetString(path) ?? string.Empty);
+
+        public bool Bool(string path) => Read(path, () => config.GetBoolean(path));
+
+        public int Int(string path, int min)
+        {
+            var v = Read(path, () => config.GetInt(path));
+            return v >= min ? v : throw new ConfigurationException($"{Full(path)} must be at least {min}, was {v}");
+        }
+
+        public double Double(string path, double min)
+        {
+            var v = Read(path, () => config.GetDouble(path));
+            return v >= min
+                ? v
+                : throw new ConfigurationException($"{Full(path)} must be at least {min.ToString(CultureInfo.InvariantCulture)}, was {v.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        public TimeSpan Positive(string path)
+        {
+            var v = Read(path, () => config.GetTimeSpan(path, allowInfinite: false));
+            return v > TimeSpan.Zero ? v : throw new ConfigurationException($"{Full(path)} must be a positive duration, was {v}");
+        }
+
+        public TimeSpan NonNegative(string path)
+        {
+            var v = Read(path, () => config.GetTimeSpan(path, allowInfinite: false));
+            return v >= TimeSpan.Zero ? v : throw new ConfigurationException($"{Full(path)} must not be negative, was {v}");
+        }
+
+        public long Bytes(string path, long min)
+        {
+            var v = Read(path, () => config.GetByteSize(path)) ?? throw new ConfigurationException($"{Full(path)} is missing");
+            return v >= min ? v : throw new ConfigurationException($"{Full(path)} must be at least {min} bytes, was {v}");
+        }
+
+        public Uri AbsoluteUri(string path, params string[] schemes)
+        {
+            var s = String(path);
+            var allowed = schemes.Length == 0 ? ["http", "https"] : schemes;
+            return Uri.TryCreate(s, UriKind.Absolute, out var uri) && allowed.Contains(uri.Scheme)
+                ? uri
+                : throw new ConfigurationException($"{Full(path)} must be an absolute {string.Join("/", allowed)} URL, was '{s}'");
+        }
+
+        private T Read<T>(string path, Func<T> read)
+        {
+            if (!config.HasPath(path))
+            {
+                throw new ConfigurationException($"{Full(path)} is missing");
+            }
+
+            try
+            {
+                return read();
+            }
+            catch (Exception ex) when (ex is not ConfigurationException)
+            {
+                throw new ConfigurationException($"{Full(path)} is not valid: {ex.Message}", ex);
+            }
+        }
+    }
+}
