@@ -17,13 +17,8 @@ public sealed class OutputItem : IEquatable<OutputItem>
         }
 
         Json = json;
-        Type = GetString(json, "type") ?? string.Empty;
-        Id = GetString(json, "id");
-        Status = GetString(json, "status");
-        CallId = GetString(json, "call_id");
-        Name = GetString(json, "name");
-        Arguments = GetString(json, "arguments");
-        Role = GetString(json, "role");
+        Type = ResponseSnapshot.Str(json, "type") ?? string.Empty;
+        Id = ResponseSnapshot.Str(json, "id");
     }
 
     /// <summary>The item as the server sent it.</summary>
@@ -31,13 +26,15 @@ public sealed class OutputItem : IEquatable<OutputItem>
 
     public string Type { get; }
     public string? Id { get; }
-    public string? Status { get; }
+
+    // The rarer fields are read when asked for: a 20 KB completion is parsed without building them.
+    public string? Status => GetString(Json, "status");
 
     /// <summary>For function calls: the id a tool result refers to (<c>call_…</c>), not the item id (<c>fc_…</c>).</summary>
-    public string? CallId { get; }
-    public string? Name { get; }
-    public string? Arguments { get; }
-    public string? Role { get; }
+    public string? CallId => GetString(Json, "call_id");
+    public string? Name => GetString(Json, "name");
+    public string? Arguments => GetString(Json, "arguments");
+    public string? Role => GetString(Json, "role");
 
     public bool IsFunctionCall => Type == "function_call";
 

@@ -31,28 +31,53 @@ public sealed record ResponseError(string? Code, string Message);
 /// <summary>
 /// A Response object as carried by <c>response.created</c>, <c>response.completed</c> and the other
 /// response-level events (and by a non-streaming HTTP reply). Fields the client acts on are typed;
-/// every other field is kept in <see cref="Extra"/> so the object can be written back faithfully.
+/// <see cref="Json"/> is the whole object as sent, so it can be passed on faithfully. The object is
+/// read into one <see cref="JsonDocument"/>; output items are views into it.
 /// </summary>
 public sealed class ResponseSnapshot
 {
-    private static readonly IReadOnlyDictionary<string, JsonElement> NoExtra = new Dictionary<string, JsonElement>();
-
-    private ResponseSnapshot(ResponseDto dto)
+    private ResponseSnapshot(JsonElement json)
     {
-        Id = dto.Id ?? string.Empty;
-        CreatedAt = dto.CreatedAt;
-        Status = dto.Status;
-        Model = dto.Model;
-        Error = dto.Error is null ? null : new ResponseError(dto.Error.Code, dto.Error.Message ?? string.Empty);
-        IncompleteReason = dto.IncompleteDetails?.Reason;
-        PreviousResponseId = dto.PreviousResponseId;
-        Usage = Usage.From(dto.Usage);
-        if (dto.Output is { Count: > 0 } output)
+        if (json.ValueKind != JsonValueKind.Object)
         {
-            var items = new OutputItem[output.Count];
-            for (var i = 0; i < items.Length; i++)
+            throw new JsonException("a Response must be a JSON object");
+        }
+
+        Json = json;
+        Id = Str(json, "id") ?? string.Empty;
+        CreatedAt = json.TryGetProperty("created_at", out var created) && created.ValueKind != JsonValueKind.Null ? created.GetInt64() : null;
+        Status = Str(json, "status");
+        Model = Str(json, "model");
+        PreviousResponseId = Str(json, "previous_response_id");
+        if (json.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+        {
+            Error = error.ValueKind == JsonValueKind.Object
+                ? new ResponseError(Str(error, "code"), Str(error, "message") ?? string.Empty)
+                : throw new JsonException("'response.error' must be an object");
+        }
+
+        if (json.TryGetProperty("incomplete_details", out var incomplete) && incomplete.ValueKind == JsonValueKind.Object)
+        {
+            IncompleteReason = Str(incomplete, "reason");
+        }
+
+        if (json.TryGetProperty("usage", out var usage) && usage.ValueKind != JsonValueKind.Null)
+        {
+            Usage = Usage.From(usage.Deserialize(ProtocolJsonContext.Default.UsageDto));
+        }
+
+        if (json.TryGetProperty("output", out var output) && output.ValueKind != JsonValueKind.Null)
+        {
+            if (output.ValueKind != JsonValueKind.Array)
             {
-                items[i] = new OutputItem(output[i]);
+                throw new JsonException("'response.output' must be an array");
+            }
+
+            var items = new OutputItem[output.GetArrayLength()];
+            var i = 0;
+            foreach (var item in output.EnumerateArray())
+            {
+                items[i++] = new OutputItem(item);
             }
 
             Output = items;
@@ -61,9 +86,10 @@ public sealed class ResponseSnapshot
         {
             Output = [];
         }
-
-        Extra = dto.Extra ?? NoExtra;
     }
+
+    /// <summary>The Response object exactly as sent.</summary>
+    public JsonElement Json { get; }
 
     public string Id { get; }
     public long? CreatedAt { get; }
@@ -81,15 +107,7 @@ public sealed class ResponseSnapshot
     /// <summary>The response's output as sent on this event; some backends send it empty on completion.</summary>
     public IReadOnlyList<OutputItem> Output { get; }
 
-    /// <summary>Every other field of the Response object, unchanged.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Extra { get; }
-
-    internal static ResponseSnapshot Read(ref Utf8JsonReader reader)
-    {
-        var dto = JsonSerializer.Deserialize(ref reader, ProtocolJsonContext.Default.ResponseDto)
-                  ?? throw new JsonException("response is null");
-        return new ResponseSnapshot(dto);
-    }
+    internal static ResponseSnapshot Read(ref Utf8JsonReader reader) => new(JsonElement.ParseValue(ref reader));
 
     /// <summary>Parses a non-streaming HTTP reply body (one Response object).</summary>
     public static ResponseSnapshot Parse(ReadOnlySpan<byte> utf8)
@@ -102,11 +120,28 @@ public sealed class ResponseSnapshot
                 throw new ProtocolException("a Response must be a JSON object", utf8);
             }
 
-            return Read(ref reader);
+            var snapshot = Read(ref reader);
+            if (reader.Read())
+            {
+                throw new ProtocolException("a Response must be one JSON object", utf8);
+            }
+
+            return snapshot;
         }
         catch (Exception ex) when (ProtocolException.IsParseFailure(ex))
         {
             throw ProtocolException.From(ex, utf8);
         }
+    }
+
+    /// <summary>A string field; null when absent or null; a wrong JSON type is a protocol error.</summary>
+    internal static string? Str(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw new JsonException($"'{name}' must be a string");
     }
 }

@@ -92,13 +92,13 @@ public sealed class EventParserSpecs
     }
 
     [Fact]
-    public void Response_events_carry_the_response_with_extra_fields_kept()
+    public void Response_events_carry_the_whole_response_as_sent()
     {
         var created = Assert.IsType<ResponseCreated>(Vectors.Events("text-answer.jsonl")[0]);
 
         Assert.Equal("in_progress", created.Response.Status);
         Assert.Equal("gpt-5.5-2026-04-23", created.Response.Model);
-        Assert.True(created.Response.Extra.ContainsKey("instructions"));
+        Assert.Equal("Answer in one short sentence.", created.Response.Json.GetProperty("instructions").GetString());
         Assert.Equal(0, created.SequenceNumber);
     }
 

@@ -1,0 +1,611 @@
+using System.Buffers;
+using System.Text.Json;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Simulator;
+
+/// <summary>
+/// The events of one response, written as the real service writes them: <c>response.created</c>,
+/// <c>response.in_progress</c>, each item's added/delta/done events with proper
+/// <c>item_id</c>/<c>output_index</c>/<c>content_index</c>, and one terminal event carrying the full
+/// Response with usage. <c>sequence_number</c> counts from 0. Frames are produced lazily, so a fault
+/// can stop the stream part-way.
+/// </summary>
+internal sealed class ResponseRun
+{
+    private readonly string responseId;
+    private readonly string suffix;
+    private readonly long createdAt;
+    private readonly ResponseRequest request;
+    private readonly string? previousResponseId;
+    private readonly ModelTurn turn;
+    private readonly int contextItems;
+    private readonly int cachedItems;
+    private readonly bool warmup;
+    private readonly List<JsonElement> output = [];
+    private long sequence;
+
+    public ResponseRun(
+        string responseId,
+        long createdAt,
+        ResponseRequest request,
+        string? previousResponseId,
+        ModelTurn turn,
+        int contextItems,
+        int cachedItems,
+        bool warmup)
+    {
+        this.responseId = responseId;
+        suffix = responseId.StartsWith("resp_", StringComparison.Ordinal) ? responseId[5..] : responseId;
+        this.createdAt = createdAt;
+        this.request = request;
+        this.previousResponseId = previousResponseId;
+        this.turn = turn;
+        this.contextItems = contextItems;
+        this.cachedItems = cachedItems;
+        this.warmup = warmup;
+    }
+
+    /// <summary>The output items produced so far (complete once the frames are exhausted).</summary>
+    public IReadOnlyList<JsonElement> Output => output;
+
+    /// <summary>The Response's final status: completed, incomplete or failed.</summary>
+    public string FinalStatus => warmup
+        ? "completed"
+        : turn.Outcome switch
+        {
+            ModelOutcome.Failed => "failed",
+            ModelOutcome.Incomplete => "incomplete",
+            _ => "completed",
+        };
+
+    /// <summary>The terminal Response object as the non-streaming HTTP reply (call after the frames).</summary>
+    public byte[] FinalResponse() => Write(w => WriteResponse(w, FinalStatus, terminal: true));
+
+    public IEnumerable<byte[]> Frames(string? failWithCode = null)
+    {
+        yield return Event("response.created", w => WriteResponseProperty(w, "in_progress", terminal: false));
+        if (warmup)
+        {
+            yield return Event("response.completed", w => WriteResponseProperty(w, "completed", terminal: true));
+            yield break;
+        }
+
+        yield return Event("response.in_progress", w => WriteResponseProperty(w, "in_progress", terminal: false));
+
+        if (failWithCode is not null || turn.Outcome == ModelOutcome.Failed)
+        {
+            var code = failWithCode ?? turn.FailCode ?? "server_error";
+            yield return Event("response.failed", w =>
+            {
+                w.WritePropertyName("response"u8);
+                WriteResponse(w, "failed", terminal: true, errorCode: code);
+            });
+            yield break;
+        }
+
+        var incomplete = turn.Outcome == ModelOutcome.Incomplete;
+        for (var index = 0; index < turn.Items.Count; index++)
+        {
+            var frames = turn.Items[index] switch
+            {
+                PlannedItem.Reasoning r => Reasoning(index, r),
+                PlannedItem.Message m => Message(index, m, incomplete),
+                PlannedItem.Refusal r => Refusal(index, r),
+                PlannedItem.Call c => Call(index, c),
+                _ => [],
+            };
+            foreach (var frame in frames)
+            {
+                yield return frame;
+            }
+        }
+
+        var status = incomplete ? "incomplete" : "completed";
+        yield return Event(incomplete ? "response.incomplete" : "response.completed", w => WriteResponseProperty(w, status, terminal: true));
+    }
+
+    /// <summary>A valid delta frame padded to about <paramref name="bytes"/> bytes.</summary>
+    public byte[] OversizedDelta(int bytes) => Event("response.output_text.delta", w =>
+    {
+        w.WriteNumber("content_index"u8, 0);
+        w.WriteString("delta"u8, new string('x', Math.Max(1, bytes - 160)));
+        w.WriteString("item_id"u8, $"msg_{suffix}_pad");
+        w.WriteNumber("output_index"u8, 0);
+    });
+
+    private IEnumerable<byte[]> Message(int index, PlannedItem.Message m, bool incomplete)
+    {
+        var id = $"msg_{suffix}_{index}";
+        var chunks = Chunks(m.Text);
+        var annotation = default((int Start, int End)?);
+        if (m.Cite)
+        {
+            const string cite = " See example.com.";
+            chunks.Add(cite);
+            var full = string.Concat(chunks);
+            annotation = (full.Length - cite.Length + 5, full.Length - 1);
+        }
+
+        if (incomplete)
+        {
+            chunks = chunks.Take(Math.Max(1, chunks.Count / 2)).ToList();
+            annotation = null;
+        }
+
+        var text = string.Concat(chunks);
+        yield return Event("response.output_item.added", w =>
+        {
+            w.WriteNumber("output_index"u8, index);
+            w.WritePropertyName("item"u8);
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("status"u8, "in_progress"u8);
+            w.WriteStartArray("content"u8);
+            w.WriteEndArray();
+            w.WriteString("role"u8, "assistant"u8);
+            w.WriteEndObject();
+        });
+        yield return Event("response.content_part.added", w =>
+        {
+            Location(w, id, index, 0);
+            w.WritePropertyName("part"u8);
+            WriteTextPart(w, string.Empty, null);
+        });
+        foreach (var chunk in chunks)
+        {
+            yield return Event("response.output_text.delta", w =>
+            {
+                Location(w, id, index, 0);
+                w.WriteString("delta"u8, chunk);
+                w.WriteStartArray("logprobs"u8);
+                w.WriteEndArray();
+            });
+        }
+
+        if (annotation is { } a)
+        {
+            yield return Event("response.output_text.annotation.added", w =>
+            {
+                Location(w, id, index, 0);
+                w.WriteNumber("annotation_index"u8, 0);
+                w.WritePropertyName("annotation"u8);
+                WriteAnnotation(w, a);
+            });
+        }
+
+        yield return Event("response.output_text.done", w =>
+        {
+            Location(w, id, index, 0);
+            w.WriteString("text"u8, text);
+            w.WriteStartArray("logprobs"u8);
+            w.WriteEndArray();
+        });
+        yield return Event("response.content_part.done", w =>
+        {
+            Location(w, id, index, 0);
+            w.WritePropertyName("part"u8);
+            WriteTextPart(w, text, annotation);
+        });
+        var item = Element(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("status"u8, incomplete ? "incomplete"u8 : "completed"u8);
+            w.WriteStartArray("content"u8);
+            WriteTextPart(w, text, annotation);
+            w.WriteEndArray();
+            w.WriteString("role"u8, "assistant"u8);
+            w.WriteEndObject();
+        });
+        yield return ItemDone(index, item);
+    }
+
+    private IEnumerable<byte[]> Refusal(int index, PlannedItem.Refusal r)
+    {
+        var id = $"msg_{suffix}_{index}";
+        yield return Event("response.output_item.added", w =>
+        {
+            w.WriteNumber("output_index"u8, index);
+            w.WritePropertyName("item"u8);
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("status"u8, "in_progress"u8);
+            w.WriteStartArray("content"u8);
+            w.WriteEndArray();
+            w.WriteString("role"u8, "assistant"u8);
+            w.WriteEndObject();
+        });
+        yield return Event("response.content_part.added", w =>
+        {
+            Location(w, id, index, 0);
+            w.WritePropertyName("part"u8);
+            WriteRefusalPart(w, string.Empty);
+        });
+        foreach (var chunk in Chunks(r.Text))
+        {
+            yield return Event("response.refusal.delta", w =>
+            {
+                Location(w, id, index, 0);
+                w.WriteString("delta"u8, chunk);
+            });
+        }
+
+        yield return Event("response.refusal.done", w =>
+        {
+            Location(w, id, index, 0);
+            w.WriteString("refusal"u8, r.Text);
+        });
+        yield return Event("response.content_part.done", w =>
+        {
+            Location(w, id, index, 0);
+            w.WritePropertyName("part"u8);
+            WriteRefusalPart(w, r.Text);
+        });
+        yield return ItemDone(index, Element(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "message"u8);
+            w.WriteString("status"u8, "completed"u8);
+            w.WriteStartArray("content"u8);
+            WriteRefusalPart(w, r.Text);
+            w.WriteEndArray();
+            w.WriteString("role"u8, "assistant"u8);
+            w.WriteEndObject();
+        }));
+    }
+
+    private IEnumerable<byte[]> Reasoning(int index, PlannedItem.Reasoning r)
+    {
+        var id = $"rs_{suffix}_{index}";
+        yield return Event("response.output_item.added", w =>
+        {
+            w.WriteNumber("output_index"u8, index);
+            w.WritePropertyName("item"u8);
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "reasoning"u8);
+            w.WriteStartArray("summary"u8);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        for (var s = 0; s < r.Summary.Count; s++)
+        {
+            var summaryIndex = s;
+            var text = r.Summary[s];
+            yield return Event("response.reasoning_summary_part.added", w =>
+            {
+                SummaryLocation(w, id, index, summaryIndex);
+                w.WritePropertyName("part"u8);
+                WriteSummaryPart(w, string.Empty);
+            });
+            foreach (var chunk in Chunks(text))
+            {
+                yield return Event("response.reasoning_summary_text.delta", w =>
+                {
+                    SummaryLocation(w, id, index, summaryIndex);
+                    w.WriteString("delta"u8, chunk);
+                });
+            }
+
+            yield return Event("response.reasoning_summary_text.done", w =>
+            {
+                SummaryLocation(w, id, index, summaryIndex);
+                w.WriteString("text"u8, text);
+            });
+            yield return Event("response.reasoning_summary_part.done", w =>
+            {
+                SummaryLocation(w, id, index, summaryIndex);
+                w.WritePropertyName("part"u8);
+                WriteSummaryPart(w, text);
+            });
+        }
+
+        yield return ItemDone(index, Element(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, id);
+            w.WriteString("type"u8, "reasoning"u8);
+            w.WriteStartArray("summary"u8);
+            foreach (var text in r.Summary)
+            {
+                WriteSummaryPart(w, text);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }));
+    }
+
+    private IEnumerable<byte[]> Call(int index, PlannedItem.Call c)
+    {
+        var id = $"fc_{suffix}_{index}";
+        var callId = $"call_{suffix}_{index}";
+        yield return Event("response.output_item.added", w =>
+        {
+            w.WriteNumber("output_index"u8, index);
+            w.WritePropertyName("item"u8);
+            WriteCall(w, id, callId, c.Name, string.Empty, "in_progress");
+        });
+        var third = Math.Max(1, c.Arguments.Length / 3);
+        for (var start = 0; start < c.Arguments.Length; start += third)
+        {
+            var piece = c.Arguments.Substring(start, Math.Min(third, c.Arguments.Length - start));
+            yield return Event("response.function_call_arguments.delta", w =>
+            {
+                w.WriteString("delta"u8, piece);
+                w.WriteString("item_id"u8, id);
+                w.WriteNumber("output_index"u8, index);
+            });
+        }
+
+        yield return Event("response.function_call_arguments.done", w =>
+        {
+            w.WriteString("arguments"u8, c.Arguments);
+            w.WriteString("item_id"u8, id);
+            w.WriteString("name"u8, c.Name);
+            w.WriteNumber("output_index"u8, index);
+        });
+        yield return ItemDone(index, Element(w => WriteCall(w, id, callId, c.Name, c.Arguments, "completed")));
+    }
+
+    private byte[] ItemDone(int index, JsonElement item)
+    {
+        output.Add(item);
+        return Event("response.output_item.done", w =>
+        {
+            w.WritePropertyName("item"u8);
+            item.WriteTo(w);
+            w.WriteNumber("output_index"u8, index);
+        });
+    }
+
+    private static void WriteCall(Utf8JsonWriter w, string id, string callId, string name, string arguments, string status)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, id);
+        w.WriteString("type"u8, "function_call"u8);
+        w.WriteString("status"u8, status);
+        w.WriteString("arguments"u8, arguments);
+        w.WriteString("call_id"u8, callId);
+        w.WriteString("name"u8, name);
+        w.WriteEndObject();
+    }
+
+    private static void WriteTextPart(Utf8JsonWriter w, string text, (int Start, int End)? annotation)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "output_text"u8);
+        w.WriteStartArray("annotations"u8);
+        if (annotation is { } a)
+        {
+            WriteAnnotation(w, a);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("logprobs"u8);
+        w.WriteEndArray();
+        w.WriteString("text"u8, text);
+        w.WriteEndObject();
+    }
+
+    private static void WriteAnnotation(Utf8JsonWriter w, (int Start, int End) a)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "url_citation"u8);
+        w.WriteNumber("end_index"u8, a.End);
+        w.WriteNumber("start_index"u8, a.Start);
+        w.WriteString("title"u8, "Example Domain"u8);
+        w.WriteString("url"u8, "https://example.com/"u8);
+        w.WriteEndObject();
+    }
+
+    private static void WriteRefusalPart(Utf8JsonWriter w, string refusal)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "refusal"u8);
+        w.WriteString("refusal"u8, refusal);
+        w.WriteEndObject();
+    }
+
+    private static void WriteSummaryPart(Utf8JsonWriter w, string text)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "summary_text"u8);
+        w.WriteString("text"u8, text);
+        w.WriteEndObject();
+    }
+
+    private static void Location(Utf8JsonWriter w, string itemId, int outputIndex, int contentIndex)
+    {
+        w.WriteNumber("content_index"u8, contentIndex);
+        w.WriteString("item_id"u8, itemId);
+        w.WriteNumber("output_index"u8, outputIndex);
+    }
+
+    private static void SummaryLocation(Utf8JsonWriter w, string itemId, int outputIndex, int summaryIndex)
+    {
+        w.WriteString("item_id"u8, itemId);
+        w.WriteNumber("output_index"u8, outputIndex);
+        w.WriteNumber("summary_index"u8, summaryIndex);
+    }
+
+    private void WriteResponseProperty(Utf8JsonWriter w, string status, bool terminal)
+    {
+        w.WritePropertyName("response"u8);
+        WriteResponse(w, status, terminal);
+    }
+
+    private void WriteResponse(Utf8JsonWriter w, string status, bool terminal, string? errorCode = null)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, responseId);
+        w.WriteString("object"u8, "response"u8);
+        w.WriteNumber("created_at"u8, createdAt);
+        w.WriteString("status"u8, status);
+        w.WriteBoolean("background"u8, false);
+        if (errorCode is not null)
+        {
+            w.WriteStartObject("error"u8);
+            w.WriteString("code"u8, errorCode);
+            w.WriteString("message"u8, "The model failed to generate a response."u8);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("error"u8);
+        }
+
+        if (terminal && status == "incomplete")
+        {
+            w.WriteStartObject("incomplete_details"u8);
+            w.WriteString("reason"u8, "max_output_tokens"u8);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("incomplete_details"u8);
+        }
+
+        WriteEcho(w, "instructions"u8, request.Instructions);
+        if (request.MaxOutputTokens is { } mot) w.WriteNumber("max_output_tokens"u8, mot);
+        else w.WriteNull("max_output_tokens"u8);
+        w.WriteString("model"u8, request.Model ?? "sim-model");
+        w.WriteStartArray("output"u8);
+        if (terminal && errorCode is null)
+        {
+            foreach (var item in output)
+            {
+                item.WriteTo(w);
+            }
+        }
+
+        w.WriteEndArray();
+        w.WriteBoolean("parallel_tool_calls"u8, request.ParallelToolCalls ?? true);
+        WriteEcho(w, "previous_response_id"u8, previousResponseId);
+        WriteElement(w, "reasoning"u8, request.Reasoning);
+        w.WriteBoolean("store"u8, request.EffectiveStore);
+        if (request.Temperature is { } t) w.WriteNumber("temperature"u8, t);
+        else w.WriteNumber("temperature"u8, 1.0);
+        WriteElement(w, "text"u8, request.Text);
+        if (request.ToolChoice is { } tc) { w.WritePropertyName("tool_choice"u8); tc.WriteTo(w); }
+        else w.WriteString("tool_choice"u8, "auto"u8);
+        if (request.Tools is { } tools) { w.WritePropertyName("tools"u8); tools.WriteTo(w); }
+        else { w.WriteStartArray("tools"u8); w.WriteEndArray(); }
+        if (request.TopP is { } tp) w.WriteNumber("top_p"u8, tp);
+        else w.WriteNumber("top_p"u8, 1.0);
+        w.WriteString("truncation"u8, request.Truncation ?? "disabled");
+        if (terminal && errorCode is null)
+        {
+            WriteUsage(w);
+        }
+        else
+        {
+            w.WriteNull("usage"u8);
+        }
+
+        WriteEcho(w, "user"u8, request.User);
+        if (request.Metadata is { } md) { w.WritePropertyName("metadata"u8); md.WriteTo(w); }
+        else { w.WriteStartObject("metadata"u8); w.WriteEndObject(); }
+        w.WriteEndObject();
+    }
+
+    private void WriteUsage(Utf8JsonWriter w)
+    {
+        var input = warmup ? 0 : contextItems * ScriptedModel.TokensPerItem;
+        var cached = warmup ? 0 : cachedItems * ScriptedModel.TokensPerItem;
+        var outputTokens = output.Count * ScriptedModel.TokensPerItem;
+        var reasoning = 0;
+        foreach (var item in output)
+        {
+            if (ScriptedModel.TypeOf(item) == "reasoning")
+            {
+                reasoning += ScriptedModel.TokensPerItem;
+            }
+        }
+
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("input_tokens"u8, input);
+        w.WriteStartObject("input_tokens_details"u8);
+        w.WriteNumber("cached_tokens"u8, cached);
+        w.WriteNumber("cache_write_tokens"u8, 0);
+        w.WriteEndObject();
+        w.WriteNumber("output_tokens"u8, outputTokens);
+        w.WriteStartObject("output_tokens_details"u8);
+        w.WriteNumber("reasoning_tokens"u8, reasoning);
+        w.WriteEndObject();
+        w.WriteNumber("total_tokens"u8, input + outputTokens);
+        w.WriteEndObject();
+    }
+
+    private static void WriteEcho(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteString(name, value);
+    }
+
+    private static void WriteElement(Utf8JsonWriter w, ReadOnlySpan<byte> name, JsonElement? value)
+    {
+        if (value is { } v)
+        {
+            w.WritePropertyName(name);
+            v.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private byte[] Event(string type, Action<Utf8JsonWriter> body) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, type);
+        body(w);
+        w.WriteNumber("sequence_number"u8, sequence++);
+        w.WriteEndObject();
+    });
+
+    internal static byte[] Write(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            write(w);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static JsonElement Element(Action<Utf8JsonWriter> write)
+    {
+        var reader = new Utf8JsonReader(Write(write));
+        return JsonElement.ParseValue(ref reader);
+    }
+
+    /// <summary>Splits text into word-sized deltas ("ok: 5" → "ok:", " 5").</summary>
+    private static List<string> Chunks(string text)
+    {
+        var chunks = new List<string>();
+        var start = 0;
+        for (var i = 1; i <= text.Length; i++)
+        {
+            if (i == text.Length || text[i] == ' ')
+            {
+                chunks.Add(text[start..i]);
+                start = i;
+            }
+        }
+
+        if (chunks.Count == 0)
+        {
+            chunks.Add(text);
+        }
+
+        return chunks;
+    }
+}

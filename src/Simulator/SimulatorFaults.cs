@@ -1,0 +1,189 @@
+namespace Fantasy.Actors.Simulator;
+
+/// <summary>Which transport a fault applies to.</summary>
+public enum FaultTransport
+{
+    Any,
+    WebSocket,
+    Http,
+}
+
+/// <summary>A refused WebSocket upgrade or a failed HTTP POST: plain HTTP status, headers and an error body.</summary>
+public sealed record HttpFault(
+    int Status,
+    string? Code = null,
+    string? Message = null,
+    TimeSpan? RetryAfter = null,
+    TimeSpan? RetryAfterMs = null,
+    bool? ShouldRetry = null,
+    string? Type = null);
+
+/// <summary>What happens to one response (one turn) besides the scripted model.</summary>
+public sealed record TurnFaults
+{
+    /// <summary>Abort the connection after this many events of the response.</summary>
+    public int? CloseAfterEvents { get; init; }
+
+    /// <summary>Answer with an <c>error</c> event (WS shape over WebSocket, HTTP error reply over HTTP) instead of a response.</summary>
+    public (int Status, string Code, string Message)? Error { get; init; }
+
+    /// <summary>End the response with <c>response.failed</c> carrying this code.</summary>
+    public string? FailWithCode { get; init; }
+
+    /// <summary>Send a frame that is not JSON right after <c>response.created</c>.</summary>
+    public bool MalformedFrame { get; init; }
+
+    /// <summary>Send a valid delta frame of about this many bytes right after <c>response.created</c>.</summary>
+    public int? OversizedFrameBytes { get; init; }
+
+    /// <summary>Send nothing for this long right after <c>response.created</c>.</summary>
+    public TimeSpan? Stall { get; init; }
+
+    public static readonly TurnFaults None = new();
+}
+
+/// <summary>
+/// The fault and latency knobs of a running simulator. Each "next K" fault is consumed by the next K
+/// upgrades, posts or turns it applies to. Thread-safe; change it at any time.
+/// </summary>
+public sealed class SimulatorFaults
+{
+    private readonly object gate = new();
+    private readonly List<(HttpFault Fault, int Left)> upgradeRefusals = [];
+    private readonly List<(HttpFault Fault, int Left)> postFailures = [];
+    private readonly List<(FaultTransport Transport, Func<TurnFaults, TurnFaults> Apply, int Left)> turnFaults = [];
+    private long perEventTicks;
+    private long firstEventTicks;
+
+    internal SimulatorFaults(SimulatorOptions options)
+    {
+        PerEventLatency = options.PerEventLatency;
+        FirstEventLatency = options.FirstEventLatency;
+    }
+
+    public TimeSpan PerEventLatency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref perEventTicks));
+        set => Interlocked.Exchange(ref perEventTicks, value.Ticks);
+    }
+
+    public TimeSpan FirstEventLatency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref firstEventTicks));
+        set => Interlocked.Exchange(ref firstEventTicks, value.Ticks);
+    }
+
+    /// <summary>Refuse the next <paramref name="count"/> upgrades (426, 429 + Retry-After, 500, …).</summary>
+    public void RefuseUpgrades(HttpFault fault, int count = 1) => Add(upgradeRefusals, fault, count);
+
+    /// <summary>Answer the next <paramref name="count"/> HTTP POSTs with an error reply.</summary>
+    public void FailHttpPosts(HttpFault fault, int count = 1) => Add(postFailures, fault, count);
+
+    /// <summary>Abort the connection after <paramref name="events"/> events of each of the next <paramref name="responses"/> responses.</summary>
+    public void CloseAfterEvents(int events, int responses = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, responses, f => f with { CloseAfterEvents = events });
+
+    /// <summary>Answer the next <paramref name="turns"/> requests with an error instead of a response.</summary>
+    public void SendError(int status, string code, string message, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, turns, f => f with { Error = (status, code, message) });
+
+    /// <summary>End the next <paramref name="turns"/> responses with <c>response.failed</c>.</summary>
+    public void FailResponses(string code, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, turns, f => f with { FailWithCode = code });
+
+    public void SendMalformedFrame(int turns = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, turns, f => f with { MalformedFrame = true });
+
+    public void SendOversizedFrame(int bytes, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, turns, f => f with { OversizedFrameBytes = bytes });
+
+    public void Stall(TimeSpan duration, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
+        AddTurn(transport, turns, f => f with { Stall = duration });
+
+    /// <summary>Forget every pending fault and reset latency to zero.</summary>
+    public void Clear()
+    {
+        lock (gate)
+        {
+            upgradeRefusals.Clear();
+            postFailures.Clear();
+            turnFaults.Clear();
+        }
+
+        PerEventLatency = TimeSpan.Zero;
+        FirstEventLatency = TimeSpan.Zero;
+    }
+
+    internal HttpFault? TakeUpgradeRefusal() => Take(upgradeRefusals);
+
+    internal HttpFault? TakePostFailure() => Take(postFailures);
+
+    internal TurnFaults TakeTurnFaults(FaultTransport transport)
+    {
+        lock (gate)
+        {
+            if (turnFaults.Count == 0)
+            {
+                return TurnFaults.None;
+            }
+
+            var result = TurnFaults.None;
+            for (var i = 0; i < turnFaults.Count; i++)
+            {
+                var (t, apply, left) = turnFaults[i];
+                if (t != FaultTransport.Any && t != transport)
+                {
+                    continue;
+                }
+
+                result = apply(result);
+                turnFaults[i] = (t, apply, left - 1);
+            }
+
+            turnFaults.RemoveAll(f => f.Left <= 0);
+            return result;
+        }
+    }
+
+    private void Add(List<(HttpFault, int)> list, HttpFault fault, int count)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        lock (gate)
+        {
+            list.Add((fault, count));
+        }
+    }
+
+    private void AddTurn(FaultTransport transport, int count, Func<TurnFaults, TurnFaults> apply)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        lock (gate)
+        {
+            turnFaults.Add((transport, apply, count));
+        }
+    }
+
+    private HttpFault? Take(List<(HttpFault Fault, int Left)> list)
+    {
+        lock (gate)
+        {
+            if (list.Count == 0)
+            {
+                return null;
+            }
+
+            var (fault, left) = list[0];
+            if (left <= 1)
+            {
+                list.RemoveAt(0);
+            }
+            else
+            {
+                list[0] = (fault, left - 1);
+            }
+
+            return fault;
+        }
+    }
+}
