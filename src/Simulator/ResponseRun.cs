@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Fantasy.Actors.Protocol;
 
@@ -45,6 +46,8 @@ internal sealed class ResponseRun
         this.cachedItems = cachedItems;
         this.warmup = warmup;
     }
+
+    public string ResponseId => responseId;
 
     /// <summary>The output items produced so far (complete once the frames are exhausted).</summary>
     public IReadOnlyList<JsonElement> Output => output;
@@ -570,10 +573,13 @@ internal sealed class ResponseRun
         w.WriteEndObject();
     });
 
-    internal static byte[] Write(Action<Utf8JsonWriter> write)
+    /// <summary>Escapes only what JSON requires (quotes as \", non-ASCII kept), as the real service writes.</summary>
+    internal static readonly JsonWriterOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    internal static byte[] Write(Action<Utf8JsonWriter> write, bool indented = false)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WireJson with { Indented = indented }))
         {
             write(w);
         }

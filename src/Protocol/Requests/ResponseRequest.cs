@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fantasy.Actors.Protocol.Json;
@@ -110,7 +111,7 @@ public sealed class ResponseRequest
     {
         ArgumentNullException.ThrowIfNull(input);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
             w.WriteString("type"u8, "response.create"u8);
@@ -145,7 +146,7 @@ public sealed class ResponseRequest
     public byte[] ToHttpBody(string? previousResponseId = null, IReadOnlyList<JsonElement>? input = null, bool stream = true)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
             WriteSettings(w, includeBackground: true);
@@ -169,7 +170,7 @@ public sealed class ResponseRequest
     public JsonElement Settings()
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
             WriteSettings(w, includeBackground: true);
@@ -179,6 +180,9 @@ public sealed class ResponseRequest
         var reader = new Utf8JsonReader(buffer.WrittenSpan);
         return JsonElement.ParseValue(ref reader);
     }
+
+    /// <summary>Escape only what JSON requires: the frames go to an API, never into HTML.</summary>
+    private static readonly JsonWriterOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private void WriteSettings(Utf8JsonWriter w, bool includeBackground)
     {
