@@ -121,7 +121,7 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
             sent++;
             if (faults.CloseAfterEvents is { } closeAfter && sent >= closeAfter)
             {
-                context.Abort();
+                // The stream just ends, with no terminal event, after everything sent so far.
                 return;
             }
 

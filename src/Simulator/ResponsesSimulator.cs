@@ -1,10 +1,14 @@
 using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,7 +70,6 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         var app = builder.Build();
         var engine = new SimulatorEngine(options, new SimulatorFaults(options), new SimulatorCounters(options.KeepLastRequests));
         var simulator = new ResponsesSimulator(app, engine);
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAliveInterval });
         app.Run(simulator.DispatchAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
@@ -91,7 +94,9 @@ public sealed class ResponsesSimulator : IAsyncDisposable
             return;
         }
 
-        var isUpgrade = context.WebSockets.IsWebSocketRequest;
+        var isUpgrade = context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
+                        && HttpMethods.IsGet(context.Request.Method)
+                        && context.Request.Headers.Upgrade.ToString().Equals("websocket", StringComparison.OrdinalIgnoreCase);
         if (isUpgrade)
         {
             engine.Counters.Handshake(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
@@ -135,9 +140,27 @@ public sealed class ResponsesSimulator : IAsyncDisposable
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        using var connection = new WebSocketConnection(socket, engine);
-        await connection.RunAsync(stopping.Token).ConfigureAwait(false);
+        // The upgrade is done here rather than by AcceptWebSocketAsync so that the connection keeps the
+        // raw stream: an "abrupt close" fault ends the TCP stream cleanly (FIN, no close frame), so
+        // the client reliably receives every event sent before it.
+        var key = context.Request.Headers.SecWebSocketKey.ToString();
+        context.Response.Headers.Connection = "Upgrade";
+        context.Response.Headers.Upgrade = "websocket";
+#pragma warning disable CA5350 // RFC 6455 fixes SHA-1 for Sec-WebSocket-Accept; it is not used for security here.
+        context.Response.Headers.SecWebSocketAccept = Convert.ToBase64String(
+            SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+#pragma warning restore CA5350
+        var stream = await context.Features.Get<IHttpUpgradeFeature>()!.UpgradeAsync().ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = engine.Options.KeepAliveInterval,
+            });
+            using var connection = new WebSocketConnection(socket, stream, engine);
+            await connection.RunAsync(stopping.Token).ConfigureAwait(false);
+        }
     }
 
     private bool Authorized(HttpRequest request)

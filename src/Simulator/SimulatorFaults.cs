@@ -21,7 +21,10 @@ public sealed record HttpFault(
 /// <summary>What happens to one response (one turn) besides the scripted model.</summary>
 public sealed record TurnFaults
 {
-    /// <summary>Abort the connection after this many events of the response.</summary>
+    /// <summary>
+    /// End the stream after this many events of the response, with no terminal event: over WebSocket the
+    /// TCP stream ends with no close frame; over HTTP the SSE body ends.
+    /// </summary>
     public int? CloseAfterEvents { get; init; }
 
     /// <summary>Answer with an <c>error</c> event (WS shape over WebSocket, HTTP error reply over HTTP) instead of a response.</summary>
@@ -79,7 +82,7 @@ public sealed class SimulatorFaults
     /// <summary>Answer the next <paramref name="count"/> HTTP POSTs with an error reply.</summary>
     public void FailHttpPosts(HttpFault fault, int count = 1) => Add(postFailures, fault, count);
 
-    /// <summary>Abort the connection after <paramref name="events"/> events of each of the next <paramref name="responses"/> responses.</summary>
+    /// <summary>End the stream after <paramref name="events"/> events of each of the next <paramref name="responses"/> responses (see <see cref="TurnFaults.CloseAfterEvents"/>).</summary>
     public void CloseAfterEvents(int events, int responses = 1, FaultTransport transport = FaultTransport.Any) =>
         AddTurn(transport, responses, f => f with { CloseAfterEvents = events });
 

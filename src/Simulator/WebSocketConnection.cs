@@ -15,15 +15,17 @@ namespace Fantasy.Actors.Simulator;
 internal sealed class WebSocketConnection : IDisposable
 {
     private readonly WebSocket socket;
+    private readonly Stream transport;
     private readonly SimulatorEngine engine;
     private readonly DateTimeOffset openedAt = DateTimeOffset.UtcNow;
     private readonly Channel<Inbound> inbound = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource clientClosing = new();
     private StoredResponse? cache;
 
-    public WebSocketConnection(WebSocket socket, SimulatorEngine engine)
+    public WebSocketConnection(WebSocket socket, Stream transport, SimulatorEngine engine)
     {
         this.socket = socket;
+        this.transport = transport;
         this.engine = engine;
     }
 
@@ -43,7 +45,12 @@ internal sealed class WebSocketConnection : IDisposable
     private enum Next
     {
         Continue,
+
+        /// <summary>The close handshake was started: wait for the peer's answer.</summary>
         Stop,
+
+        /// <summary>The transport was dropped: nothing to wait for.</summary>
+        Abandon,
     }
 
     public async Task RunAsync(CancellationToken stopping)
@@ -54,8 +61,10 @@ internal sealed class WebSocketConnection : IDisposable
         try
         {
             var reader = ReadLoopAsync(cts.Token);
-            await ProcessLoopAsync(cts.Token).ConfigureAwait(false);
-            await reader.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            if (await ProcessLoopAsync(cts.Token).ConfigureAwait(false) != Next.Abandon)
+            {
+                await reader.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or TimeoutException or ObjectDisposedException)
         {
@@ -126,7 +135,7 @@ internal sealed class WebSocketConnection : IDisposable
         }
     }
 
-    private async Task ProcessLoopAsync(CancellationToken ct)
+    private async Task<Next> ProcessLoopAsync(CancellationToken ct)
     {
         using var turnCts = CancellationTokenSource.CreateLinkedTokenSource(ct, clientClosing.Token);
         while (true)
@@ -139,26 +148,27 @@ internal sealed class WebSocketConnection : IDisposable
                     await SendAsync(SimError.ConnectionLimit.ToWebSocketFrame(), ct).ConfigureAwait(false);
                     engine.Counters.ErrorSent();
                     await CloseAsync(WebSocketCloseStatus.NormalClosure, "connection limit reached", ct).ConfigureAwait(false);
-                    return;
+                    return Next.Stop;
                 case Inbound.ClientClosed:
                     if (socket.State == WebSocketState.CloseReceived)
                     {
                         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty, ct).ConfigureAwait(false);
                     }
 
-                    return;
+                    return Next.Stop;
                 case Inbound.TooBig:
                     await CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too big", ct).ConfigureAwait(false);
-                    return;
+                    return Next.Stop;
                 case Inbound.Binary:
                     await SendErrorAsync(SimError.Invalid("Binary frames are not supported; send response.create as a text frame."), ct).ConfigureAwait(false);
                     break;
                 case Inbound.Text text:
                     try
                     {
-                        if (await HandleAsync(text.Bytes, turnCts.Token, ct).ConfigureAwait(false) == Next.Stop)
+                        var next = await HandleAsync(text.Bytes, turnCts.Token, ct).ConfigureAwait(false);
+                        if (next != Next.Continue)
                         {
-                            return;
+                            return next;
                         }
                     }
                     catch (OperationCanceledException) when (clientClosing.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -253,8 +263,10 @@ internal sealed class WebSocketConnection : IDisposable
             sent++;
             if (faults.CloseAfterEvents is { } closeAfter && sent >= closeAfter)
             {
-                socket.Abort();
-                return Next.Stop;
+                // No close frame: the TCP stream just ends, after everything sent so far.
+                await transport.FlushAsync(ct).ConfigureAwait(false);
+                await transport.DisposeAsync().ConfigureAwait(false);
+                return Next.Abandon;
             }
 
             if (sent == 1)
