@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Fantasy.Actors.Simulator;
 
 // The standalone simulator:
@@ -18,19 +19,32 @@ catch (ArgumentException ex)
     return 2;
 }
 
-await using var simulator = await ResponsesSimulator.StartAsync(options);
+ResponsesSimulator simulator;
+try
+{
+    simulator = await ResponsesSimulator.StartAsync(options);
+}
+catch (IOException ex)
+{
+    await Console.Error.WriteLineAsync($"simulator: cannot listen on 127.0.0.1:{options.Port.ToString(CultureInfo.InvariantCulture)}: {ex.Message}");
+    return 1;
+}
+
+await using var running = simulator;
 if (refuse is { } r)
 {
     simulator.Faults.RefuseUpgrades(new HttpFault(r.Status, RetryAfter: r.Status == 429 ? TimeSpan.FromSeconds(1) : null), r.Count);
 }
 
 using var done = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+void Stop(PosixSignalContext context)
 {
-    e.Cancel = true;
+    context.Cancel = true;
     done.Cancel();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => done.Cancel();
+}
+
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
 Console.WriteLine($"LISTENING {simulator.Port.ToString(CultureInfo.InvariantCulture)}");
 Console.Out.Flush();

@@ -59,6 +59,9 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         }
 
         builder.Services.AddRouting();
+
+        // An embedded server must not take over the process's Ctrl+C/SIGTERM handling: its owner decides.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
@@ -234,5 +237,13 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         await app.StopAsync().ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         stopping.Dispose();
+    }
+
+    /// <summary>A host lifetime that leaves process signals alone.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
