@@ -2,16 +2,19 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Fantasy.Actors.Simulator;
 
-// The standalone simulator:
-//   dotnet run --project src/Simulator -- --port 5099 [--api-key KEY]... [--lifetime 3600s]
-//     [--first-event-latency-ms N] [--event-latency-ms N] [--store-delay-ms N] [--sse-done]
-//     [--push-limit-when-idle] [--refuse-upgrades STATUS[xCOUNT]] [--log]
-// Prints "LISTENING <port>" when ready; counters at GET /_stats; Ctrl+C stops it.
+// The standalone simulator: `dotnet run --project src/Simulator -- --help` lists the flags.
+// Prints "LISTENING <port>" when ready; counters at GET /_stats; Ctrl+C or SIGTERM stops it.
+if (args.Contains("--help"))
+{
+    Console.WriteLine(Cli.Usage);
+    return 0;
+}
+
 SimulatorOptions options;
-(int Status, int Count)? refuse;
+IReadOnlyList<Action<SimulatorFaults>> faults;
 try
 {
-    (options, refuse) = Cli.Parse(args);
+    (options, faults) = Cli.Parse(args);
 }
 catch (ArgumentException ex)
 {
@@ -31,9 +34,9 @@ catch (IOException ex)
 }
 
 await using var running = simulator;
-if (refuse is { } r)
+foreach (var fault in faults)
 {
-    simulator.Faults.RefuseUpgrades(new HttpFault(r.Status, RetryAfter: r.Status == 429 ? TimeSpan.FromSeconds(1) : null), r.Count);
+    fault(simulator.Faults);
 }
 
 using var done = new CancellationTokenSource();
@@ -61,23 +64,41 @@ return 0;
 
 internal static class Cli
 {
-    public const string Usage =
-        "usage: simulator [--port N] [--api-key KEY]... [--lifetime DURATION] [--first-event-latency-ms N] " +
-        "[--event-latency-ms N] [--store-delay-ms N] [--sse-done] [--push-limit-when-idle] [--refuse-upgrades STATUS[xCOUNT]] [--log]";
+    public const string Usage = """
+        usage: simulator [options]
+          --port N                       port on 127.0.0.1 (default 5099; 0 picks one)
+          --api-key KEY                  accepted bearer key (repeatable; none: any non-empty key)
+          --lifetime DURATION            WebSocket lifetime before websocket_connection_limit_reached (default 60m)
+          --push-limit-when-idle         push the limit error to an idle socket when its lifetime ends
+          --first-event-latency-ms N     delay before each response's first event
+          --event-latency-ms N           delay between events
+          --store-delay-ms N             extra delay of a previous_response_id loaded from the store (default 5)
+          --sse-done                     end SSE streams with data: [DONE]
+          --log                          console request logging
+        faults (COUNT defaults to every request from now on):
+          --refuse-upgrades STATUS[xCOUNT]         answer upgrades with STATUS (426, 429 with Retry-After: 1, 500, ...)
+          --fail-posts STATUS[xCOUNT]              answer HTTP POSTs with STATUS (429/503 with Retry-After: 1)
+          --close-after-events N[xCOUNT]           end each response's stream after N events
+          --error CODE:STATUS[xCOUNT]              answer with an error (WS error frame / HTTP error reply)
+          --fail-responses CODE[xCOUNT]            end responses with response.failed
+          --malformed[xCOUNT]                      send a non-JSON frame after response.created (COUNT default 1)
+          --oversized BYTES[xCOUNT]                send a delta frame of BYTES after response.created
+          --stall MS[xCOUNT]                       send nothing for MS after response.created
+        durations: 90s, 250ms, 60m, 1h, or seconds
+        """;
 
-    public static (SimulatorOptions Options, (int, int)? Refuse) Parse(string[] args)
+    public static (SimulatorOptions Options, IReadOnlyList<Action<SimulatorFaults>> Faults) Parse(string[] args)
     {
         var options = new SimulatorOptions { Port = 5099 };
         var keys = new List<string>();
-        (int, int)? refuse = null;
+        var faults = new List<Action<SimulatorFaults>>();
         for (var i = 0; i < args.Length; i++)
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0
-                ? v
-                : throw new ArgumentException($"{args[i]} needs a non-negative whole number");
+            var flag = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{flag} needs a value");
+            int Int() => NonNegative(Value(), flag);
 
-            switch (args[i])
+            switch (flag)
             {
                 case "--port": options = options with { Port = Int() }; break;
                 case "--api-key": keys.Add(Value()); break;
@@ -89,15 +110,94 @@ internal static class Cli
                 case "--push-limit-when-idle": options = options with { PushLimitErrorWhenIdle = true }; break;
                 case "--log": options = options with { ConsoleLogging = true }; break;
                 case "--refuse-upgrades":
-                    var spec = Value().Split('x');
-                    refuse = (int.Parse(spec[0], CultureInfo.InvariantCulture), spec.Length > 1 ? int.Parse(spec[1], CultureInfo.InvariantCulture) : int.MaxValue);
+                {
+                    var (status, count) = Counted(Value(), flag);
+                    var fault = new HttpFault(NonNegative(status, flag), RetryAfter: RetryAfterFor(status));
+                    faults.Add(f => f.RefuseUpgrades(fault, count));
                     break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'");
+                }
+
+                case "--fail-posts":
+                {
+                    var (status, count) = Counted(Value(), flag);
+                    var fault = new HttpFault(NonNegative(status, flag), RetryAfter: RetryAfterFor(status));
+                    faults.Add(f => f.FailHttpPosts(fault, count));
+                    break;
+                }
+
+                case "--close-after-events":
+                {
+                    var (n, count) = Counted(Value(), flag);
+                    var events = NonNegative(n, flag);
+                    faults.Add(f => f.CloseAfterEvents(events, count));
+                    break;
+                }
+
+                case "--error":
+                {
+                    var (spec, count) = Counted(Value(), flag);
+                    var parts = spec.Split(':');
+                    if (parts.Length != 2)
+                    {
+                        throw new ArgumentException("--error takes CODE:STATUS, e.g. rate_limit_exceeded:429");
+                    }
+
+                    var status = NonNegative(parts[1], flag);
+                    faults.Add(f => f.SendError(status, parts[0], $"Injected {parts[0]}.", count));
+                    break;
+                }
+
+                case "--fail-responses":
+                {
+                    var (code, count) = Counted(Value(), flag);
+                    faults.Add(f => f.FailResponses(code, count));
+                    break;
+                }
+
+                case "--oversized":
+                {
+                    var (bytes, count) = Counted(Value(), flag);
+                    var size = NonNegative(bytes, flag);
+                    faults.Add(f => f.SendOversizedFrame(size, count));
+                    break;
+                }
+
+                case "--stall":
+                {
+                    var (ms, count) = Counted(Value(), flag);
+                    var stall = TimeSpan.FromMilliseconds(NonNegative(ms, flag));
+                    faults.Add(f => f.Stall(stall, count));
+                    break;
+                }
+
+                default:
+                    if (flag.StartsWith("--malformed", StringComparison.Ordinal))
+                    {
+                        var count = flag == "--malformed" ? 1 : Counted("0" + flag["--malformed".Length..], flag).Count;
+                        faults.Add(f => f.SendMalformedFrame(count));
+                        break;
+                    }
+
+                    throw new ArgumentException($"unknown option '{flag}'");
             }
         }
 
-        return (options with { ApiKeys = keys }, refuse);
+        return (options with { ApiKeys = keys }, faults);
     }
+
+    private static TimeSpan? RetryAfterFor(string status) => status is "429" or "503" ? TimeSpan.FromSeconds(1) : null;
+
+    /// <summary>"VALUExCOUNT" or "VALUE" (every request from now on).</summary>
+    private static (string Value, int Count) Counted(string spec, string flag)
+    {
+        var x = spec.LastIndexOf('x');
+        return x < 0 ? (spec, int.MaxValue) : (spec[..x], Math.Max(1, NonNegative(spec[(x + 1)..], flag)));
+    }
+
+    private static int NonNegative(string s, string flag) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0
+            ? v
+            : throw new ArgumentException($"{flag} needs a non-negative whole number, got '{s}'");
 
     /// <summary>"90s", "250ms", "60m", "1h", or a number of seconds.</summary>
     private static TimeSpan Duration(string s)
