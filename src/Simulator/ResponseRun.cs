@@ -137,19 +137,7 @@ internal sealed class ResponseRun
         }
 
         var text = string.Concat(chunks);
-        yield return Event("response.output_item.added", w =>
-        {
-            w.WriteNumber("output_index"u8, index);
-            w.WritePropertyName("item"u8);
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("status"u8, "in_progress"u8);
-            w.WriteStartArray("content"u8);
-            w.WriteEndArray();
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteEndObject();
-        });
+        yield return MessageAdded(id, index);
         yield return Event("response.content_part.added", w =>
         {
             Location(w, id, index, 0);
@@ -191,37 +179,13 @@ internal sealed class ResponseRun
             w.WritePropertyName("part"u8);
             WriteTextPart(w, text, annotation);
         });
-        var item = Element(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("status"u8, incomplete ? "incomplete"u8 : "completed"u8);
-            w.WriteStartArray("content"u8);
-            WriteTextPart(w, text, annotation);
-            w.WriteEndArray();
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteEndObject();
-        });
-        yield return ItemDone(index, item);
+        yield return ItemDone(index, Element(w => WriteMessage(w, id, incomplete ? "incomplete" : "completed", c => WriteTextPart(c, text, annotation))));
     }
 
     private IEnumerable<byte[]> Refusal(int index, PlannedItem.Refusal r)
     {
         var id = $"msg_{suffix}_{index}";
-        yield return Event("response.output_item.added", w =>
-        {
-            w.WriteNumber("output_index"u8, index);
-            w.WritePropertyName("item"u8);
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("status"u8, "in_progress"u8);
-            w.WriteStartArray("content"u8);
-            w.WriteEndArray();
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteEndObject();
-        });
+        yield return MessageAdded(id, index);
         yield return Event("response.content_part.added", w =>
         {
             Location(w, id, index, 0);
@@ -248,18 +212,7 @@ internal sealed class ResponseRun
             w.WritePropertyName("part"u8);
             WriteRefusalPart(w, r.Text);
         });
-        yield return ItemDone(index, Element(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("status"u8, "completed"u8);
-            w.WriteStartArray("content"u8);
-            WriteRefusalPart(w, r.Text);
-            w.WriteEndArray();
-            w.WriteString("role"u8, "assistant"u8);
-            w.WriteEndObject();
-        }));
+        yield return ItemDone(index, Element(w => WriteMessage(w, id, "completed", c => WriteRefusalPart(c, r.Text))));
     }
 
     private IEnumerable<byte[]> Reasoning(int index, PlannedItem.Reasoning r)
@@ -354,6 +307,27 @@ internal sealed class ResponseRun
             w.WriteNumber("output_index"u8, index);
         });
         yield return ItemDone(index, Element(w => WriteCall(w, id, callId, c.Name, c.Arguments, "completed")));
+    }
+
+    private byte[] MessageAdded(string id, int index) => Event("response.output_item.added", w =>
+    {
+        w.WriteNumber("output_index"u8, index);
+        w.WritePropertyName("item"u8);
+        WriteMessage(w, id, "in_progress", static _ => { });
+    });
+
+    /// <summary>An assistant message item with the given content parts.</summary>
+    private static void WriteMessage(Utf8JsonWriter w, string id, string status, Action<Utf8JsonWriter> content)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, id);
+        w.WriteString("type"u8, "message"u8);
+        w.WriteString("status"u8, status);
+        w.WriteStartArray("content"u8);
+        content(w);
+        w.WriteEndArray();
+        w.WriteString("role"u8, "assistant"u8);
+        w.WriteEndObject();
     }
 
     private byte[] ItemDone(int index, JsonElement item)
