@@ -261,7 +261,7 @@ public static class EventParser
             Kind.ContentPartDone => new ContentPartDone(itemId, outputIndex, contentIndex, Require(element, "part", utf8)),
             Kind.OutputTextDone => new OutputTextDone(itemId, outputIndex, contentIndex, Require(text, "text", utf8)),
             Kind.OutputTextAnnotationAdded => new OutputTextAnnotationAdded(itemId, outputIndex, contentIndex, annotationIndex,
-                Source.From(Require(element, "annotation", utf8))),
+                Citation.From(Require(element, "annotation", utf8))),
             Kind.RefusalDone => new RefusalDone(itemId, outputIndex, contentIndex, Require(text, "refusal", utf8)),
             Kind.FunctionCallArgumentsDone => new FunctionCallArgumentsDone(itemId, outputIndex, Require(text, "arguments", utf8), name),
             Kind.ReasoningSummaryPartAdded => new ReasoningSummaryPartAdded(itemId, outputIndex, summaryIndex),

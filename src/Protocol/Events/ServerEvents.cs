@@ -136,8 +136,8 @@ public sealed record OutputTextDone(string? ItemId, int OutputIndex, int Content
     public override string Type => EventTypes.OutputTextDone;
 }
 
-/// <summary>A citation attached to output text; <see cref="Source"/> is the typed view of the annotation.</summary>
-public sealed record OutputTextAnnotationAdded(string? ItemId, int OutputIndex, int ContentIndex, int AnnotationIndex, Source Annotation) : ServerEvent
+/// <summary>A citation attached to output text; <see cref="Citation"/> is the typed view of the annotation.</summary>
+public sealed record OutputTextAnnotationAdded(string? ItemId, int OutputIndex, int ContentIndex, int AnnotationIndex, Citation Annotation) : ServerEvent
 {
     public override string Type => EventTypes.OutputTextAnnotationAdded;
 }

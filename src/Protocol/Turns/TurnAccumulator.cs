@@ -26,7 +26,7 @@ public sealed class TurnAccumulator
     private readonly StringBuilder refusal = new();
     private readonly StringBuilder reasoningText = new();
     private readonly List<(int Index, OutputItem Item)> items = [];
-    private readonly List<Source> sources = [];
+    private readonly List<Citation> sources = [];
     private readonly SortedDictionary<(int Output, int Summary), string> summaries = [];
     private readonly Dictionary<(int Output, int Summary), StringBuilder> summaryDeltas = [];
     private readonly List<string> doneTexts = [];
@@ -268,16 +268,16 @@ public sealed class TurnAccumulator
         return fromItems.ToArray();
     }
 
-    private static Source[] SourcesFrom(IReadOnlyList<OutputItem> output)
+    private static Citation[] SourcesFrom(IReadOnlyList<OutputItem> output)
     {
-        var found = new List<Source>();
+        var found = new List<Citation>();
         foreach (var part in MessageParts(output))
         {
             if (part.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Array)
             {
                 foreach (var a in annotations.EnumerateArray())
                 {
-                    found.Add(Source.From(a));
+                    found.Add(Citation.From(a));
                 }
             }
         }

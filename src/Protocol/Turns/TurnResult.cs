@@ -55,7 +55,7 @@ public sealed record TurnResult
     /// <summary>The concatenated output text deltas.</summary>
     public string Text { get; init; } = string.Empty;
     public IReadOnlyList<FunctionCall> FunctionCalls { get; init; } = [];
-    public IReadOnlyList<Source> Sources { get; init; } = [];
+    public IReadOnlyList<Citation> Sources { get; init; } = [];
 
     /// <summary>One entry per reasoning summary part, in order.</summary>
     public IReadOnlyList<string> ReasoningSummary { get; init; } = [];

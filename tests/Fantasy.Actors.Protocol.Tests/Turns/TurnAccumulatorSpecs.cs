@@ -75,9 +75,9 @@ public sealed class TurnAccumulatorSpecs
         Assert.StartsWith("Under the Acme Returns Policy, unopened items", r.Text, StringComparison.Ordinal);
         Assert.EndsWith("?utm_source=openai)).", r.Text, StringComparison.Ordinal);
         Assert.Equal(2, r.Sources.Count);
-        Assert.Equal(new Source("file_citation", null, null, "file-hewSNQc7pta0VBVVPP4bRc", "acme-returns-policy.pdf", 107, null, null), r.Sources[0]);
+        Assert.Equal(new Citation("file_citation", null, null, "file-hewSNQc7pta0VBVVPP4bRc", "acme-returns-policy.pdf", 107, null, null), r.Sources[0]);
         Assert.Equal(
-            new Source("url_citation", "https://europa.eu/youreurope/citizens/consumers/shopping/returns/index_en.htm?utm_source=openai",
+            new Citation("url_citation", "https://europa.eu/youreurope/citizens/consumers/shopping/returns/index_en.htm?utm_source=openai",
                 "Returning goods bought online - Your Europe", null, null, null, 189, 299),
             r.Sources[1]);
         Assert.Equal(["reasoning", "file_search_call", "web_search_call", "message"], r.Output.Select(i => i.Type));

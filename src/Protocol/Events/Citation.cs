@@ -6,7 +6,7 @@ namespace Fantasy.Actors.Protocol;
 /// A citation: <c>url_citation</c> (web) or <c>file_citation</c> (file search), or another annotation
 /// kind whose fields are kept in <see cref="Json"/>.
 /// </summary>
-public sealed record Source(
+public sealed record Citation(
     string Kind,
     string? Url,
     string? Title,
@@ -19,14 +19,14 @@ public sealed record Source(
     public bool IsUrl => Kind == "url_citation";
     public bool IsFile => Kind == "file_citation";
 
-    public static Source From(JsonElement annotation)
+    public static Citation From(JsonElement annotation)
     {
         if (annotation.ValueKind != JsonValueKind.Object)
         {
             throw new ProtocolException("an annotation must be a JSON object", annotation.GetRawText());
         }
 
-        return new Source(
+        return new Citation(
             OutputItem.GetString(annotation, "type") ?? string.Empty,
             OutputItem.GetString(annotation, "url"),
             OutputItem.GetString(annotation, "title"),

@@ -1,0 +1,534 @@
+using System.Net.WebSockets;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Fantasy.Actors.Protocol;
+using static Fantasy.Actors.Connections.ConnectionProtocol;
+
+namespace Fantasy.Actors.Connections;
+
+/// <summary>
+/// One upstream WebSocket and at most one in-flight response.
+/// <code>
+///   Connecting ──connected──▶ Idle ◀──terminal event──┐
+///       │                      │ StartTurn            │
+///       │ refused/timeout      ▼                      │
+///       ▼                     Busy ───────────────────┘
+///     (stop)                   │ socket/stream failure, watchdog, malformed frame → TurnInterrupted
+///                              │ CancelTurn → TurnCancelled (socket discarded)
+///   Idle/Busy ──Close──▶ Closing ──server close frame / timeout──▶ (stop)
+/// </code>
+/// The socket is read by an Akka.Streams graph (whole messages → <see cref="EventParser"/> →
+/// <c>Sink.ActorRefWithAck</c>), so the socket is read only as fast as this actor — and, with a consumer
+/// window, the turn's consumer — takes events. Sends go through this actor, one at a time. It never
+/// retries and never decides policy: it reports to its parent, every report carrying its epoch, and
+/// stops after its last report, <see cref="ConnectionClosed"/>.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases its socket and token source in PostStop.")]
+internal sealed class ConnectionActor : UntypedActor, IWithTimers
+{
+    private const string ConnectTimeoutKey = "connect-timeout";
+    private const string WatchdogKey = "turn-watchdog";
+    private const string CloseTimeoutKey = "close-timeout";
+
+    private readonly ConnectionOptions options;
+    private readonly IActorRef parent;
+    private readonly WebSocketConnector connector;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly CancellationTokenSource io = new();
+    private readonly ClientWebSocket socket = new();
+    private readonly long epoch;
+
+    private StartTurn? waiting;
+    private Turn? turn;
+    private IActorRef? stream;
+    private IActorRef? heldAck;
+    private UniqueKillSwitch? killSwitch;
+    private bool closeRequested;
+    private bool sendInFlight;
+    private bool closedReported;
+
+    public ConnectionActor(ConnectionOptions options, IActorRef parent, WebSocketConnector connector)
+    {
+        this.options = options;
+        this.parent = parent;
+        this.connector = connector;
+        epoch = options.Epoch;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
+
+    /// <summary>The running turn.</summary>
+    private sealed class Turn(StartTurn command, DateTimeOffset now)
+    {
+        public StartTurn Command { get; } = command;
+        public string Id => Command.TurnId;
+        public TurnAccumulator Accumulator { get; } = new();
+        public int Forwarded { get; set; }
+        public int Outstanding { get; set; }
+        public bool FrameSent { get; set; }
+        public DateTimeOffset LastActivity { get; set; } = now;
+    }
+
+    // ---- internal messages ----
+    private sealed record ConnectSucceeded;
+
+    private sealed record ConnectErrored(Exception Cause);
+
+    private sealed record ConnectTimedOut;
+
+    private sealed record SendCompleted(string TurnId);
+
+    private sealed record SendFailed(string TurnId, Exception Cause);
+
+    private sealed record CloseSent;
+
+    private sealed record CloseTimedOut;
+
+    private sealed record WatchdogTick;
+
+    private sealed record StreamInit;
+
+    private sealed record StreamAck;
+
+    private sealed record StreamCompleted;
+
+    private sealed record StreamFailed(Exception Cause);
+
+    private static readonly StreamAck Ack = new();
+
+    private static DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    protected override void PreStart()
+    {
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + options.Credentials.ApiKey);
+        if (options.Credentials.Organization is { } org) socket.Options.SetRequestHeader("OpenAI-Organization", org);
+        if (options.Credentials.Project is { } project) socket.Options.SetRequestHeader("OpenAI-Project", project);
+        if (options.OpenAIBeta is { } beta) socket.Options.SetRequestHeader("OpenAI-Beta", beta);
+        if (options.UserAgent is { } agent) socket.Options.SetRequestHeader("User-Agent", agent);
+        socket.Options.KeepAliveInterval = options.KeepAliveInterval;
+
+        log.Debug("connection {0}: connecting to {1}", epoch, options.Url);
+        Timers.StartSingleTimer(ConnectTimeoutKey, new ConnectTimedOut(), options.ConnectTimeout);
+        connector.ConnectAsync(socket, options.Url, io.Token)
+            .PipeTo(Self, Self, static () => new ConnectSucceeded(), static ex => new ConnectErrored(ex));
+        Become(Connecting);
+    }
+
+    protected override void OnReceive(object message) => Unhandled(message);
+
+    // ---- Connecting ----
+    private void Connecting(object message)
+    {
+        switch (message)
+        {
+            case ConnectSucceeded:
+                Timers.Cancel(ConnectTimeoutKey);
+                log.Info("connection {0}: open to {1}", epoch, options.Url);
+                parent.Tell(new Connected(epoch));
+                StartInbound();
+                Become(Idle);
+                if (closeRequested)
+                {
+                    BeginClose("close requested while connecting");
+                }
+                else if (waiting is { } w)
+                {
+                    waiting = null;
+                    Begin(w);
+                }
+
+                break;
+            case ConnectErrored e:
+                Timers.Cancel(ConnectTimeoutKey);
+                FailConnect(Describe(e.Cause), timedOut: false);
+                break;
+            case ConnectTimedOut:
+                io.Cancel();
+                FailConnect(UpstreamError.FromTransport($"the WebSocket upgrade did not complete within {options.ConnectTimeout}"), timedOut: true);
+                break;
+            case StartTurn start when waiting is null:
+                waiting = start;
+                break;
+            case StartTurn start:
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, $"busy: turn {waiting!.TurnId} is waiting for the connection"));
+                break;
+            case CancelTurn cancel when waiting?.TurnId == cancel.TurnId:
+                waiting = null;
+                parent.Tell(new TurnCancelled(epoch, cancel.TurnId, 0));
+                break;
+            case Close:
+                closeRequested = true;
+                break;
+            default:
+                IgnoreOrUnhandled(message);
+                break;
+        }
+    }
+
+    private void FailConnect(UpstreamError error, bool timedOut)
+    {
+        log.Warning("connection {0}: connect to {1} failed: {2}", epoch, options.Url, error);
+        parent.Tell(new ConnectFailed(epoch, error, timedOut));
+        if (waiting is { } w)
+        {
+            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, $"the connection could not be opened: {error.Message}"));
+            waiting = null;
+        }
+
+        Finish($"connect failed: {error.Message}", null);
+    }
+
+    // ---- Idle ----
+    private void Idle(object message)
+    {
+        switch (message)
+        {
+            case StartTurn start:
+                Begin(start);
+                break;
+            case ServerEvent e:
+                AckStream();
+                if (e is ErrorEvent error)
+                {
+                    log.Warning("connection {0}: error while idle: {1}", epoch, error.Error);
+                    parent.Tell(new IdleError(epoch, error.Error));
+                    BeginClose($"error while idle: {error.Error.Code ?? error.Error.Message}");
+                }
+                else
+                {
+                    log.Warning("connection {0}: unexpected {1} while idle; closing", epoch, e.Type);
+                    BeginClose($"unexpected {e.Type} while idle");
+                }
+
+                break;
+            case Close:
+                BeginClose("planned close");
+                break;
+            case StreamCompleted:
+                ServerClosed();
+                break;
+            case StreamFailed f:
+                Abandon($"the inbound stream failed while idle: {f.Cause.Message}");
+                break;
+            default:
+                IgnoreOrUnhandled(message);
+                break;
+        }
+    }
+
+    private void Begin(StartTurn start)
+    {
+        if (sendInFlight)
+        {
+            // The previous frame's send has not reported back yet; one send at a time.
+            Sender.Tell(new TurnRefused(epoch, start.TurnId, "busy: the previous send has not completed"));
+            return;
+        }
+
+        turn = new Turn(start, Now);
+        sendInFlight = true;
+        var id = start.TurnId;
+        socket.SendAsync(start.Frame, WebSocketMessageType.Text, endOfMessage: true, io.Token)
+            .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
+        Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
+        log.Debug("connection {0}: turn {1} started", epoch, id);
+        Become(Busy);
+    }
+
+    // ---- Busy ----
+    private void Busy(object message)
+    {
+        var current = turn!;
+        switch (message)
+        {
+            case ServerEvent e:
+                Forward(current, e);
+                break;
+            case EventConsumed consumed when consumed.TurnId == current.Id:
+                current.Outstanding = Math.Max(0, current.Outstanding - 1);
+                if (heldAck is not null && current.Outstanding < current.Command.ConsumerWindow)
+                {
+                    ReleaseHeldAck();
+                }
+
+                break;
+            case SendCompleted sent when sent.TurnId == current.Id:
+                sendInFlight = false;
+                current.FrameSent = true;
+                parent.Tell(new TurnSent(epoch, current.Id));
+                break;
+            case SendFailed failed when failed.TurnId == current.Id:
+                sendInFlight = false;
+                Interrupt(current, $"sending the request failed: {failed.Cause.Message}");
+                break;
+            case StartTurn start:
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, $"busy: turn {current.Id} is running"));
+                break;
+            case CancelTurn cancel when cancel.TurnId == current.Id:
+                log.Info("connection {0}: turn {1} cancelled after {2} events; discarding the socket", epoch, current.Id, current.Forwarded);
+                turn = null;
+                parent.Tell(new TurnCancelled(epoch, current.Id, current.Forwarded));
+                Abandon($"turn {current.Id} was cancelled; the socket is discarded");
+                break;
+            case WatchdogTick:
+                if (Now - current.LastActivity >= options.TurnWatchdog)
+                {
+                    Interrupt(current, $"no event for {options.TurnWatchdog} (connection.turn-watchdog)");
+                }
+
+                break;
+            case Close:
+                closeRequested = true;
+                break;
+            case StreamCompleted:
+                var status = socket.CloseStatus;
+                Interrupt(current, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})", serverClosed: true);
+                break;
+            case StreamFailed f:
+                Interrupt(current, f.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {Flatten(f.Cause)}");
+                break;
+            default:
+                IgnoreOrUnhandled(message);
+                break;
+        }
+    }
+
+    private void Forward(Turn current, ServerEvent e)
+    {
+        current.LastActivity = Now;
+        current.FrameSent = true;
+        var index = current.Forwarded++;
+        current.Command.ReplyTo.Tell(new TurnEvent(epoch, current.Id, index, e));
+        var ended = current.Accumulator.Apply(e) == TurnProgress.Ended;
+
+        if (ended)
+        {
+            AckStream();
+            End(current);
+            return;
+        }
+
+        if (current.Command.ConsumerWindow is { } window && ++current.Outstanding >= window)
+        {
+            heldAck = Sender;
+        }
+        else
+        {
+            AckStream();
+        }
+    }
+
+    private void End(Turn current)
+    {
+        Timers.Cancel(WatchdogKey);
+        turn = null;
+        var result = current.Accumulator.ToResult();
+        log.Debug("connection {0}: turn {1} ended {2} after {3} events", epoch, current.Id, result.Status, current.Forwarded);
+        parent.Tell(new TurnEnded(epoch, current.Id, result, current.Forwarded));
+        Become(Idle);
+        if (closeRequested)
+        {
+            BeginClose("planned close after the turn");
+        }
+    }
+
+    private void Interrupt(Turn current, string reason, bool serverClosed = false)
+    {
+        Timers.Cancel(WatchdogKey);
+        turn = null;
+        log.Warning("connection {0}: turn {1} interrupted after {2} events: {3}", epoch, current.Id, current.Forwarded, reason);
+        parent.Tell(new TurnInterrupted(epoch, current.Id, current.Forwarded, current.FrameSent, reason));
+        if (serverClosed)
+        {
+            ServerClosed();
+        }
+        else
+        {
+            Abandon(reason);
+        }
+    }
+
+    // ---- Closing ----
+    private void BeginClose(string reason)
+    {
+        Become(message => Closing(message, reason));
+        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !sendInFlight)
+        {
+            socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closing", io.Token)
+                .PipeTo(Self, Self, static () => new CloseSent(), static ex => new StreamFailed(ex));
+            Timers.StartSingleTimer(CloseTimeoutKey, new CloseTimedOut(), options.CloseTimeout);
+        }
+        else
+        {
+            Abandon(reason);
+        }
+    }
+
+    private void Closing(object message, string reason)
+    {
+        switch (message)
+        {
+            case CloseSent:
+                if (socket.State == WebSocketState.Closed)
+                {
+                    Finish(reason, socket.CloseStatus);
+                }
+
+                break;
+            case StreamCompleted:
+                // The server's close frame: the handshake is complete once our own close went out too.
+                if (socket.State == WebSocketState.Closed)
+                {
+                    Finish(reason, socket.CloseStatus);
+                }
+
+                break;
+            case CloseTimedOut:
+                Abandon($"{reason}; the server did not answer the close within {options.CloseTimeout}");
+                break;
+            case StreamFailed f:
+                Abandon($"{reason}; {Flatten(f.Cause)}");
+                break;
+            case ServerEvent:
+                AckStream();
+                break;
+            case StartTurn start:
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, "the connection is closing"));
+                break;
+            default:
+                IgnoreOrUnhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>The server closed first: answer its close frame, then stop.</summary>
+    private void ServerClosed()
+    {
+        var status = socket.CloseStatus;
+        var reason = $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})";
+        if (socket.State == WebSocketState.CloseReceived)
+        {
+            BeginClose(reason);
+        }
+        else
+        {
+            Finish(reason, status);
+        }
+    }
+
+    // ---- Shared ----
+    private void StartInbound()
+    {
+        var self = Self;
+        killSwitch = InboundFrames.From(socket, options.MaxMessageSize, io.Token)
+            .Via(InboundFrames.Parse())
+            .ViaMaterialized(KillSwitches.Single<ServerEvent>(), Keep.Right)
+            .To(Sink.ActorRefWithAck<ServerEvent>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex)))
+            .Run(Context.Materializer());
+    }
+
+    private void AckStream() => stream?.Tell(Ack);
+
+    private void ReleaseHeldAck()
+    {
+        heldAck?.Tell(Ack);
+        heldAck = null;
+    }
+
+    private void IgnoreOrUnhandled(object message)
+    {
+        switch (message)
+        {
+            case StreamInit:
+                stream = Sender;
+                Sender.Tell(Ack);
+                break;
+            case SendCompleted or SendFailed:
+                sendInFlight = false;
+                break;
+            case EventConsumed or WatchdogTick or ConnectTimedOut or CloseTimedOut or CloseSent or ConnectSucceeded or ConnectErrored:
+                // Late or stale: the state it belonged to is gone.
+                break;
+            case CancelTurn cancel:
+                log.Debug("connection {0}: cancel for turn {1}, which is not running here", epoch, cancel.TurnId);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>Drop the socket without a close handshake and stop.</summary>
+    private void Abandon(string reason)
+    {
+        killSwitch?.Abort(new OperationCanceledException(reason));
+        socket.Abort();
+        Finish(reason, null);
+    }
+
+    private void Finish(string reason, WebSocketCloseStatus? status)
+    {
+        if (!closedReported)
+        {
+            closedReported = true;
+            log.Info("connection {0}: closed: {1}", epoch, reason);
+            parent.Tell(new ConnectionClosed(epoch, reason, status));
+        }
+
+        Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        if (turn is { } t)
+        {
+            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, "the connection actor stopped"));
+        }
+
+        if (waiting is { } w)
+        {
+            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, "the connection actor stopped"));
+        }
+
+        if (!closedReported)
+        {
+            closedReported = true;
+            parent.Tell(new ConnectionClosed(epoch, "the connection actor stopped", null));
+        }
+
+        io.Cancel();
+        killSwitch?.Abort(new OperationCanceledException("the connection actor stopped"));
+        socket.Abort();
+        socket.Dispose();
+        io.Dispose();
+    }
+
+    private static UpstreamError Describe(Exception cause) => cause switch
+    {
+        UpgradeRefusedException refused => UpstreamError.FromHttpResponse(refused.Status, refused.Headers, refused.Body, refusedUpgrade: true),
+        _ => UpstreamError.FromTransport(Flatten(cause)),
+    };
+
+    private static string Describe(string? closeDescription) =>
+        string.IsNullOrEmpty(closeDescription) ? string.Empty : $": {closeDescription}";
+
+    private static string Flatten(Exception ex)
+    {
+        var parts = new List<string>();
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (parts.Count == 0 || !parts[^1].Contains(e.Message, StringComparison.Ordinal))
+            {
+                parts.Add(e.Message);
+            }
+        }
+
+        return string.Join(" → ", parts);
+    }
+}

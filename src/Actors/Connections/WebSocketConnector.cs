@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.WebSockets;
+
+namespace Fantasy.Actors.Connections;
+
+/// <summary>
+/// Opens upstream WebSockets through one shared <see cref="SocketsHttpHandler"/> (DNS, TLS and
+/// connection settings in one place). A refused upgrade's status, headers and error body are
+/// captured, so the refusal can be reported as a parsed <see cref="Protocol.UpstreamError"/>.
+/// </summary>
+public sealed class WebSocketConnector : IDisposable
+{
+    private readonly SocketsHttpHandler handler;
+    private readonly HttpMessageInvoker shared;
+
+    public WebSocketConnector(SocketsHttpHandler? handler = null)
+    {
+        this.handler = handler ?? new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = Timeout.InfiniteTimeSpan, // the actor's timer bounds the whole upgrade
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        shared = new HttpMessageInvoker(this.handler, disposeHandler: false);
+    }
+
+    /// <summary>
+    /// Connects <paramref name="socket"/>. On a refused upgrade the returned task fails with
+    /// <see cref="UpgradeRefusedException"/> carrying the status, headers and body.
+    /// </summary>
+    internal async Task ConnectAsync(ClientWebSocket socket, Uri url, CancellationToken ct)
+    {
+        var capture = new RefusalCapture(shared);
+        using var invoker = new HttpMessageInvoker(capture, disposeHandler: false);
+        try
+        {
+            await socket.ConnectAsync(url, invoker, ct).ConfigureAwait(false);
+        }
+        catch (WebSocketException) when (capture.Status is { } status)
+        {
+            throw new UpgradeRefusedException(status, capture.Headers, capture.Body);
+        }
+    }
+
+    public void Dispose()
+    {
+        shared.Dispose();
+        handler.Dispose();
+    }
+
+    /// <summary>Passes the upgrade through and keeps what a non-101 answer said.</summary>
+    private sealed class RefusalCapture(HttpMessageInvoker shared) : HttpMessageHandler
+    {
+        private const int MaxBody = 64 * 1024;
+
+        public int? Status { get; private set; }
+        public IReadOnlyList<KeyValuePair<string, string>> Headers { get; private set; } = [];
+        public byte[] Body { get; private set; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await shared.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.SwitchingProtocols)
+            {
+                Status = (int)response.StatusCode;
+                Headers = Flatten(response.Headers).Concat(Flatten(response.Content.Headers)).ToArray();
+                var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+                Body = body.Length <= MaxBody ? body : body[..MaxBody];
+            }
+
+            return response;
+        }
+
+        private static IEnumerable<KeyValuePair<string, string>> Flatten(HttpHeaders headers) =>
+            headers.Select(h => new KeyValuePair<string, string>(h.Key, string.Join(",", h.Value)));
+    }
+}
+
+/// <summary>The server answered the upgrade with plain HTTP instead of 101.</summary>
+public sealed class UpgradeRefusedException : Exception
+{
+    public UpgradeRefusedException()
+        : this(0, [], [])
+    {
+    }
+
+    public UpgradeRefusedException(string message)
+        : base(message)
+    {
+        Headers = [];
+        Body = [];
+    }
+
+    public UpgradeRefusedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Headers = [];
+        Body = [];
+    }
+
+    public UpgradeRefusedException(int status, IReadOnlyList<KeyValuePair<string, string>> headers, byte[] body)
+        : base($"the WebSocket upgrade was refused with HTTP {status}")
+    {
+        Status = status;
+        Headers = headers;
+        Body = body;
+    }
+
+    public int Status { get; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+    public byte[] Body { get; }
+}

@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Fantasy.Actors.Tests")]
+[assembly: InternalsVisibleTo("Fantasy.Actors.Benchmarks")]
