@@ -74,6 +74,7 @@ internal static class Cli
           --event-latency-ms N           delay between events
           --store-delay-ms N             extra delay of a previous_response_id loaded from the store (default 5)
           --sse-done                     end SSE streams with data: [DONE]
+          --fragment-bytes N             send each WebSocket message as frames of at most N bytes
           --log                          console request logging
         faults (COUNT defaults to every request from now on):
           --refuse-upgrades STATUS[xCOUNT]         answer upgrades with STATUS (426, 429 with Retry-After: 1, 500, ...)
@@ -109,6 +110,13 @@ internal static class Cli
                 case "--sse-done": options = options with { SseDone = true }; break;
                 case "--push-limit-when-idle": options = options with { PushLimitErrorWhenIdle = true }; break;
                 case "--log": options = options with { ConsoleLogging = true }; break;
+                case "--fragment-bytes":
+                {
+                    var bytes = Int();
+                    faults.Add(f => f.FragmentBytes = bytes);
+                    break;
+                }
+
                 case "--refuse-upgrades":
                 {
                     var (status, count) = Counted(Value(), flag);

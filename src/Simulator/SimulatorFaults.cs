@@ -57,6 +57,7 @@ public sealed class SimulatorFaults
     private readonly List<(FaultTransport Transport, Func<TurnFaults, TurnFaults> Apply, int Left)> turnFaults = [];
     private long perEventTicks;
     private long firstEventTicks;
+    private int fragmentBytes;
 
     internal SimulatorFaults(SimulatorOptions options)
     {
@@ -68,6 +69,13 @@ public sealed class SimulatorFaults
     {
         get => TimeSpan.FromTicks(Interlocked.Read(ref perEventTicks));
         set => Interlocked.Exchange(ref perEventTicks, value.Ticks);
+    }
+
+    /// <summary>Split every WebSocket message into frames of at most this many bytes (0: one frame per message).</summary>
+    public int FragmentBytes
+    {
+        get => Volatile.Read(ref fragmentBytes);
+        set => Volatile.Write(ref fragmentBytes, Math.Max(0, value));
     }
 
     public TimeSpan FirstEventLatency
@@ -115,6 +123,7 @@ public sealed class SimulatorFaults
 
         PerEventLatency = TimeSpan.Zero;
         FirstEventLatency = TimeSpan.Zero;
+        FragmentBytes = 0;
     }
 
     internal HttpFault? TakeUpgradeRefusal() => Take(upgradeRefusals);

@@ -124,8 +124,10 @@ internal sealed class WebSocketConnection : IDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
         {
+            // The client vanished: stop any running response (a stall included) and end the connection.
+            await clientClosing.CancelAsync().ConfigureAwait(false);
             inbound.Writer.TryWrite(new Inbound.ClientClosed());
         }
         finally
@@ -365,8 +367,22 @@ internal sealed class WebSocketConnection : IDisposable
         await SendAsync(error.ToWebSocketFrame(), ct).ConfigureAwait(false);
     }
 
-    private Task SendAsync(byte[] frame, CancellationToken ct) =>
-        socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct);
+    private async Task SendAsync(byte[] frame, CancellationToken ct)
+    {
+        var fragment = engine.Faults.FragmentBytes;
+        if (fragment <= 0 || frame.Length <= fragment)
+        {
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
+            return;
+        }
+
+        // One message as many frames: continuation frames until the last one carries FIN.
+        for (var offset = 0; offset < frame.Length; offset += fragment)
+        {
+            var length = Math.Min(fragment, frame.Length - offset);
+            await socket.SendAsync(frame.AsMemory(offset, length), WebSocketMessageType.Text, offset + length == frame.Length, ct).ConfigureAwait(false);
+        }
+    }
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason, CancellationToken ct)
     {

@@ -1,5 +1,5 @@
 using Fantasy.Actors.Protocol;
-using static Fantasy.Actors.Simulator.Tests.Build;
+using static Fantasy.Actors.Testing.Build;
 
 namespace Fantasy.Actors.Simulator.Tests;
 

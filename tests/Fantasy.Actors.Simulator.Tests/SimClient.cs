@@ -103,23 +103,3 @@ internal sealed class SimClient : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
-
-/// <summary>Request and item builders for the tests.</summary>
-internal static class Build
-{
-    public static JsonElement J(string json) => JsonDocument.Parse(json).RootElement.Clone();
-
-    public static JsonElement User(string text) =>
-        J($$"""{"type":"message","role":"user","content":{{JsonSerializer.Serialize(text, SimTestJson.Default.String)}}}""");
-
-    public static JsonElement ToolResult(string callId, string output = "42") =>
-        J($$"""{"type":"function_call_output","call_id":"{{callId}}","output":"{{output}}"}""");
-
-    public static ResponseRequest Request(IReadOnlyList<JsonElement> input, bool? store = null, int? maxOutputTokens = null) =>
-        new() { Model = "sim-model", Instructions = "be brief", Input = input, Store = store, MaxOutputTokens = maxOutputTokens };
-
-    public static ResponseRequest Request(params JsonElement[] input) => Request((IReadOnlyList<JsonElement>)input);
-}
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class SimTestJson : System.Text.Json.Serialization.JsonSerializerContext;

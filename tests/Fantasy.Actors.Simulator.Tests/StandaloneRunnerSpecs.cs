@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Fantasy.Actors.Protocol;
-using static Fantasy.Actors.Simulator.Tests.Build;
+using static Fantasy.Actors.Testing.Build;
 
 namespace Fantasy.Actors.Simulator.Tests;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Fantasy.Actors.Protocol;
-using static Fantasy.Actors.Simulator.Tests.Build;
+using static Fantasy.Actors.Testing.Build;
 
 namespace Fantasy.Actors.Simulator.Tests;
 

@@ -212,8 +212,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case StreamCompleted:
                 ServerClosed();
                 break;
+            case InboundFault fault:
+                AckStream();
+                Abandon($"the connection failed while idle: {Flatten(fault.Cause)}");
+                break;
             case StreamFailed f:
-                Abandon($"the inbound stream failed while idle: {f.Cause.Message}");
+                Abandon($"the inbound stream failed while idle: {Flatten(f.Cause)}");
                 break;
             default:
                 IgnoreOrUnhandled(message);
@@ -290,8 +294,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 var status = socket.CloseStatus;
                 Interrupt(current, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})", serverClosed: true);
                 break;
+            case InboundFault fault:
+                AckStream();
+                Interrupt(current, fault.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {Flatten(fault.Cause)}");
+                break;
             case StreamFailed f:
-                Interrupt(current, f.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {Flatten(f.Cause)}");
+                Interrupt(current, $"the inbound stream failed: {Flatten(f.Cause)}");
                 break;
             default:
                 IgnoreOrUnhandled(message);
@@ -395,6 +403,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case StreamFailed f:
                 Abandon($"{reason}; {Flatten(f.Cause)}");
                 break;
+            case InboundFault fault:
+                AckStream();
+                Abandon($"{reason}; {Flatten(fault.Cause)}");
+                break;
             case ServerEvent:
                 AckStream();
                 break;
@@ -428,8 +440,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         var self = Self;
         killSwitch = InboundFrames.From(socket, options.MaxMessageSize, io.Token)
             .Via(InboundFrames.Parse())
-            .ViaMaterialized(KillSwitches.Single<ServerEvent>(), Keep.Right)
-            .To(Sink.ActorRefWithAck<ServerEvent>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex)))
+            .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
+            .To(Sink.ActorRefWithAck<object>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex)))
             .Run(Context.Materializer());
     }
 
@@ -521,7 +533,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private static string Flatten(Exception ex)
     {
         var parts = new List<string>();
-        for (var e = ex; e is not null; e = e.InnerException)
+        for (var e = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex; e is not null; e = e.InnerException)
         {
             if (parts.Count == 0 || !parts[^1].Contains(e.Message, StringComparison.Ordinal))
             {

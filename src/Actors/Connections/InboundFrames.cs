@@ -46,6 +46,13 @@ internal sealed class RawMessage
 }
 
 /// <summary>
+/// The inbound stream's last element when reading or parsing failed. It travels in order behind the
+/// events already read (a stream failure would overtake them: the acknowledging sink drops its buffer
+/// on failure), and the stream completes after it.
+/// </summary>
+internal sealed record InboundFault(Exception Cause);
+
+/// <summary>
 /// The inbound side of a connection as Akka.Streams pieces: a source that reads whole messages from a
 /// socket, and a flow that parses each message into a <see cref="ServerEvent"/>.
 /// </summary>
@@ -55,35 +62,60 @@ internal static class InboundFrames
 
     /// <summary>
     /// Reads <paramref name="socket"/> one whole message per element (frames reassembled until
-    /// <c>EndOfMessage</c>) into pooled buffers. A message above <paramref name="maxMessageSize"/> fails
-    /// the stream with a <see cref="ProtocolException"/>; a close frame from the server completes it.
+    /// <c>EndOfMessage</c>) into pooled buffers: <see cref="RawMessage"/> elements, then an
+    /// <see cref="InboundFault"/> if reading failed (a message above <paramref name="maxMessageSize"/>
+    /// is a <see cref="ProtocolException"/>). A close frame from the server completes the stream.
     /// Reading happens only on demand, so a slow consumer leaves data in the socket (TCP back-pressure).
     /// </summary>
-    public static Source<RawMessage, NotUsed> From(WebSocket socket, long maxMessageSize, CancellationToken ct) =>
-        Source.UnfoldAsync<WebSocket, RawMessage>(socket, async s =>
+    public static Source<object, NotUsed> From(WebSocket socket, long maxMessageSize, CancellationToken ct) =>
+        Source.UnfoldAsync<bool, object>(false, async failed =>
         {
-            var message = await ReceiveAsync(s, maxMessageSize, ct).ConfigureAwait(false);
-            return message is null ? Option<(WebSocket, RawMessage)>.None : (s, message);
-        });
+            if (failed)
+            {
+                return Option<(bool, object)>.None;
+            }
 
-    /// <summary>Parses each message; a binary message or bad JSON fails the stream with a <see cref="ProtocolException"/>.</summary>
-    public static Flow<RawMessage, ServerEvent, NotUsed> Parse() =>
-        Flow.Create<RawMessage>().Select(static raw =>
-        {
             try
             {
-                if (raw.Type != WebSocketMessageType.Text)
-                {
-                    throw new ProtocolException($"a {raw.Type} message arrived; the protocol uses text frames only");
-                }
-
-                return EventParser.Parse(raw.Span);
+                var message = await ReceiveAsync(socket, maxMessageSize, ct).ConfigureAwait(false);
+                return message is null ? Option<(bool, object)>.None : (false, message);
             }
-            finally
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                raw.Release();
+                return (true, new InboundFault(ex));
             }
         });
+
+    /// <summary>
+    /// Parses each <see cref="RawMessage"/> into a <see cref="ServerEvent"/> and returns its buffer. A binary
+    /// message or bad JSON becomes an <see cref="InboundFault"/> carrying the <see cref="ProtocolException"/>;
+    /// nothing is read after a fault.
+    /// </summary>
+    public static Flow<object, object, NotUsed> Parse() =>
+        Flow.Create<object>()
+            .Select(static element => element is RawMessage raw ? ParseOne(raw) : element)
+            .TakeWhile(static element => element is not InboundFault, inclusive: true);
+
+    private static object ParseOne(RawMessage raw)
+    {
+        try
+        {
+            if (raw.Type != WebSocketMessageType.Text)
+            {
+                return new InboundFault(new ProtocolException($"a {raw.Type} message arrived; the protocol uses text frames only"));
+            }
+
+            return EventParser.Parse(raw.Span);
+        }
+        catch (ProtocolException ex)
+        {
+            return new InboundFault(ex);
+        }
+        finally
+        {
+            raw.Release();
+        }
+    }
 
     /// <summary>One whole message, or null when the server sent a close frame.</summary>
     internal static async Task<RawMessage?> ReceiveAsync(WebSocket socket, long maxMessageSize, CancellationToken ct)
