@@ -32,6 +32,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private const string WatchdogKey = "turn-watchdog";
     private const string CloseTimeoutKey = "close-timeout";
 
+    /// <summary>How many messages the sink may read ahead of this actor's acknowledgements.</summary>
+    internal const int ReadAhead = 4;
+
     private readonly ConnectionOptions options;
     private readonly IActorRef parent;
     private readonly WebSocketConnector connector;
@@ -441,7 +444,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         killSwitch = InboundFrames.From(socket, options.MaxMessageSize, io.Token)
             .Via(InboundFrames.Parse())
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
-            .To(Sink.ActorRefWithAck<object>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex)))
+            .To(Sink.ActorRefWithAck<object>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))
+                .WithAttributes(Attributes.CreateInputBuffer(ReadAhead, ReadAhead)))
             .Run(Context.Materializer());
     }
 

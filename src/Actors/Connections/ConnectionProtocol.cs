@@ -23,7 +23,9 @@ internal static class ConnectionProtocol
     /// Run one turn: send <paramref name="Frame"/> (a <c>response.create</c>) and forward every event of the
     /// response to <paramref name="ReplyTo"/> as <see cref="TurnEvent"/>. With a
     /// <paramref name="ConsumerWindow"/>, at most that many events are outstanding: the reply-to answers
-    /// each with <see cref="EventConsumed"/>, and until it does the socket is not read (back-pressure).
+    /// each with <see cref="EventConsumed"/>, and until it does the connection stops reading the socket
+    /// (at most <see cref="ConnectionActor.ReadAhead"/> messages are read ahead), so TCP back-pressure
+    /// reaches the server instead of memory growing.
     /// </summary>
     public sealed record StartTurn(string TurnId, byte[] Frame, IActorRef ReplyTo, int? ConsumerWindow = null);
 
