@@ -38,7 +38,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private readonly ConnectionOptions options;
     private readonly IActorRef parent;
     private readonly WebSocketConnector connector;
-    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly ILoggingAdapter log;
     private readonly CancellationTokenSource io = new();
     private readonly ClientWebSocket socket = new();
     private readonly long epoch;
@@ -58,6 +58,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         this.parent = parent;
         this.connector = connector;
         epoch = options.Epoch;
+        // With Akka.Logger.Serilog as the logger, every event of this connection carries ConnectionEpoch
+        // (and, for a turn, TurnId) as properties (Akka log context); the text carries them too.
+        log = Context.GetLogger().WithContext("ConnectionEpoch", epoch);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -115,7 +118,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (options.UserAgent is { } agent) socket.Options.SetRequestHeader("User-Agent", agent);
         socket.Options.KeepAliveInterval = options.KeepAliveInterval;
 
-        log.Debug("connection {0}: connecting to {1}", epoch, options.Url);
+        log.Debug("connection {ConnectionEpoch}: connecting to {Url}", epoch, options.Url);
         Timers.StartSingleTimer(ConnectTimeoutKey, new ConnectTimedOut(), options.ConnectTimeout);
         connector.ConnectAsync(socket, options.Url, io.Token)
             .PipeTo(Self, Self, static () => new ConnectSucceeded(), static ex => new ConnectErrored(ex));
@@ -124,6 +127,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     protected override void OnReceive(object message) => Unhandled(message);
 
+    private ILoggingAdapter TurnLog(string turnId) => log.WithContext("TurnId", turnId);
+
     // ---- Connecting ----
     private void Connecting(object message)
     {
@@ -131,7 +136,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         {
             case ConnectSucceeded:
                 Timers.Cancel(ConnectTimeoutKey);
-                log.Info("connection {0}: open to {1}", epoch, options.Url);
+                log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();
                 Become(Idle);
@@ -175,7 +180,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void FailConnect(UpstreamError error, bool timedOut)
     {
-        log.Warning("connection {0}: connect to {1} failed: {2}", epoch, options.Url, error);
+        log.Warning("connection {ConnectionEpoch}: connect to {Url} failed: {Failure}", epoch, options.Url, error);
         parent.Tell(new ConnectFailed(epoch, error, timedOut));
         if (waiting is { } w)
         {
@@ -198,13 +203,13 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 AckStream();
                 if (e is ErrorEvent error)
                 {
-                    log.Warning("connection {0}: error while idle: {1}", epoch, error.Error);
+                    log.Warning("connection {ConnectionEpoch}: error while idle: {UpstreamError}", epoch, error.Error);
                     parent.Tell(new IdleError(epoch, error.Error));
                     BeginClose($"error while idle: {error.Error.Code ?? error.Error.Message}");
                 }
                 else
                 {
-                    log.Warning("connection {0}: unexpected {1} while idle; closing", epoch, e.Type);
+                    log.Warning("connection {ConnectionEpoch}: unexpected {EventType} while idle; closing", epoch, e.Type);
                     BeginClose($"unexpected {e.Type} while idle");
                 }
 
@@ -244,7 +249,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
         Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
-        log.Debug("connection {0}: turn {1} started", epoch, id);
+        TurnLog(id).Debug("connection {ConnectionEpoch}: turn {TurnId} started", epoch, id);
         Become(Busy);
     }
 
@@ -278,7 +283,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Sender.Tell(new TurnRefused(epoch, start.TurnId, $"busy: turn {current.Id} is running"));
                 break;
             case CancelTurn cancel when cancel.TurnId == current.Id:
-                log.Info("connection {0}: turn {1} cancelled after {2} events; discarding the socket", epoch, current.Id, current.Forwarded);
+                TurnLog(current.Id).Info("connection {ConnectionEpoch}: turn {TurnId} cancelled after {EventsForwarded} events; discarding the socket", epoch, current.Id, current.Forwarded);
                 turn = null;
                 parent.Tell(new TurnCancelled(epoch, current.Id, current.Forwarded));
                 Abandon($"turn {current.Id} was cancelled; the socket is discarded");
@@ -340,7 +345,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Timers.Cancel(WatchdogKey);
         turn = null;
         var result = current.Accumulator.ToResult();
-        log.Debug("connection {0}: turn {1} ended {2} after {3} events", epoch, current.Id, result.Status, current.Forwarded);
+        TurnLog(current.Id).Debug("connection {ConnectionEpoch}: turn {TurnId} ended {Status} after {EventsForwarded} events", epoch, current.Id, result.Status, current.Forwarded);
         parent.Tell(new TurnEnded(epoch, current.Id, result, current.Forwarded));
         Become(Idle);
         if (closeRequested)
@@ -353,7 +358,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     {
         Timers.Cancel(WatchdogKey);
         turn = null;
-        log.Warning("connection {0}: turn {1} interrupted after {2} events: {3}", epoch, current.Id, current.Forwarded, reason);
+        TurnLog(current.Id).Warning("connection {ConnectionEpoch}: turn {TurnId} interrupted after {EventsForwarded} events: {Reason}", epoch, current.Id, current.Forwarded, reason);
         parent.Tell(new TurnInterrupted(epoch, current.Id, current.Forwarded, current.FrameSent, reason));
         if (serverClosed)
         {
@@ -472,7 +477,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 // Late or stale: the state it belonged to is gone.
                 break;
             case CancelTurn cancel:
-                log.Debug("connection {0}: cancel for turn {1}, which is not running here", epoch, cancel.TurnId);
+                log.Debug("connection {ConnectionEpoch}: cancel for turn {TurnId}, which is not running here", epoch, cancel.TurnId);
                 break;
             default:
                 Unhandled(message);
@@ -493,7 +498,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (!closedReported)
         {
             closedReported = true;
-            log.Info("connection {0}: closed: {1}", epoch, reason);
+            log.Info("connection {ConnectionEpoch}: closed: {Reason}", epoch, reason);
             parent.Tell(new ConnectionClosed(epoch, reason, status));
         }
 

@@ -27,6 +27,9 @@ internal sealed class RawMessage
 
     public ReadOnlySpan<byte> Span => buffer.AsSpan(0, Length);
 
+    /// <summary>Whether the buffer went back to the pool.</summary>
+    public bool Released => Volatile.Read(ref buffer) is null;
+
     /// <summary>Copies a message into a pooled buffer (tests and benchmarks).</summary>
     public static RawMessage Text(ReadOnlySpan<byte> payload, WebSocketMessageType type = WebSocketMessageType.Text)
     {
