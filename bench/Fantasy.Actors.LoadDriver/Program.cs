@@ -3,51 +3,93 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Fantasy.Actors.Connections;
+using Fantasy.Actors.LoadDriver;
 using Fantasy.Actors.Protocol;
 
 // Load driver: C concurrent WebSocket conversations, each T chained turns (previous_response_id plus
 // one new user message), against a Responses endpoint on loopback (the simulator, or later the
-// gateway). Prints turns/s, events/s and per-turn latency percentiles.
-//   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses [--connections 50] [--turns 200] [--key K]
+// gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
+//   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
+//       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
+//       [--dispatcher default|PATH] [--akka "extra hocon"]
+// --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
+// --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
+//               to a driver actor), the path the service uses.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
 var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
 var key = Arg("--key", "sk-load");
+var mode = Arg("--mode", "plain");
+var message = Arg("--message", "hello");
+// --dispatcher PATH: run connections and drivers on a dispatcher defined with --akka (default: the
+// system's default dispatcher, as the service runs).
+var dispatcher = Arg("--dispatcher", "default") is var d && d == "default" ? null : d;
 var warmupTurns = Math.Min(20, turns);
+var stats = new Stats(connections * turns);
 
-var latencies = new double[connections * turns];
-long events = 0;
-long errors = 0;
+using var system = mode == "actor"
+    ? ActorSystem.Create("load", ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + Arg("--akka", "")))
+    : null;
+using var connector = new WebSocketConnector();
 
 // Warm the JIT on both sides before measuring.
-await ConversationAsync(-1, warmupTurns, record: false);
+await RunAsync(-1, warmupTurns, record: false);
 
+var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 var clock = Stopwatch.StartNew();
-await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => ConversationAsync(c, turns, record: true))));
+await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(c, turns, record: true))));
 clock.Stop();
+var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
 var total = connections * turns;
+var latencies = stats.Latencies;
 Array.Sort(latencies);
 double P(double q) => latencies[Math.Min(latencies.Length - 1, (int)(q * latencies.Length))];
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"connections {connections}, turns/connection {turns}, total turns {total}, errors {errors}"));
+    $"mode {mode}, connections {connections}, turns/connection {turns}, total turns {total}, errors {stats.Errors}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, {events / clock.Elapsed.TotalSeconds:F0} events/s"));
+    $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, {stats.Events / clock.Elapsed.TotalSeconds:F0} events/s, {stats.Events / (double)total:F0} events/turn"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"driver cpu {cpu.TotalSeconds:F2} s, {cpu.TotalMilliseconds * 1000 / Math.Max(1, stats.Events):F2} us/event"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"turn latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}"));
-return errors == 0 ? 0 : 1;
+return stats.Errors == 0 ? 0 : 1;
 
-async Task ConversationAsync(int index, int count, bool record)
+Task RunAsync(int index, int count, bool record) => mode switch
+{
+    "plain" => PlainConversationAsync(index, count, record),
+    "actor" => ActorConversationAsync(index, count, record),
+    _ => throw new ArgumentException($"--mode must be plain or actor, not '{mode}'"),
+};
+
+Task ActorConversationAsync(int index, int count, bool record)
+{
+    var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    var options = new ConnectionOptions(url, new UpstreamCredentials(key), Epoch: 1,
+        ConnectTimeout: TimeSpan.FromSeconds(30), MaxMessageSize: 16 * 1024 * 1024,
+        KeepAliveInterval: TimeSpan.Zero, TurnWatchdog: TimeSpan.FromMinutes(5))
+    {
+        Dispatcher = dispatcher,
+    };
+    var props = Props.Create(() => new ConversationDriver(options, connector, index, count, message, record ? stats : null, done));
+    system!.ActorOf(dispatcher is null ? props : props.WithDispatcher(dispatcher));
+    return done.Task;
+}
+
+async Task PlainConversationAsync(int index, int count, bool record)
 {
     using var socket = new ClientWebSocket();
     socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
     await socket.ConnectAsync(url, CancellationToken.None);
     var buffer = new ArrayBufferWriter<byte>(64 * 1024);
     string? previous = null;
-    var request = new ResponseRequest { Model = "load", Instructions = "be brief", Store = false };
+    var request = ConversationDriver.Request;
     for (var t = 0; t < count; t++)
     {
-        var item = JsonDocument.Parse($$"""{"type":"message","role":"user","content":"conversation {{index}} turn {{t}}"}""").RootElement;
+        var item = ConversationDriver.UserItem(index, t, message);
         var started = Stopwatch.GetTimestamp();
         await socket.SendAsync(request.ToWebSocketFrame(previous, [item]), WebSocketMessageType.Text, true, CancellationToken.None);
         var acc = new TurnAccumulator();
@@ -64,7 +106,7 @@ async Task ConversationAsync(int index, int count, bool record)
 
             if (record)
             {
-                Interlocked.Increment(ref events);
+                stats.Event();
             }
 
             if (acc.Apply(EventParser.Parse(buffer.WrittenSpan)) == TurnProgress.Ended)
@@ -74,19 +116,10 @@ async Task ConversationAsync(int index, int count, bool record)
         }
 
         var result = acc.ToResult();
-        if (result.Status != TurnStatus.Completed)
-        {
-            Interlocked.Increment(ref errors);
-            previous = null;
-        }
-        else
-        {
-            previous = result.ResponseId;
-        }
-
+        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
         if (record)
         {
-            latencies[index * count + t] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
         }
     }
 

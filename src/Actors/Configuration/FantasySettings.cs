@@ -63,6 +63,7 @@ public sealed record FantasySettings(
 {
     private const string ResourceName = "Fantasy.Actors.fantasy.conf";
 
+
     private static readonly Lazy<Config> DefaultConfigLazy = new(LoadDefaultConfig);
 
     /// <summary>The embedded <c>hocon/fantasy.conf</c>.</summary>

@@ -32,8 +32,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private const string WatchdogKey = "turn-watchdog";
     private const string CloseTimeoutKey = "close-timeout";
 
-    /// <summary>How many messages the sink may read ahead of this actor's acknowledgements.</summary>
-    internal const int ReadAhead = 4;
+    /// <summary>
+    /// How many messages the stream may read ahead of this actor: while the actor works through one batch,
+    /// up to this many more are read and parsed into the next.
+    /// </summary>
+    internal const int ReadAhead = 16;
 
     private readonly ConnectionOptions options;
     private readonly IActorRef parent;
@@ -46,7 +49,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private StartTurn? waiting;
     private Turn? turn;
     private IActorRef? stream;
-    private IActorRef? heldAck;
+    private readonly Queue<object> inbox = new();
+    private UntypedReceive state;
+    private bool windowFull;
+    private bool ackOwed;
+    private bool draining;
     private UniqueKillSwitch? killSwitch;
     private bool closeRequested;
     private bool sendInFlight;
@@ -58,6 +65,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         this.parent = parent;
         this.connector = connector;
         epoch = options.Epoch;
+        state = Connecting;
         // With Akka.Logger.Serilog as the logger, every event of this connection carries ConnectionEpoch
         // (and, for a turn, TurnId) as properties (Akka log context); the text carries them too.
         log = Context.GetLogger().WithContext("ConnectionEpoch", epoch);
@@ -65,8 +73,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
+    public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector)
+    {
+        var props = Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
+        return options.Dispatcher is { } dispatcher ? props.WithDispatcher(dispatcher) : props;
+    }
 
     /// <summary>The running turn.</summary>
     private sealed class Turn(StartTurn command, DateTimeOffset now)
@@ -122,7 +133,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Timers.StartSingleTimer(ConnectTimeoutKey, new ConnectTimedOut(), options.ConnectTimeout);
         connector.ConnectAsync(socket, options.Url, io.Token)
             .PipeTo(Self, Self, static () => new ConnectSucceeded(), static ex => new ConnectErrored(ex));
-        Become(Connecting);
+        Go(Connecting);
     }
 
     protected override void OnReceive(object message) => Unhandled(message);
@@ -139,7 +150,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();
-                Become(Idle);
+                Go(Idle);
                 if (closeRequested)
                 {
                     BeginClose("close requested while connecting");
@@ -200,7 +211,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Begin(start);
                 break;
             case ServerEvent e:
-                AckStream();
                 if (e is ErrorEvent error)
                 {
                     log.Warning("connection {ConnectionEpoch}: error while idle: {UpstreamError}", epoch, error.Error);
@@ -221,7 +231,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 ServerClosed();
                 break;
             case InboundFault fault:
-                AckStream();
                 Abandon($"the connection failed while idle: {Flatten(fault.Cause)}");
                 break;
             case StreamFailed f:
@@ -250,7 +259,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
         Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
         TurnLog(id).Debug("connection {ConnectionEpoch}: turn {TurnId} started", epoch, id);
-        Become(Busy);
+        Go(Busy);
     }
 
     // ---- Busy ----
@@ -264,9 +273,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case EventConsumed consumed when consumed.TurnId == current.Id:
                 current.Outstanding = Math.Max(0, current.Outstanding - 1);
-                if (heldAck is not null && current.Outstanding < current.Command.ConsumerWindow)
+                if (windowFull && current.Outstanding < current.Command.ConsumerWindow)
                 {
-                    ReleaseHeldAck();
+                    windowFull = false;
+                    Drain();
                 }
 
                 break;
@@ -303,7 +313,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Interrupt(current, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})", serverClosed: true);
                 break;
             case InboundFault fault:
-                AckStream();
                 Interrupt(current, fault.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {Flatten(fault.Cause)}");
                 break;
             case StreamFailed f:
@@ -325,18 +334,14 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
         if (ended)
         {
-            AckStream();
             End(current);
             return;
         }
 
         if (current.Command.ConsumerWindow is { } window && ++current.Outstanding >= window)
         {
-            heldAck = Sender;
-        }
-        else
-        {
-            AckStream();
+            // Stop taking elements (and so stop acknowledging the stream) until the consumer catches up.
+            windowFull = true;
         }
     }
 
@@ -347,7 +352,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         var result = current.Accumulator.ToResult();
         TurnLog(current.Id).Debug("connection {ConnectionEpoch}: turn {TurnId} ended {Status} after {EventsForwarded} events", epoch, current.Id, result.Status, current.Forwarded);
         parent.Tell(new TurnEnded(epoch, current.Id, result, current.Forwarded));
-        Become(Idle);
+        Go(Idle);
         if (closeRequested)
         {
             BeginClose("planned close after the turn");
@@ -373,7 +378,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     // ---- Closing ----
     private void BeginClose(string reason)
     {
-        Become(message => Closing(message, reason));
+        Go(message => Closing(message, reason));
         if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !sendInFlight)
         {
             socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closing", io.Token)
@@ -412,11 +417,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Abandon($"{reason}; {Flatten(f.Cause)}");
                 break;
             case InboundFault fault:
-                AckStream();
                 Abandon($"{reason}; {Flatten(fault.Cause)}");
                 break;
             case ServerEvent:
-                AckStream();
                 break;
             case StartTurn start:
                 Sender.Tell(new TurnRefused(epoch, start.TurnId, "the connection is closing"));
@@ -446,20 +449,53 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private void StartInbound()
     {
         var self = Self;
-        killSwitch = InboundFrames.From(socket, options.MaxMessageSize, io.Token)
+        killSwitch = InboundFrames.From(socket, options.MaxMessageSize, CancellationToken.None)
             .Via(InboundFrames.Parse())
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
-            .To(Sink.ActorRefWithAck<object>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))
-                .WithAttributes(Attributes.CreateInputBuffer(ReadAhead, ReadAhead)))
-            .Run(Context.Materializer());
+            .Via(InboundFrames.Batches(ReadAhead))
+            .To(Sink.ActorRefWithAck<InboundBatch>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))
+                .WithAttributes(Attributes.CreateInputBuffer(1, 1)))
+            .Run(Context.Materializer(options.Dispatcher is { } dispatcher
+                ? ActorMaterializerSettings.Create(Context.System).WithDispatcher(dispatcher)
+                : null));
     }
 
-    private void AckStream() => stream?.Tell(Ack);
-
-    private void ReleaseHeldAck()
+    private void Go(UntypedReceive next)
     {
-        heldAck?.Tell(Ack);
-        heldAck = null;
+        state = next;
+        Become(next);
+    }
+
+    /// <summary>
+    /// Hands the buffered inbound elements, one at a time and in order, to the current state; pauses while
+    /// the turn's consumer window is full. The stream is acknowledged — and so the socket read again — only
+    /// once every element of the last batch has been taken.
+    /// </summary>
+    private void Drain()
+    {
+        if (draining)
+        {
+            return;
+        }
+
+        draining = true;
+        try
+        {
+            while (inbox.Count > 0 && !windowFull && !closedReported)
+            {
+                state(inbox.Dequeue());
+            }
+        }
+        finally
+        {
+            draining = false;
+        }
+
+        if (inbox.Count == 0 && !windowFull && ackOwed && !closedReported)
+        {
+            ackOwed = false;
+            stream?.Tell(Ack);
+        }
     }
 
     private void IgnoreOrUnhandled(object message)
@@ -469,6 +505,15 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case StreamInit:
                 stream = Sender;
                 Sender.Tell(Ack);
+                break;
+            case InboundBatch batch:
+                foreach (var element in batch.Elements)
+                {
+                    inbox.Enqueue(element);
+                }
+
+                ackOwed = true;
+                Drain();
                 break;
             case SendCompleted or SendFailed:
                 sendInFlight = false;

@@ -27,6 +27,12 @@ internal sealed record ConnectionOptions(
     /// <summary>How long a planned close waits for the server's close frame before the socket is dropped.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Config path of a dispatcher for the actor and its inbound stream; null (the default) for the actor
+    /// system's default dispatcher.
+    /// </summary>
+    public string? Dispatcher { get; init; }
+
     public static ConnectionOptions From(FantasySettings settings, UpstreamCredentials credentials, long epoch, Uri? url = null)
     {
         ArgumentNullException.ThrowIfNull(settings);

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Akka;
+using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
 using Akka.Util;
 using Fantasy.Actors.Protocol;
 
@@ -55,6 +57,20 @@ internal sealed class RawMessage
 /// </summary>
 internal sealed record InboundFault(Exception Cause);
 
+/// <summary>Events (and at most one final <see cref="InboundFault"/>) that arrived while the actor was busy.</summary>
+internal sealed class InboundBatch(object first)
+{
+    private readonly List<object> elements = [first];
+
+    public IReadOnlyList<object> Elements => elements;
+
+    public InboundBatch Add(object element)
+    {
+        elements.Add(element);
+        return this;
+    }
+}
+
 /// <summary>
 /// The inbound side of a connection as Akka.Streams pieces: a source that reads whole messages from a
 /// socket, and a flow that parses each message into a <see cref="ServerEvent"/>.
@@ -71,23 +87,7 @@ internal static class InboundFrames
     /// Reading happens only on demand, so a slow consumer leaves data in the socket (TCP back-pressure).
     /// </summary>
     public static Source<object, NotUsed> From(WebSocket socket, long maxMessageSize, CancellationToken ct) =>
-        Source.UnfoldAsync<bool, object>(false, async failed =>
-        {
-            if (failed)
-            {
-                return Option<(bool, object)>.None;
-            }
-
-            try
-            {
-                var message = await ReceiveAsync(socket, maxMessageSize, ct).ConfigureAwait(false);
-                return message is null ? Option<(bool, object)>.None : (false, message);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                return (true, new InboundFault(ex));
-            }
-        });
+        Source.FromGraph(new MessageSource(socket, maxMessageSize, ct));
 
     /// <summary>
     /// Parses each <see cref="RawMessage"/> into a <see cref="ServerEvent"/> and returns its buffer. A binary
@@ -98,6 +98,15 @@ internal static class InboundFrames
         Flow.Create<object>()
             .Select(static element => element is RawMessage raw ? ParseOne(raw) : element)
             .TakeWhile(static element => element is not InboundFault, inclusive: true);
+
+    /// <summary>
+    /// Groups the elements that arrive while downstream is busy into one <see cref="InboundBatch"/> of at most
+    /// <paramref name="max"/> elements, so a fast stream costs one actor message per batch rather than per
+    /// event; when downstream keeps up, every batch holds one element. Upstream is not pulled beyond
+    /// <paramref name="max"/> (back-pressure).
+    /// </summary>
+    public static Flow<object, InboundBatch, NotUsed> Batches(int max) =>
+        Flow.Create<object>().Batch(max, static first => new InboundBatch(first), static (batch, next) => batch.Add(next));
 
     private static object ParseOne(RawMessage raw)
     {
@@ -117,6 +126,82 @@ internal static class InboundFrames
         finally
         {
             raw.Release();
+        }
+    }
+
+    /// <summary>
+    /// The socket-reading stage. A receive that completes synchronously (the data was already in the socket)
+    /// is pushed at once, inside the stream's own turn; only a receive that has to wait goes through an async
+    /// callback. (<c>Source.UnfoldAsync</c> pays a task continuation and an actor message for every element.)
+    /// </summary>
+    private sealed class MessageSource(WebSocket socket, long maxMessageSize, CancellationToken ct) : GraphStage<SourceShape<object>>
+    {
+        private readonly Outlet<object> outlet = new("InboundFrames.out");
+        private readonly WebSocket socket = socket;
+        private readonly long maxMessageSize = maxMessageSize;
+        private readonly CancellationToken ct = ct;
+
+        public override SourceShape<object> Shape => new(outlet);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+        private sealed class Logic : OutGraphStageLogic
+        {
+            private readonly MessageSource stage;
+            private Action<Task<RawMessage?>> completed = null!;
+            private bool faulted;
+
+            public Logic(MessageSource stage)
+                : base(stage.Shape)
+            {
+                this.stage = stage;
+                SetHandler(stage.outlet, this);
+            }
+
+            public override void PreStart() => completed = GetAsyncCallback<Task<RawMessage?>>(Deliver);
+
+            public override void OnPull()
+            {
+                if (faulted)
+                {
+                    CompleteStage();
+                    return;
+                }
+
+                var read = ReceiveAsync(stage.socket, stage.maxMessageSize, stage.ct);
+                if (read.IsCompleted)
+                {
+                    Deliver(read);
+                }
+                else
+                {
+                    read.ContinueWith(static (t, state) => ((Action<Task<RawMessage?>>)state!)(t), completed,
+                        CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+            }
+
+            private void Deliver(Task<RawMessage?> read)
+            {
+                if (read.IsCompletedSuccessfully)
+                {
+                    if (read.Result is { } message)
+                    {
+                        Push(stage.outlet, message);
+                    }
+                    else
+                    {
+                        CompleteStage();
+                    }
+
+                    return;
+                }
+
+                // Faulted or cancelled: the fault travels as the last element, behind what was already read.
+                faulted = true;
+                Exception cause = read.Exception is { InnerExceptions.Count: 1 } single ? single.InnerException!
+                    : read.Exception is { } many ? many : new OperationCanceledException("the read was cancelled");
+                Push(stage.outlet, new InboundFault(cause));
+            }
         }
     }
 
