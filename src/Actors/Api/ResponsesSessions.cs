@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Connections;
+using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Sessions;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+
+namespace Fantasy.Actors.Api;
+
+/// <summary>
+/// <see cref="IResponsesSessions"/> over a session manager actor in an <see cref="ActorSystem"/>. The actor
+/// system's lifetime belongs to whoever created it.
+/// </summary>
+public sealed class ResponsesSessions : IResponsesSessions, IDisposable
+{
+    private readonly IActorRef manager;
+    private readonly WebSocketConnector connector = new();
+    private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
+    private long nextTurn;
+
+    /// <summary>Starts the session manager in <paramref name="system"/>.</summary>
+    /// <param name="system">The actor system; its config should fall back to <see cref="FantasySettings.DefaultConfig"/>.</param>
+    /// <param name="credentials">The upstream API key (and organization/project).</param>
+    /// <param name="settings">Tunables; default: read from the system's config.</param>
+    /// <param name="name">The manager's actor name.</param>
+    public ResponsesSessions(ActorSystem system, UpstreamCredentials credentials, FantasySettings? settings = null, string name = "fantasy-sessions")
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(credentials);
+        Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
+        manager = system.ActorOf(SessionManager.Props(new SessionEnvironment(Settings, credentials, connector)), name);
+    }
+
+    public FantasySettings Settings { get; }
+
+    public async IAsyncEnumerable<TurnEvent> RunTurnAsync(SessionKey session, ResponseRequest request, TurnOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (session.SessionId is null or "~")
+        {
+            throw new ArgumentException("the session key is empty; create it with new SessionKey(tenant, conversation)", nameof(session));
+        }
+
+        var turnId = "turn-" + Interlocked.Increment(ref nextTurn).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, channel.Writer));
+        var finished = false;
+        await using var registration = cancellationToken.Register(() => manager.Tell(new CancelSessionTurn(session, turnId)));
+        try
+        {
+            // The turn always ends with TurnFinished (cancellation included), so reading does not take the token.
+            await foreach (var item in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                if (item is TurnFinished)
+                {
+                    finished = true;
+                }
+                else
+                {
+                    manager.Tell(new TurnEventTaken(session, turnId));
+                }
+
+                yield return item;
+            }
+        }
+        finally
+        {
+            if (!finished)
+            {
+                // The caller stopped reading before the end: the turn is cancelled, not left running.
+                manager.Tell(new CancelSessionTurn(session, turnId));
+            }
+        }
+    }
+
+    public async Task<TurnEnd> RunTurnToEndAsync(SessionKey session, ResponseRequest request, TurnOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await foreach (var item in RunTurnAsync(session, request, options, cancellationToken).ConfigureAwait(false))
+        {
+            if (item is TurnFinished finished)
+            {
+                return finished.End;
+            }
+        }
+
+        throw new InvalidOperationException($"turn of session {session} ended without a terminal");
+    }
+
+    public async Task<SessionStatus?> GetStatusAsync(SessionKey session, CancellationToken cancellationToken = default)
+    {
+        var answer = await manager.Ask<object>(new GetSessionStatus(session), askTimeout, cancellationToken).ConfigureAwait(false);
+        return answer as SessionStatus;
+    }
+
+    public async Task<bool> CloseAsync(SessionKey session, CancellationToken cancellationToken = default)
+    {
+        var answer = await manager.Ask<SessionClosed>(new CloseSession(session), askTimeout, cancellationToken).ConfigureAwait(false);
+        return answer.Existed;
+    }
+
+    public void Dispose() => connector.Dispose();
+}

@@ -1,0 +1,616 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Event;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Connections;
+using Fantasy.Actors.Protocol;
+using static Fantasy.Actors.Connections.ConnectionProtocol;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+using ApiTurnEvent = Fantasy.Actors.Api.TurnEvent;
+using ConnectionTurnEvent = Fantasy.Actors.Connections.ConnectionProtocol.TurnEvent;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>What a session needs from its surroundings.</summary>
+internal sealed record SessionEnvironment(
+    FantasySettings Settings,
+    UpstreamCredentials Credentials,
+    WebSocketConnector Connector,
+    Func<double>? Jitter = null)
+{
+    /// <summary>Events a turn's caller may hold unread before the socket stops being read.</summary>
+    public int ConsumerWindow { get; init; } = 256;
+}
+
+/// <summary>
+/// One conversation: a FIFO of turns with one in flight, the chain (previous response id + only the new
+/// items), the transcript of the current chain, and the parent of the conversation's ConnectionActor.
+/// <code>
+///   turn queue ─▶ plan (ChainPlanner) ─▶ StartTurn on connection ws-{epoch} ─▶ events ─▶ caller
+///                                          │ previous_response_not_found / limit reached before any event
+///                                          └─▶ once more, full input, on a fresh connection (invisible)
+///   rotation timer (max-age ± jitter): idle → replace now; busy → replace after the turn
+/// </code>
+/// Every accepted turn gets exactly one <see cref="TurnFinished"/>: completion, failure, cancellation or
+/// rejection — also when the connection dies, the session crashes, or the session stops.
+/// </summary>
+internal sealed class SessionActor : UntypedActor, IWithTimers
+{
+    private const string RotateKey = "rotate";
+    private const string IdleKey = "idle-close";
+
+    private readonly SessionKey key;
+    private readonly SessionEnvironment env;
+    private readonly SessionSettings settings;
+    private readonly ILoggingAdapter log;
+    private readonly LinkedList<Pending> queue = new();
+
+    private IActorRef? connection;
+    private long epoch;
+    private bool connected;
+    private DateTimeOffset connectedAt;
+    private bool rotateAfterTurn;
+    private Running? running;
+
+    /// <summary>The chain the planner may continue (null after anything but a completed turn).</summary>
+    private ChainState? chain;
+
+    /// <summary>Full input + output of the last completed turn, kept across connections to resend full context.</summary>
+    private ChainState? transcript;
+
+    private int turns;
+    private int rotations;
+    private int replays;
+    private bool? lastChained;
+
+    public SessionActor(SessionKey key, SessionEnvironment env)
+    {
+        this.key = key;
+        this.env = env;
+        settings = env.Settings.Session;
+        log = Context.GetLogger().WithContext("SessionId", key.SessionId).WithContext("Tenant", key.Tenant);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(SessionKey key, SessionEnvironment env) =>
+        Akka.Actor.Props.Create(() => new SessionActor(key, env));
+
+    private static DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    /// <summary>A turn waiting in the queue.</summary>
+    private sealed class Pending(SubmitTurn submit, DateTimeOffset enqueued)
+    {
+        public SubmitTurn Submit { get; } = submit;
+        public string Id => Submit.TurnId;
+        public DateTimeOffset Enqueued { get; } = enqueued;
+        public bool Finished { get; set; }
+        public bool Replayed { get; set; }
+
+        /// <summary>Internal warm-ups (rotation priming) have no caller.</summary>
+        public bool Internal { get; init; }
+
+        public void Finish(TurnEnd end)
+        {
+            if (Finished)
+            {
+                return;
+            }
+
+            Finished = true;
+            Submit.Out.TryWrite(new TurnFinished(end));
+            Submit.Out.TryComplete();
+        }
+    }
+
+    /// <summary>The turn on the connection.</summary>
+    private sealed class Running(Pending pending, long epoch, ChainPlan plan, IReadOnlyList<JsonElement>? fullInput)
+    {
+        public Pending Pending { get; } = pending;
+        public long Epoch { get; } = epoch;
+        public ChainPlan Plan { get; } = plan;
+        public bool Chained => Plan is ChainPlan.Continue;
+
+        /// <summary>The whole conversation this turn sends, when known (null for a caller chaining from an unknown id).</summary>
+        public IReadOnlyList<JsonElement>? FullInput { get; } = fullInput;
+        public int Delivered { get; set; }
+        public UpstreamError? HeldError { get; set; }
+        public bool CancelRequested { get; set; }
+    }
+
+    private sealed record Rotate(long Epoch);
+
+    private sealed record IdleClose(long Epoch);
+
+    private sealed record QueueTimeout(string TurnId);
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        // A connection that throws is stopped, never restarted: its PostStop reports the running turn
+        // interrupted and the connection closed, and the session replaces it on the next turn.
+        new OneForOneStrategy(10, TimeSpan.FromMinutes(1), _ => Directive.Stop);
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case SubmitTurn submit:
+                Enqueue(submit);
+                break;
+            case TurnEventTaken taken when running is { } r && r.Pending.Id == taken.TurnId && connection is not null:
+                connection.Tell(new EventConsumed(taken.TurnId));
+                break;
+            case TurnEventTaken:
+                break;
+            case CancelSessionTurn cancel:
+                Cancel(cancel.TurnId);
+                break;
+            case GetSessionStatus:
+                Sender.Tell(Status());
+                break;
+            case CloseSession:
+                Sender.Tell(new SessionClosed(key, true));
+                Context.Stop(Self);
+                break;
+            case QueueTimeout timeout:
+                ExpireQueued(timeout.TurnId);
+                break;
+            case Rotate rotate when rotate.Epoch == epoch:
+                if (running is not null)
+                {
+                    rotateAfterTurn = true;
+                }
+                else
+                {
+                    RotateNow("connection max-age reached");
+                }
+
+                break;
+            case IdleClose idle when idle.Epoch == epoch && running is null && queue.Count == 0 && connection is not null:
+                log.Info("session {SessionId}: no turn for {IdleCloseAfter}; closing connection {ConnectionEpoch}", key.SessionId, settings.IdleCloseAfter, epoch);
+                DropConnection(close: true);
+                break;
+            case Rotate or IdleClose:
+                break;
+            case IConnectionReport report:
+                OnConnectionReport(report);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    // ---- queue ----
+    private void Enqueue(SubmitTurn submit)
+    {
+        if (queue.Count >= settings.MaxQueuedTurns)
+        {
+            log.Warning("session {SessionId}: turn {TurnId} rejected: {Queued} turns already queued (session.max-queued-turns)", key.SessionId, submit.TurnId, queue.Count);
+            new Pending(submit, Now).Finish(TurnEnd.Rejected(
+                $"busy: {queue.Count} turns are already queued for this session (session.max-queued-turns = {settings.MaxQueuedTurns})", retryable: true));
+            return;
+        }
+
+        queue.AddLast(new Pending(submit, Now));
+        Timers.StartSingleTimer("queue-" + submit.TurnId, new QueueTimeout(submit.TurnId), settings.QueueWaitTimeout);
+        Timers.Cancel(IdleKey);
+        TryStartNext();
+    }
+
+    private void ExpireQueued(string turnId)
+    {
+        for (var node = queue.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Id == turnId)
+            {
+                queue.Remove(node);
+                log.Warning("session {SessionId}: turn {TurnId} waited {Wait} in the queue; rejected", key.SessionId, turnId, settings.QueueWaitTimeout);
+                node.Value.Finish(TurnEnd.Rejected($"timeout: the turn waited {settings.QueueWaitTimeout} for the session (session.queue-wait-timeout)", retryable: true));
+                return;
+            }
+        }
+    }
+
+    private void TryStartNext()
+    {
+        if (running is not null || queue.Count == 0)
+        {
+            return;
+        }
+
+        if (connection is null)
+        {
+            Connect();
+            return;
+        }
+
+        if (!connected)
+        {
+            return;
+        }
+
+        var pending = queue.First!.Value;
+        queue.RemoveFirst();
+        Timers.Cancel("queue-" + pending.Id);
+        Start(pending);
+    }
+
+    private void Start(Pending pending)
+    {
+        var submit = pending.Submit;
+        var (plan, fullInput) = Plan(submit, forceFresh: pending.Replayed);
+        var request = submit.Request;
+        var frame = request.ToWebSocketFrame(
+            plan is ChainPlan.Continue c ? c.PreviousResponseId : null,
+            plan.Input,
+            generate: !submit.Options.GenerateWarmup);
+        running = new Running(pending, epoch, plan, fullInput);
+        lastChained = running.Chained;
+        log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
+            key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
+        connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow));
+    }
+
+    /// <summary>The plan for a turn and the whole conversation it amounts to.</summary>
+    private (ChainPlan Plan, IReadOnlyList<JsonElement>? FullInput) Plan(SubmitTurn submit, bool forceFresh)
+    {
+        var request = submit.Request;
+        var explicitId = submit.Options.PreviousResponseId ?? request.PreviousResponseId;
+        if (explicitId is { Length: > 0 })
+        {
+            // The caller chains itself. Its id is usable as-is only while this connection still holds it;
+            // for an id of this session's own chain, the transcript rebuilds the full context otherwise.
+            var known = transcript is { } t && t.ResponseId == explicitId;
+            var full = known ? Concat(transcript!, request.Input) : null;
+            var onThisConnection = chain is { } ch && ch.ResponseId == explicitId && ch.Epoch == epoch;
+            if (known && (forceFresh || !onThisConnection || submit.Options.ResetChain))
+            {
+                return (new ChainPlan.Fresh(full!, FreshReason.OtherConnection), full);
+            }
+
+            if (submit.Options.ResetChain)
+            {
+                return (new ChainPlan.Fresh(request.Input, FreshReason.ResetRequested), request.Input);
+            }
+
+            return (new ChainPlan.Continue(explicitId, request.Input), full);
+        }
+
+        var plan = ChainPlanner.Plan(forceFresh ? null : chain, request, epoch, submit.Options.ResetChain, explicitPreviousResponseId: null);
+        return (plan, request.Input);
+    }
+
+    private static List<JsonElement> Concat(ChainState state, IReadOnlyList<JsonElement> newItems)
+    {
+        var all = new List<JsonElement>(state.FullInput.Count + state.Output.Count + newItems.Count);
+        all.AddRange(state.FullInput);
+        all.AddRange(state.Output.Select(o => o.Json));
+        all.AddRange(newItems);
+        return all;
+    }
+
+    // ---- connection ----
+    private void Connect()
+    {
+        epoch++;
+        connected = false;
+        var options = ConnectionOptions.From(env.Settings, env.Credentials, epoch);
+        connection = Context.ActorOf(ConnectionActor.Props(options, Self, env.Connector), "ws-" + epoch);
+        Context.Watch(connection);
+    }
+
+    private void DropConnection(bool close)
+    {
+        if (connection is { } old)
+        {
+            if (close)
+            {
+                old.Tell(ConnectionProtocol.Close.Instance);
+            }
+            else
+            {
+                Context.Stop(old);
+            }
+        }
+
+        connection = null;
+        connected = false;
+        chain = null;
+        Timers.Cancel(RotateKey);
+    }
+
+    private void RotateNow(string why)
+    {
+        rotations++;
+        rotateAfterTurn = false;
+        log.Info("session {SessionId}: rotating connection {ConnectionEpoch} ({Why})", key.SessionId, epoch, why);
+        DropConnection(close: true);
+        Connect();
+        if (settings.WarmOnRotate && transcript is { } t)
+        {
+            // Prime the new connection with the whole chain, so the next turn is a delta again.
+            var warm = new SubmitTurn(key, $"warm-{epoch}", PrimingRequest(t), new TurnOptions { GenerateWarmup = true },
+                Channel.CreateUnbounded<ApiTurnEvent>().Writer);
+            queue.AddFirst(new Pending(warm, Now) { Internal = true });
+        }
+    }
+
+    private static ResponseRequest PrimingRequest(ChainState t) =>
+        ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(t.Settings.GetRawText()))
+            .WithInput(Concat(t, []));
+
+    private void OnConnectionReport(IConnectionReport report)
+    {
+        if (report.Epoch != epoch)
+        {
+            // A replaced connection's late report; its turns were settled when it was replaced.
+            if (report is ConnectionTurnEvent stale)
+            {
+                Sender.Tell(new EventConsumed(stale.TurnId));
+            }
+
+            return;
+        }
+
+        switch (report)
+        {
+            case Connected:
+                connected = true;
+                connectedAt = Now;
+                var maxAge = env.Settings.Connection.MaxAge;
+                var jitter = env.Settings.Connection.MaxAgeJitter * (((env.Jitter ?? Random.Shared.NextDouble)() * 2) - 1);
+                Timers.StartSingleTimer(RotateKey, new Rotate(epoch), maxAge + jitter);
+                TryStartNext();
+                break;
+            case ConnectFailed failed:
+                OnConnectFailed(failed);
+                break;
+            case ConnectionTurnEvent e:
+                OnEvent(e);
+                break;
+            case TurnSent:
+                break;
+            case TurnEnded ended:
+                OnTurnEnded(ended);
+                break;
+            case TurnInterrupted interrupted:
+                OnInterrupted(interrupted);
+                break;
+            case TurnCancelled cancelled when running is { } r && r.Pending.Id == cancelled.TurnId:
+                running = null;
+                chain = null;
+                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+                break;
+            case TurnRefused refused when running is { } r && r.Pending.Id == refused.TurnId:
+                // The connection is closing; the turn goes back to the head of the queue for the next one.
+                running = null;
+                queue.AddFirst(r.Pending);
+                break;
+            case IdleError idle:
+                log.Info("session {SessionId}: connection {ConnectionEpoch} reported {Code} while idle; it will be replaced on the next turn", key.SessionId, epoch, idle.Error.Code);
+                break;
+            case ConnectionClosed:
+                Context.Unwatch(connection);
+                connection = null;
+                connected = false;
+                chain = null;
+                Timers.Cancel(RotateKey);
+                TryStartNext();
+                break;
+        }
+    }
+
+    private void OnConnectFailed(ConnectFailed failed)
+    {
+        // The connection reports the waiting turn (if it had one) separately; a queued head turn fails here.
+        log.Warning("session {SessionId}: connection {ConnectionEpoch} could not be opened: {Error}", key.SessionId, epoch, failed.Error.Message);
+        if (running is null && queue.First is { } head)
+        {
+            queue.RemoveFirst();
+            Timers.Cancel("queue-" + head.Value.Id);
+            head.Value.Finish(ConnectFailure(failed.Error));
+        }
+    }
+
+    private static TurnEnd ConnectFailure(UpstreamError error) =>
+        TurnEnd.Failed(
+            $"the WebSocket connection could not be opened ({error.Message}); the HTTP fallback is not available in this build",
+            retryable: error.Classification != ErrorClass.Fatal, error: error);
+
+    private void OnEvent(ConnectionTurnEvent e)
+    {
+        if (running is not { } r || r.Pending.Id != e.TurnId)
+        {
+            Sender.Tell(new EventConsumed(e.TurnId));
+            return;
+        }
+
+        if (r.Delivered == 0 && !r.Pending.Replayed && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error })
+        {
+            // previous_response_not_found / websocket_connection_limit_reached: resent once, invisibly.
+            r.HeldError = error;
+            Sender.Tell(new EventConsumed(e.TurnId));
+            return;
+        }
+
+        r.Delivered++;
+        if (r.Pending.Internal)
+        {
+            Sender.Tell(new EventConsumed(e.TurnId));
+        }
+        else
+        {
+            r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e.Event));
+        }
+    }
+
+    private void OnTurnEnded(TurnEnded ended)
+    {
+        if (running is not { } r || r.Pending.Id != ended.TurnId)
+        {
+            return;
+        }
+
+        running = null;
+        var result = ended.Result;
+        if (r.HeldError is { } held && r.Delivered == 0)
+        {
+            Replay(r, $"{held.Code}: {held.Message}");
+            return;
+        }
+
+        turns++;
+        if (result.Status == TurnStatus.Completed && !r.Pending.Finished)
+        {
+            chain = r.FullInput is { } full ? ChainState.After(r.Epoch, r.Pending.Submit.Request, full, result) : null;
+            transcript = chain is { } c && c.FullInput.Count + c.Output.Count <= settings.MaxTranscriptItems ? c : null;
+            if (chain is null)
+            {
+                // A caller chaining from an id this session does not know: continue from the new id as-is.
+                chain = null;
+            }
+        }
+        else
+        {
+            chain = null;
+        }
+
+        r.Pending.Finish(ToEnd(r, result));
+        AfterTurn();
+    }
+
+    private void OnInterrupted(TurnInterrupted interrupted)
+    {
+        if (running is not { } r || r.Pending.Id != interrupted.TurnId)
+        {
+            return;
+        }
+
+        running = null;
+        chain = null;
+        if (r.CancelRequested)
+        {
+            r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+        }
+        else if (r.Delivered == 0 && !r.Pending.Replayed)
+        {
+            Replay(r, interrupted.Reason);
+            return;
+        }
+        else
+        {
+            r.Pending.Finish(TurnEnd.Failed(
+                $"the connection failed after {r.Delivered} events had been delivered: {interrupted.Reason}",
+                retryable: true, result: new TurnResult { Status = TurnStatus.Interrupted }, chained: r.Chained, transport: "websocket"));
+        }
+
+        AfterTurn();
+    }
+
+    /// <summary>Nothing reached the caller yet: the same turn once more, full input, on a fresh connection.</summary>
+    private void Replay(Running r, string why)
+    {
+        replays++;
+        r.Pending.Replayed = true;
+        log.Info("session {SessionId}: turn {TurnId} replayed with full input on a new connection: {Why}", key.SessionId, r.Pending.Id, why);
+        queue.AddFirst(r.Pending);
+        DropConnection(close: false);
+        Connect();
+    }
+
+    private void AfterTurn()
+    {
+        if (rotateAfterTurn)
+        {
+            RotateNow("connection max-age reached during a turn");
+        }
+
+        if (queue.Count == 0)
+        {
+            Timers.StartSingleTimer(IdleKey, new IdleClose(epoch), settings.IdleCloseAfter);
+        }
+
+        TryStartNext();
+    }
+
+    private static TurnEnd ToEnd(Running r, TurnResult result)
+    {
+        var outcome = result.Status switch
+        {
+            TurnStatus.Completed => TurnOutcome.Completed,
+            TurnStatus.Incomplete => TurnOutcome.Incomplete,
+            TurnStatus.Cancelled => TurnOutcome.Cancelled,
+            _ => TurnOutcome.Failed,
+        };
+        var reason = outcome switch
+        {
+            TurnOutcome.Completed => null,
+            TurnOutcome.Incomplete => result.IncompleteReason ?? "incomplete",
+            _ => result.Error?.Message ?? $"the response ended {result.Status}",
+        };
+        var retryable = outcome == TurnOutcome.Failed && result.Error is { Classification: not ErrorClass.Fatal };
+        return new TurnEnd(outcome, result, result.Error, retryable, reason, r.Chained, "websocket");
+    }
+
+    // ---- cancel, status, stop ----
+    private void Cancel(string turnId)
+    {
+        for (var node = queue.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Id == turnId)
+            {
+                queue.Remove(node);
+                Timers.Cancel("queue-" + turnId);
+                node.Value.Finish(TurnEnd.Cancelled("cancelled while queued"));
+                return;
+            }
+        }
+
+        if (running is { } r && r.Pending.Id == turnId && !r.CancelRequested)
+        {
+            r.CancelRequested = true;
+            connection?.Tell(new CancelTurn(turnId));
+        }
+    }
+
+    private SessionStatus Status() => new(
+        key.SessionId,
+        epoch,
+        connection is null ? "none" : connected ? "open" : "connecting",
+        connection is not null && connected ? Now - connectedAt : null,
+        lastChained,
+        turns,
+        rotations,
+        replays,
+        Fallbacks: 0,
+        queue.Count,
+        running is not null);
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        // A crash: the running turn ends now (its socket goes with the old instance); queued turns survive,
+        // re-delivered to the new instance in order.
+        running?.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true));
+        running = null;
+        foreach (var pending in queue)
+        {
+            Self.Tell(pending.Submit);
+        }
+
+        queue.Clear();
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostStop()
+    {
+        running?.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true));
+        foreach (var pending in queue)
+        {
+            pending.Finish(TurnEnd.Failed("the session stopped before the turn started", retryable: true));
+        }
+
+        queue.Clear();
+    }
+}

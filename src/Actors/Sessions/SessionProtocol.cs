@@ -1,0 +1,32 @@
+using System.Threading.Channels;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>A message for one session; the manager routes on <see cref="SessionId"/> (a cluster shard extractor can too).</summary>
+internal interface IWithSessionId
+{
+    SessionKey Key { get; }
+}
+
+/// <summary>Messages between the public API, the session manager and the sessions.</summary>
+internal static class SessionProtocol
+{
+    /// <summary>Run a turn; its events and then exactly one <see cref="TurnFinished"/> are written to <paramref name="Out"/>, which is then completed.</summary>
+    public sealed record SubmitTurn(SessionKey Key, string TurnId, ResponseRequest Request, TurnOptions Options, ChannelWriter<TurnEvent> Out) : IWithSessionId;
+
+    /// <summary>The caller took one event of the turn off its channel (consumer back-pressure).</summary>
+    public sealed record TurnEventTaken(SessionKey Key, string TurnId) : IWithSessionId;
+
+    public sealed record CancelSessionTurn(SessionKey Key, string TurnId) : IWithSessionId;
+
+    public sealed record GetSessionStatus(SessionKey Key) : IWithSessionId;
+
+    /// <summary>Answer to <see cref="GetSessionStatus"/> for a session that does not exist.</summary>
+    public sealed record NoSuchSession(SessionKey Key);
+
+    public sealed record CloseSession(SessionKey Key) : IWithSessionId;
+
+    public sealed record SessionClosed(SessionKey Key, bool Existed);
+}
