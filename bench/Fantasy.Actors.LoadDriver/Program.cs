@@ -18,6 +18,7 @@ using Fantasy.Actors.Protocol;
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
+// --mode stream: the connection's inbound stream alone (socket source, parse, batches) into a channel.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
 var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
@@ -34,15 +35,20 @@ using var system = mode == "actor"
     ? ActorSystem.Create("load", ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + Arg("--akka", "")))
     : null;
 using var connector = new WebSocketConnector();
+using var streamSystem = mode == "stream" ? ActorSystem.Create("stream", "akka.loglevel = WARNING") : null;
 
 // Warm the JIT on both sides before measuring.
 await RunAsync(-1, warmupTurns, record: false);
 
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
 var clock = Stopwatch.StartNew();
 await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(c, turns, record: true))));
 clock.Stop();
 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+var gcs = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
 
 var total = connections * turns;
 var latencies = stats.Latencies;
@@ -53,7 +59,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, {stats.Events / clock.Elapsed.TotalSeconds:F0} events/s, {stats.Events / (double)total:F0} events/turn"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"driver cpu {cpu.TotalSeconds:F2} s, {cpu.TotalMilliseconds * 1000 / Math.Max(1, stats.Events):F2} us/event"));
+    $"driver cpu {cpu.TotalSeconds:F2} s, {cpu.TotalMilliseconds * 1000 / Math.Max(1, stats.Events):F2} us/event, allocated {allocated / (double)Math.Max(1, stats.Events):F0} B/event, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"turn latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}"));
 return stats.Errors == 0 ? 0 : 1;
@@ -62,7 +68,8 @@ Task RunAsync(int index, int count, bool record) => mode switch
 {
     "plain" => PlainConversationAsync(index, count, record),
     "actor" => ActorConversationAsync(index, count, record),
-    _ => throw new ArgumentException($"--mode must be plain or actor, not '{mode}'"),
+    "stream" => StreamConversationAsync(index, count, record),
+    _ => throw new ArgumentException($"--mode must be plain, stream or actor, not '{mode}'"),
 };
 
 Task ActorConversationAsync(int index, int count, bool record)
@@ -77,6 +84,49 @@ Task ActorConversationAsync(int index, int count, bool record)
     var props = Props.Create(() => new ConversationDriver(options, connector, index, count, message, record ? stats : null, done));
     system!.ActorOf(dispatcher is null ? props : props.WithDispatcher(dispatcher));
     return done.Task;
+}
+
+// The inbound stream alone (socket source → parse → batches), no actor: isolates the stream's cost.
+async Task StreamConversationAsync(int index, int count, bool record)
+{
+    using var socket = new ClientWebSocket();
+    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
+    await socket.ConnectAsync(url, CancellationToken.None);
+    var queue = System.Threading.Channels.Channel.CreateUnbounded<object>();
+    var materializer = Akka.Streams.ActorMaterializer.Create(streamSystem!);
+    _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
+        .Via(InboundFrames.Parse())
+        .Via(InboundFrames.Batches(16))
+        .RunWith(Akka.Streams.Dsl.Sink.ForEach<InboundBatch>(b => { foreach (var e in b.Elements) queue.Writer.TryWrite(e); }), materializer);
+    string? previous = null;
+    for (var t = 0; t < count; t++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
+        var acc = new TurnAccumulator();
+        while (true)
+        {
+            var e = await queue.Reader.ReadAsync();
+            if (record)
+            {
+                stats.Event();
+            }
+
+            if (acc.Apply((ServerEvent)e) == TurnProgress.Ended)
+            {
+                break;
+            }
+        }
+
+        var result = acc.ToResult();
+        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
+        if (record)
+        {
+            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
+        }
+    }
+
+    socket.Abort();
 }
 
 async Task PlainConversationAsync(int index, int count, bool record)
