@@ -100,8 +100,14 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             }
 
             Finished = true;
-            Submit.Out.TryWrite(new TurnFinished(end));
-            Submit.Out.TryComplete();
+            try
+            {
+                Submit.Out.TryWrite(new TurnFinished(end));
+            }
+            finally
+            {
+                Submit.Out.TryComplete();
+            }
         }
     }
 
@@ -298,7 +304,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         connected = false;
         var options = ConnectionOptions.From(env.Settings, env.Credentials, epoch);
         connection = Context.ActorOf(ConnectionActor.Props(options, Self, env.Connector), "ws-" + epoch);
-        Context.Watch(connection);
     }
 
     private void DropConnection(bool close)
@@ -392,7 +397,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 log.Info("session {SessionId}: connection {ConnectionEpoch} reported {Code} while idle; it will be replaced on the next turn", key.SessionId, epoch, idle.Error.Code);
                 break;
             case ConnectionClosed:
-                Context.Unwatch(connection);
                 connection = null;
                 connected = false;
                 chain = null;
@@ -427,8 +431,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
-        if (r.Delivered == 0 && !r.Pending.Replayed && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error })
+        if (r.Delivered == 0 && !r.Pending.Replayed && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error }
+            && (error.Code != UpstreamError.PreviousResponseNotFound || r.FullInput is not null))
         {
+            // A lost cache is covered only when the session knows the whole conversation; a caller's
+            // unknown id is reported as it is.
             // previous_response_not_found / websocket_connection_limit_reached: resent once, invisibly.
             r.HeldError = error;
             Sender.Tell(new EventConsumed(e.TurnId));
