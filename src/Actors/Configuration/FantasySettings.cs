@@ -36,7 +36,8 @@ public sealed record SessionSettings(
     TimeSpan QueueWaitTimeout,
     TimeSpan IdleCloseAfter,
     int MaxTranscriptItems,
-    bool WarmOnRotate);
+    bool WarmOnRotate,
+    TimeSpan SessionIdleTimeout);
 
 public sealed record HttpSettings(
     int MaxRetries,
@@ -101,7 +102,8 @@ public sealed record FantasySettings(
                 r.Positive("session.queue-wait-timeout"),
                 r.Positive("session.idle-close-after"),
                 r.Int("session.max-transcript-items", min: 1),
-                r.Bool("session.warm-on-rotate")),
+                r.Bool("session.warm-on-rotate"),
+                r.Positive("session.session-idle-timeout")),
             new HttpSettings(
                 r.Int("http.max-retries", min: 0),
                 r.Positive("http.initial-backoff"),
@@ -124,6 +126,12 @@ public sealed record FantasySettings(
         {
             throw new ConfigurationException(
                 $"fantasy.connection.max-age-jitter ({Connection.MaxAgeJitter}) must be smaller than fantasy.connection.max-age ({Connection.MaxAge})");
+        }
+
+        if (Session.SessionIdleTimeout < Session.IdleCloseAfter)
+        {
+            throw new ConfigurationException(
+                $"fantasy.session.session-idle-timeout ({Session.SessionIdleTimeout}) must not be shorter than fantasy.session.idle-close-after ({Session.IdleCloseAfter})");
         }
 
         if (Http.MaxBackoff < Http.InitialBackoff)

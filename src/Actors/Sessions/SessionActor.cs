@@ -40,6 +40,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 {
     private const string RotateKey = "rotate";
     private const string IdleKey = "idle-close";
+    private const string PassivateKey = "session-idle";
 
     private readonly SessionKey key;
     private readonly SessionEnvironment env;
@@ -64,6 +65,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private int rotations;
     private int replays;
     private bool? lastChained;
+    private bool passivating;
 
     public SessionActor(SessionKey key, SessionEnvironment env)
     {
@@ -132,15 +134,33 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
     private sealed record QueueTimeout(string TurnId);
 
+    private sealed record SessionIdle;
+
     protected override SupervisorStrategy SupervisorStrategy() =>
         // A connection that throws is stopped, never restarted: its PostStop reports the running turn
         // interrupted and the connection closed, and the session replaces it on the next turn.
         new OneForOneStrategy(10, TimeSpan.FromMinutes(1), _ => Directive.Stop);
 
+    protected override void PreStart() => Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
+
     protected override void OnReceive(object message)
     {
+        if (passivating && message is IWithSessionId)
+        {
+            // The manager is stopping this session; it buffers the message for the next incarnation.
+            Context.Parent.Forward(message);
+            return;
+        }
+
         switch (message)
         {
+            case SessionIdle when running is null && queue.Count == 0:
+                log.Info("session {SessionId}: no turn for {Timeout}; stopping the session", key.SessionId, settings.SessionIdleTimeout);
+                passivating = true;
+                Context.Parent.Tell(new Passivate(key));
+                break;
+            case SessionIdle:
+                break;
             case SubmitTurn submit:
                 Enqueue(submit);
                 break;
@@ -154,10 +174,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 break;
             case GetSessionStatus:
                 Sender.Tell(Status());
-                break;
-            case CloseSession:
-                Sender.Tell(new SessionClosed(key, true));
-                Context.Stop(Self);
                 break;
             case QueueTimeout timeout:
                 ExpireQueued(timeout.TurnId);
@@ -202,6 +218,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         queue.AddLast(new Pending(submit, Now));
         Timers.StartSingleTimer("queue-" + submit.TurnId, new QueueTimeout(submit.TurnId), settings.QueueWaitTimeout);
         Timers.Cancel(IdleKey);
+        Timers.Cancel(PassivateKey);
         TryStartNext();
     }
 
@@ -537,6 +554,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         if (queue.Count == 0)
         {
             Timers.StartSingleTimer(IdleKey, new IdleClose(epoch), settings.IdleCloseAfter);
+            Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
         }
 
         TryStartNext();

@@ -6,12 +6,18 @@ namespace Fantasy.Actors.Sessions;
 
 /// <summary>
 /// Owns the sessions: one child per <c>{tenant}~{conversation}</c>, created by its first turn and routed to
-/// by <see cref="IWithSessionId"/>. A session that crashes is restarted (bounded), keeping its queued turns.
+/// by <see cref="IWithSessionId"/> (the same extractor a cluster shard region can use). A session that
+/// crashes is restarted (bounded), keeping its queued turns. A session being stopped (closed, or idle for
+/// <c>session-idle-timeout</c>) is stopped in order behind the messages it already has; messages that arrive
+/// meanwhile are buffered and start its next incarnation.
 /// </summary>
 internal sealed class SessionManager : UntypedActor
 {
     private readonly SessionEnvironment env;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Dictionary<string, IActorRef> live = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> names = new();
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> stopping = new(StringComparer.Ordinal);
 
     public SessionManager(SessionEnvironment env) => this.env = env;
 
@@ -26,32 +32,124 @@ internal sealed class SessionManager : UntypedActor
 
     protected override void OnReceive(object message)
     {
-        if (message is not IWithSessionId routed)
+        switch (message)
         {
-            Unhandled(message);
+            case Passivate passivate when live.TryGetValue(passivate.Key.SessionId, out var child) && child.Equals(Sender):
+                Stop(passivate.Key.SessionId, child);
+                break;
+            case Passivate:
+                break;
+            case Terminated terminated:
+                OnTerminated(terminated.ActorRef);
+                break;
+            case IWithSessionId routed:
+                Route(routed);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Route(IWithSessionId routed)
+    {
+        var id = routed.Key.SessionId;
+        if (stopping.TryGetValue(id, out var buffer))
+        {
+            if (routed is CloseSession)
+            {
+                Sender.Tell(new SessionClosed(routed.Key, true));
+            }
+            else
+            {
+                buffer.Add((routed, Sender));
+            }
+
             return;
         }
 
-        var name = routed.Key.SessionId;
-        var child = Context.Child(name);
-        if (child.IsNobody())
+        if (live.TryGetValue(id, out var child))
         {
-            switch (message)
+            if (routed is CloseSession close)
             {
-                case SubmitTurn:
-                    child = Context.ActorOf(SessionActor.Props(routed.Key, env), name);
-                    break;
-                case GetSessionStatus status:
-                    Sender.Tell(new NoSuchSession(status.Key));
-                    return;
-                case CloseSession close:
-                    Sender.Tell(new SessionClosed(close.Key, false));
-                    return;
-                default:
-                    return;
+                Sender.Tell(new SessionClosed(close.Key, true));
+                Stop(id, child);
             }
+            else
+            {
+                child.Forward(routed);
+            }
+
+            return;
         }
 
-        child.Forward(message);
+        switch (routed)
+        {
+            case SubmitTurn:
+                Create(routed.Key).Forward(routed);
+                break;
+            case GetSessionStatus status:
+                Sender.Tell(new NoSuchSession(status.Key));
+                break;
+            case CloseSession close:
+                Sender.Tell(new SessionClosed(close.Key, false));
+                break;
+        }
+    }
+
+    private IActorRef Create(Api.SessionKey key)
+    {
+        var child = Context.ActorOf(SessionActor.Props(key, env), key.SessionId);
+        Context.Watch(child);
+        live[key.SessionId] = child;
+        names[child] = key.SessionId;
+        return child;
+    }
+
+    /// <summary>Stops a session behind the messages already in its mailbox (PoisonPill is ordered).</summary>
+    private void Stop(string id, IActorRef child)
+    {
+        live.Remove(id);
+        stopping[id] = [];
+        child.Tell(PoisonPill.Instance);
+    }
+
+    private void OnTerminated(IActorRef child)
+    {
+        if (!names.Remove(child, out var id))
+        {
+            return;
+        }
+
+        if (live.TryGetValue(id, out var current) && current.Equals(child))
+        {
+            // Stopped without being asked (restarts exhausted): its turns were settled in PostStop.
+            live.Remove(id);
+            log.Warning("session {SessionId} stopped unexpectedly", id);
+        }
+
+        if (!stopping.Remove(id, out var buffered) || buffered.Count == 0)
+        {
+            return;
+        }
+
+        if (buffered.Exists(b => b.Message is SubmitTurn))
+        {
+            var next = Create(((IWithSessionId)buffered[0].Message).Key);
+            foreach (var (msg, sender) in buffered)
+            {
+                next.Tell(msg, sender);
+            }
+
+            return;
+        }
+
+        foreach (var (msg, sender) in buffered)
+        {
+            if (msg is GetSessionStatus status)
+            {
+                sender.Tell(new NoSuchSession(status.Key));
+            }
+        }
     }
 }

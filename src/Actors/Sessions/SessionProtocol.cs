@@ -29,4 +29,7 @@ internal static class SessionProtocol
     public sealed record CloseSession(SessionKey Key) : IWithSessionId;
 
     public sealed record SessionClosed(SessionKey Key, bool Existed);
+
+    /// <summary>From a session to the manager: idle for session-idle-timeout; stop me.</summary>
+    public sealed record Passivate(SessionKey Key);
 }

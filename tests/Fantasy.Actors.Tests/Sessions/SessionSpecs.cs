@@ -54,6 +54,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
             # Virtual time jumps 55 minutes in the rotation specs; keep the other timers out of the way.
             fantasy.connection.turn-watchdog = 2h
             fantasy.session.idle-close-after = 2h
+            fantasy.session.session-idle-timeout = 3h
             {extra}
             """);
         return new ResponsesSessions(Sys, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(config), name);
@@ -449,5 +450,72 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.False(status.LastTurnChained);
         Assert.True(await sessions.CloseAsync(Key));
         Assert.False(await sessions.CloseAsync(new SessionKey("nobody", "here")));
+    }
+
+    [Fact]
+    public async Task An_idle_session_closes_its_socket_then_stops_and_a_later_turn_starts_fresh()
+    {
+        sessions.Dispose();
+        sessions = Start("fantasy.session.idle-close-after = 5m\nfantasy.session.session-idle-timeout = 60m", "idle-sessions");
+        var conversation = new Conversation();
+        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpen == 0), Patience);
+        var status = await sessions.GetStatusAsync(Key);
+        Assert.Equal("none", status!.ConnectionState);
+        Assert.Equal(1, status.Turns);
+
+        Clock.Advance(TimeSpan.FromMinutes(55));
+        await AwaitAssertAsync(async () => Assert.Null(await sessions.GetStatusAsync(Key)), Patience);
+
+        var later = await sessions.RunTurnToEndAsync(Key, conversation.Next("two")).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, later.Outcome);
+        Assert.False(later.Chained);
+        Assert.Equal($"ok: {conversation.Items.Count}", later.Result.Text);
+        Assert.Equal(1, (await sessions.GetStatusAsync(Key))!.Turns);
+    }
+
+    [Fact]
+    public async Task A_closed_session_can_be_started_again_by_its_next_turn()
+    {
+        await sessions.RunTurnToEndAsync(Key, Request(User("one")));
+        Assert.True(await sessions.CloseAsync(Key));
+        var again = await sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, again.Outcome);
+        Assert.Equal(1, (await sessions.GetStatusAsync(Key))!.Turns);
+    }
+
+    [Fact]
+    public async Task A_consumer_that_stops_reading_holds_the_turn_at_the_window()
+    {
+        var manager = await Sys.ActorSelection("/user/fantasy-sessions").ResolveOne(Patience);
+        var channel = Channel.CreateUnbounded<ApiTurnEvent>();
+        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-slow", Request(User("CALL f 200")), TurnOptions.Default, channel.Writer), TestActor);
+
+        // Nobody takes events: exactly the consumer window arrives, and no more.
+        await AwaitConditionAsync(() => Task.FromResult(channel.Reader.Count == 256), Patience);
+        await Task.Delay(300);
+        Assert.Equal(256, channel.Reader.Count);
+
+        // Taking them lets the rest of the turn through.
+        var count = 0;
+        TurnEnd? end = null;
+        await foreach (var item in channel.Reader.ReadAllAsync().WithCancellation(new CancellationTokenSource(Patience).Token))
+        {
+            count++;
+            if (item is TurnFinished f)
+            {
+                end = f.End;
+            }
+            else
+            {
+                manager.Tell(new SessionProtocol.TurnEventTaken(Key, "t-slow"), TestActor);
+            }
+        }
+
+        Assert.Equal(TurnOutcome.Completed, end!.Outcome);
+        Assert.Equal(200, end.Result.FunctionCalls.Count);
+        Assert.True(count > 256);
     }
 }
