@@ -13,10 +13,9 @@ namespace Fantasy.Actors.Api;
 /// <see cref="IResponsesSessions"/> over a session manager actor in an <see cref="ActorSystem"/>. The actor
 /// system's lifetime belongs to whoever created it.
 /// </summary>
-public sealed class ResponsesSessions : IResponsesSessions, IDisposable
+public sealed class ResponsesSessions : IResponsesSessions
 {
     private readonly IActorRef manager;
-    private readonly WebSocketConnector connector = new();
     private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
     private long nextTurn;
 
@@ -30,7 +29,21 @@ public sealed class ResponsesSessions : IResponsesSessions, IDisposable
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(credentials);
         Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
-        manager = system.ActorOf(SessionManager.Props(new SessionEnvironment(Settings, credentials, connector)), name);
+        manager = StartManager(system, credentials, Settings, name);
+    }
+
+    internal ResponsesSessions(IActorRef manager, FantasySettings settings)
+    {
+        this.manager = manager;
+        Settings = settings;
+    }
+
+    /// <summary>Starts a session manager; its shared connection handler is released when the system terminates.</summary>
+    internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name)
+    {
+        var connector = new WebSocketConnector();
+        system.RegisterOnTermination(connector.Dispose);
+        return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector)), name);
     }
 
     public FantasySettings Settings { get; }
@@ -100,6 +113,4 @@ public sealed class ResponsesSessions : IResponsesSessions, IDisposable
         var answer = await manager.Ask<SessionClosed>(new CloseSession(session), askTimeout, cancellationToken).ConfigureAwait(false);
         return answer.Existed;
     }
-
-    public void Dispose() => connector.Dispose();
 }

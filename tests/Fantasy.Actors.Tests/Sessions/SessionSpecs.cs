@@ -40,11 +40,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         sessions = Start();
     }
 
-    public async Task DisposeAsync()
-    {
-        sessions.Dispose();
-        await sim.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await sim.DisposeAsync();
 
     private ResponsesSessions Start(string extra = "", string name = "fantasy-sessions")
     {
@@ -268,7 +264,6 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task Warm_on_rotate_primes_the_new_connection_so_the_next_turn_is_a_delta()
     {
-        sessions.Dispose();
         sessions = Start("fantasy.session.warm-on-rotate = on", "warm-sessions");
         var conversation = new Conversation();
         conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
@@ -303,7 +298,6 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task A_full_queue_rejects_with_busy_and_a_stale_turn_with_timeout()
     {
-        sessions.Dispose();
         sessions = Start("fantasy.session.max-queued-turns = 1\nfantasy.session.queue-wait-timeout = 30s", "queue-sessions");
         sim.Faults.Stall(TimeSpan.FromSeconds(3));
         await using var running = sessions.RunTurnAsync(Key, Request(User("slow"))).GetAsyncEnumerator();
@@ -455,7 +449,6 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task An_idle_session_closes_its_socket_then_stops_and_a_later_turn_starts_fresh()
     {
-        sessions.Dispose();
         sessions = Start("fantasy.session.idle-close-after = 5m\nfantasy.session.session-idle-timeout = 60m", "idle-sessions");
         var conversation = new Conversation();
         conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));

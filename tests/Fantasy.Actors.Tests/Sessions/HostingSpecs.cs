@@ -1,0 +1,63 @@
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Simulator;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using static Fantasy.Actors.Testing.Build;
+
+namespace Fantasy.Actors.Tests.Sessions;
+
+/// <summary>The service started the way an embedding application starts it: a generic Host and DI.</summary>
+public sealed class HostingSpecs : IAsyncLifetime
+{
+    private ResponsesSimulator sim = null!;
+
+    public async Task InitializeAsync() => sim = await ResponsesSimulator.StartAsync();
+
+    public async Task DisposeAsync() => await sim.DisposeAsync();
+
+    [Fact]
+    public async Task AddFantasyActors_in_a_generic_host_runs_a_turn()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Fantasy:Upstream:ApiKey"] = "sk-hosted",
+            ["Fantasy:Upstream:WebSocketUrl"] = sim.WebSocketUrl.ToString(),
+            ["Fantasy:Hocon"] = "fantasy.session.max-queued-turns = 4",
+        });
+        builder.Services.AddFantasyActors(builder.Configuration.GetSection("Fantasy"), o => o.UseSerilog = false);
+
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var sessions = host.Services.GetRequiredService<IResponsesSessions>();
+            var end = await sessions.RunTurnToEndAsync(new SessionKey("hosted", "c1"), Request(User("hi"))).WaitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+            Assert.Equal("ok: 1", end.Result.Text);
+            Assert.Equal("Bearer sk-hosted", sim.Counters.LastHandshakeHeaders["Authorization"]);
+            Assert.Equal(4, ((ResponsesSessions)sessions).Settings.Session.MaxQueuedTurns);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public void A_missing_key_is_a_clear_startup_error()
+    {
+        var options = new FantasyOptions { WebSocketUrl = sim.WebSocketUrl };
+        if (Environment.GetEnvironmentVariable("OPENAI_API_KEY") is null)
+        {
+            var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddFantasyActors(options));
+            Assert.Contains("OPENAI_API_KEY", ex.Message, StringComparison.Ordinal);
+        }
+
+        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Upstream:BaseUrl"] = "not a url" }).Build();
+        var urlError = Assert.Throws<InvalidOperationException>(() => FantasyOptions.FromConfiguration(bad));
+        Assert.Contains("Fantasy:Upstream:BaseUrl", urlError.Message, StringComparison.Ordinal);
+    }
+}
