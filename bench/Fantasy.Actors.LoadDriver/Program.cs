@@ -19,6 +19,8 @@ using Fantasy.Actors.Protocol;
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
 // --mode stream: the connection's inbound stream alone (socket source, parse, batches) into a channel.
+// --mode sessions: --connections sessions × --turns tool-loop turns through IResponsesSessions (callers
+//               send the full conversation; the service sends deltas); --full sends full input every turn.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
 var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
@@ -29,6 +31,11 @@ var message = Arg("--message", "hello");
 // system's default dispatcher, as the service runs).
 var dispatcher = Arg("--dispatcher", "default") is var d && d == "default" ? null : d;
 var warmupTurns = Math.Min(20, turns);
+if (mode == "sessions")
+{
+    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"));
+}
+
 var stats = new Stats(connections * turns);
 
 using var system = mode == "actor"
