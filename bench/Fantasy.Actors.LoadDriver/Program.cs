@@ -76,6 +76,7 @@ Task RunAsync(int index, int count, bool record) => mode switch
     "plain" => PlainConversationAsync(index, count, record),
     "actor" => ActorConversationAsync(index, count, record),
     "stream" => StreamConversationAsync(index, count, record),
+    "pooled" => PooledConversationAsync(index, count, record),
     _ => throw new ArgumentException($"--mode must be plain, stream or actor, not '{mode}'"),
 };
 
@@ -134,6 +135,45 @@ async Task StreamConversationAsync(int index, int count, bool record)
     }
 
     socket.Abort();
+}
+
+// The plain loop, but reading through the connection's own ReceiveAsync (pooled buffer per message).
+async Task PooledConversationAsync(int index, int count, bool record)
+{
+    using var socket = new ClientWebSocket();
+    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
+    await socket.ConnectAsync(url, CancellationToken.None);
+    string? previous = null;
+    for (var t = 0; t < count; t++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
+        var acc = new TurnAccumulator();
+        while (true)
+        {
+            var raw = (await InboundFrames.ReceiveAsync(socket, 16 * 1024 * 1024, CancellationToken.None))!;
+            var e = EventParser.Parse(raw.Span);
+            raw.Release();
+            if (record)
+            {
+                stats.Event();
+            }
+
+            if (acc.Apply(e) == TurnProgress.Ended)
+            {
+                break;
+            }
+        }
+
+        var result = acc.ToResult();
+        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
+        if (record)
+        {
+            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
+        }
+    }
+
+    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
 }
 
 async Task PlainConversationAsync(int index, int count, bool record)

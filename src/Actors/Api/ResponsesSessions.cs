@@ -17,6 +17,9 @@ public sealed class ResponsesSessions : IResponsesSessions
 {
     private readonly IActorRef manager;
     private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many taken events are acknowledged at once; must stay well below the consumer window (256).</summary>
+    private const int AckEvery = 32;
     private long nextTurn;
 
     /// <summary>Starts the session manager in <paramref name="system"/>.</summary>
@@ -61,6 +64,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, channel.Writer));
         var finished = false;
+        var taken = 0;
         await using var registration = cancellationToken.Register(() => manager.Tell(new CancelSessionTurn(session, turnId)));
         try
         {
@@ -71,9 +75,11 @@ public sealed class ResponsesSessions : IResponsesSessions
                 {
                     finished = true;
                 }
-                else
+                else if (++taken == AckEvery)
                 {
-                    manager.Tell(new TurnEventTaken(session, turnId));
+                    // Taken events are acknowledged in groups, well inside the consumer window.
+                    manager.Tell(new TurnEventTaken(session, turnId, taken));
+                    taken = 0;
                 }
 
                 yield return item;

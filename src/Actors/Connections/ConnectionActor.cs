@@ -272,7 +272,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Forward(current, e);
                 break;
             case EventConsumed consumed when consumed.TurnId == current.Id:
-                current.Outstanding = Math.Max(0, current.Outstanding - 1);
+                current.Outstanding = Math.Max(0, current.Outstanding - consumed.Count);
                 if (windowFull && current.Outstanding < current.Command.ConsumerWindow)
                 {
                     windowFull = false;

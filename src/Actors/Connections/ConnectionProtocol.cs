@@ -32,8 +32,8 @@ internal static class ConnectionProtocol
     /// <summary>Abandon the running turn: the socket is discarded (there is no cancel event).</summary>
     public sealed record CancelTurn(string TurnId);
 
-    /// <summary>The reply-to consumed one event of a turn started with a consumer window.</summary>
-    public sealed record EventConsumed(string TurnId);
+    /// <summary>The reply-to consumed <paramref name="Count"/> events of a turn started with a consumer window.</summary>
+    public sealed record EventConsumed(string TurnId, int Count = 1);
 
     /// <summary>Planned close (rotation, idle): a normal close handshake now, or after the running turn.</summary>
     public sealed class Close

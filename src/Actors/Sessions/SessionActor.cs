@@ -165,7 +165,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 Enqueue(submit);
                 break;
             case TurnEventTaken taken when running is { } r && r.Pending.Id == taken.TurnId && connection is not null:
-                connection.Tell(new EventConsumed(taken.TurnId));
+                connection.Tell(new EventConsumed(taken.TurnId, taken.Count));
                 break;
             case TurnEventTaken:
                 break;

@@ -16,8 +16,8 @@ internal static class SessionProtocol
     /// <summary>Run a turn; its events and then exactly one <see cref="TurnFinished"/> are written to <paramref name="Out"/>, which is then completed.</summary>
     public sealed record SubmitTurn(SessionKey Key, string TurnId, ResponseRequest Request, TurnOptions Options, ChannelWriter<TurnEvent> Out) : IWithSessionId;
 
-    /// <summary>The caller took one event of the turn off its channel (consumer back-pressure).</summary>
-    public sealed record TurnEventTaken(SessionKey Key, string TurnId) : IWithSessionId;
+    /// <summary>The caller took <paramref name="Count"/> events of the turn off its channel (consumer back-pressure).</summary>
+    public sealed record TurnEventTaken(SessionKey Key, string TurnId, int Count = 1) : IWithSessionId;
 
     public sealed record CancelSessionTurn(SessionKey Key, string TurnId) : IWithSessionId;
 

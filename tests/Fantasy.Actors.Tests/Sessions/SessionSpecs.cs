@@ -511,4 +511,16 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(200, end.Result.FunctionCalls.Count);
         Assert.True(count > 256);
     }
+
+    [Fact]
+    public async Task A_turn_far_longer_than_the_consumer_window_streams_through_the_api()
+    {
+        // About 800 events against a window of 256: the API's grouped acknowledgements must keep it moving.
+        var (events, end) = await CollectAsync(sessions.RunTurnAsync(Key, Request(User("CALL f 200"))));
+
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.Equal(200, end.Result.FunctionCalls.Count);
+        Assert.True(events.Count > 3 * 256, $"{events.Count} events");
+        Assert.Equal(events.Count, end.Result.EventCount);
+    }
 }
