@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
 using static Fantasy.Actors.Sessions.SessionProtocol;
@@ -45,8 +46,22 @@ public sealed class ResponsesSessions : IResponsesSessions
     internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name)
     {
         var connector = new WebSocketConnector();
-        system.RegisterOnTermination(connector.Dispose);
-        return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector)), name);
+        var http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectTimeout = settings.Connection.ConnectTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = Math.Max(settings.Http.MaxInFlight, 2),
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan, // each request's deadline is an actor timer (fantasy.http.request-timeout)
+        };
+        system.RegisterOnTermination(() =>
+        {
+            connector.Dispose();
+            http.Dispose();
+        });
+        var fallback = system.ActorOf(HttpFallbackActor.Props(settings, http, credentials), name + "-http");
+        return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector, fallback)), name);
     }
 
     public FantasySettings Settings { get; }

@@ -78,7 +78,7 @@ public enum TurnOutcome
 /// <param name="Retryable">Whether the same request may succeed if sent again.</param>
 /// <param name="Reason">A readable reason for anything but a completion.</param>
 /// <param name="Chained">Whether the turn went out as <c>previous_response_id</c> plus only its new items.</param>
-/// <param name="Transport"><c>websocket</c>, or <c>none</c> when it never went out.</param>
+/// <param name="Transport"><c>websocket</c>, <c>http</c>, or <c>none</c> when it never went out.</param>
 public sealed record TurnEnd(
     TurnOutcome Outcome,
     TurnResult Result,
@@ -89,6 +89,9 @@ public sealed record TurnEnd(
     string Transport)
 {
     public string? ResponseId => Result.ResponseId;
+
+    /// <summary>Response metadata when the transport exposes it: <c>x-request-id</c>, <c>x-ratelimit-*</c> (HTTP).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
     internal static TurnEnd Rejected(string reason, bool retryable) =>
         new(TurnOutcome.Rejected, new TurnResult { Status = TurnStatus.Interrupted }, UpstreamError.FromTransport(reason), retryable, reason, false, "none");
@@ -126,4 +129,6 @@ public sealed record SessionStatus(
     int Replays,
     int Fallbacks,
     int QueueLength,
-    bool Busy);
+    bool Busy,
+    string Transport,
+    string TransportReason);

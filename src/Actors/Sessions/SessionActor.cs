@@ -5,8 +5,10 @@ using Akka.Event;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;
+using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
 using static Fantasy.Actors.Sessions.SessionProtocol;
 using ApiTurnEvent = Fantasy.Actors.Api.TurnEvent;
 using ConnectionTurnEvent = Fantasy.Actors.Connections.ConnectionProtocol.TurnEvent;
@@ -18,6 +20,7 @@ internal sealed record SessionEnvironment(
     FantasySettings Settings,
     UpstreamCredentials Credentials,
     WebSocketConnector Connector,
+    IActorRef Http,
     Func<double>? Jitter = null)
 {
     /// <summary>Events a turn's caller may hold unread before the socket stops being read.</summary>
@@ -47,6 +50,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private readonly SessionSettings settings;
     private readonly ILoggingAdapter log;
     private readonly LinkedList<Pending> queue = new();
+    private readonly TransportPolicy policy;
+    private int fallbacks;
 
     private IActorRef? connection;
     private long epoch;
@@ -72,6 +77,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         this.key = key;
         this.env = env;
         settings = env.Settings.Session;
+        policy = new TransportPolicy(env.Settings.Fallback);
         log = Context.GetLogger().WithContext("SessionId", key.SessionId).WithContext("Tenant", key.Tenant);
     }
 
@@ -116,6 +122,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     /// <summary>The turn on the connection.</summary>
     private sealed class Running(Pending pending, long epoch, ChainPlan plan, IReadOnlyList<JsonElement>? fullInput)
     {
+        public Transport Transport { get; init; } = Transport.WebSocket;
+
         public Pending Pending { get; } = pending;
         public long Epoch { get; } = epoch;
         public ChainPlan Plan { get; } = plan;
@@ -164,6 +172,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case SubmitTurn submit:
                 Enqueue(submit);
                 break;
+            case TurnEventTaken taken when running is { Transport: Transport.Http } h && h.Pending.Id == taken.TurnId:
+                env.Http.Tell(new HttpEventConsumed(taken.TurnId, taken.Count));
+                break;
             case TurnEventTaken taken when running is { } r && r.Pending.Id == taken.TurnId && connection is not null:
                 connection.Tell(new EventConsumed(taken.TurnId, taken.Count));
                 break;
@@ -194,6 +205,34 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 DropConnection(close: true);
                 break;
             case Rotate or IdleClose:
+                break;
+            case ConnectionProtocol.TurnEvent e when e.Epoch == HttpEpoch:
+                if (running is { Transport: Transport.Http })
+                {
+                    OnEvent(e);
+                }
+
+                break;
+            case HttpTurnEnded ended:
+                OnHttpEnded(ended);
+                break;
+            case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Pending.Id == failed.TurnId:
+                running = null;
+                log.Warning("session {SessionId}: turn {TurnId} failed over HTTP after {Attempts} attempts: {Error}", key.SessionId, failed.TurnId, failed.Attempts, failed.Error.Message);
+                r.Pending.Finish(TurnEnd.Failed(failed.Error.Message, failed.Retryable, error: failed.Error, transport: "http") with { Metadata = failed.Metadata });
+                AfterTurn();
+                break;
+            case HttpTurnRejected rejected when running is { Transport: Transport.Http } r && r.Pending.Id == rejected.TurnId:
+                running = null;
+                r.Pending.Finish(TurnEnd.Rejected(rejected.Reason, retryable: true) with { Transport = "http" });
+                AfterTurn();
+                break;
+            case HttpTurnCancelled cancelled when running is { Transport: Transport.Http } r && r.Pending.Id == cancelled.TurnId:
+                running = null;
+                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {cancelled.EventsForwarded} events") with { Transport = "http" });
+                AfterTurn();
+                break;
+            case HttpTurnFailed or HttpTurnRejected or HttpTurnCancelled:
                 break;
             case IConnectionReport report:
                 OnConnectionReport(report);
@@ -243,6 +282,15 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
+        if (connection is null && policy.Choose(Now) == Transport.Http)
+        {
+            var head = queue.First!.Value;
+            queue.RemoveFirst();
+            Timers.Cancel("queue-" + head.Id);
+            StartHttp(head);
+            return;
+        }
+
         if (connection is null)
         {
             Connect();
@@ -274,6 +322,26 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
             key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
         connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow));
+    }
+
+    /// <summary>The turn goes over HTTP: the full input (the session's transcript covers a caller chaining from one of its ids).</summary>
+    private void StartHttp(Pending pending)
+    {
+        var submit = pending.Submit;
+        if (submit.Options.GenerateWarmup)
+        {
+            pending.Finish(TurnEnd.Rejected($"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Reason})", retryable: true));
+            TryStartNext();
+            return;
+        }
+
+        fallbacks++;
+        var (plan, fullInput) = Plan(submit, forceFresh: true);
+        var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
+        running = new Running(pending, HttpEpoch, plan, fullInput) { Transport = Transport.Http };
+        lastChained = false;
+        log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Reason);
+        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow));
     }
 
     /// <summary>The plan for a turn and the whole conversation it amounts to.</summary>
@@ -380,6 +448,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         {
             case Connected:
                 connected = true;
+                policy.OnConnected();
                 connectedAt = Now;
                 var maxAge = env.Settings.Connection.MaxAge;
                 var jitter = env.Settings.Connection.MaxAgeJitter * (((env.Jitter ?? Random.Shared.NextDouble)() * 2) - 1);
@@ -427,24 +496,33 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     {
         // The connection reports the waiting turn (if it had one) separately; a queued head turn fails here.
         log.Warning("session {SessionId}: connection {ConnectionEpoch} could not be opened: {Error}", key.SessionId, epoch, failed.Error.Message);
+        var toHttp = policy.OnConnectFailed(failed.Error, Now);
         if (running is null && queue.First is { } head)
         {
             queue.RemoveFirst();
             Timers.Cancel("queue-" + head.Value.Id);
-            head.Value.Finish(ConnectFailure(failed.Error));
+            if (toHttp)
+            {
+                // The user never waits through a reconnect loop: this turn goes over HTTP now.
+                StartHttp(head.Value);
+            }
+            else
+            {
+                head.Value.Finish(ConnectFailure(failed.Error));
+            }
         }
     }
 
     private static TurnEnd ConnectFailure(UpstreamError error) =>
         TurnEnd.Failed(
-            $"the WebSocket connection could not be opened ({error.Message}); the HTTP fallback is not available in this build",
+            $"the WebSocket connection was refused ({error.Message}); this is not a transport problem, so the turn is not retried over HTTP",
             retryable: error.Classification != ErrorClass.Fatal, error: error);
 
     private void OnEvent(ConnectionTurnEvent e)
     {
         if (running is not { } r || r.Pending.Id != e.TurnId)
         {
-            Sender.Tell(new EventConsumed(e.TurnId));
+            Acknowledge(e);
             return;
         }
 
@@ -455,19 +533,54 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             // unknown id is reported as it is.
             // previous_response_not_found / websocket_connection_limit_reached: resent once, invisibly.
             r.HeldError = error;
-            Sender.Tell(new EventConsumed(e.TurnId));
+            Acknowledge(e);
             return;
         }
 
         r.Delivered++;
         if (r.Pending.Internal)
         {
-            Sender.Tell(new EventConsumed(e.TurnId));
+            Acknowledge(e);
         }
         else
         {
             r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e.Event));
         }
+    }
+
+    /// <summary>An event the caller will never take (held, internal, stale) is acknowledged here.</summary>
+    private void Acknowledge(ConnectionTurnEvent e)
+    {
+        if (e.Epoch == HttpEpoch)
+        {
+            Sender.Tell(new HttpEventConsumed(e.TurnId, 1));
+        }
+        else
+        {
+            Sender.Tell(new EventConsumed(e.TurnId));
+        }
+    }
+
+    private void OnHttpEnded(HttpTurnEnded ended)
+    {
+        if (running is not { Transport: Transport.Http } r || r.Pending.Id != ended.TurnId)
+        {
+            return;
+        }
+
+        running = null;
+        turns++;
+
+        // A turn served over HTTP resets the WebSocket chain; the transcript keeps the conversation.
+        chain = null;
+        if (ended.Result.Status == TurnStatus.Completed && r.FullInput is { } full)
+        {
+            var state = ChainState.After(HttpEpoch, r.Pending.Submit.Request, full, ended.Result);
+            transcript = state.FullInput.Count + state.Output.Count <= settings.MaxTranscriptItems ? state : null;
+        }
+
+        r.Pending.Finish(ToEnd(r, ended.Result) with { Transport = "http", Metadata = ended.Metadata });
+        AfterTurn();
     }
 
     private void OnTurnEnded(TurnEnded ended)
@@ -596,7 +709,14 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         if (running is { } r && r.Pending.Id == turnId && !r.CancelRequested)
         {
             r.CancelRequested = true;
-            connection?.Tell(new CancelTurn(turnId));
+            if (r.Transport == Transport.Http)
+            {
+                env.Http.Tell(new CancelHttpTurn(turnId));
+            }
+            else
+            {
+                connection?.Tell(new CancelTurn(turnId));
+            }
         }
     }
 
@@ -609,9 +729,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         turns,
         rotations,
         replays,
-        Fallbacks: 0,
+        fallbacks,
         queue.Count,
-        running is not null);
+        running is not null,
+        policy.Choose(Now) == Transport.Http ? "http" : "websocket",
+        policy.Reason);
 
     protected override void PreRestart(Exception reason, object message)
     {

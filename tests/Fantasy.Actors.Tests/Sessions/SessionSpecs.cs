@@ -78,27 +78,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         }
     }
 
-    private static async Task<(List<ServerEvent> Events, TurnEnd End)> CollectAsync(IAsyncEnumerable<ApiTurnEvent> turn)
-    {
-        var events = new List<ServerEvent>();
-        TurnEnd? end = null;
-        await foreach (var item in turn)
-        {
-            Assert.Null(end); // nothing after the terminal
-            switch (item)
-            {
-                case TurnUpstreamEvent e:
-                    events.Add(e.Event);
-                    break;
-                case TurnFinished f:
-                    end = f.End;
-                    break;
-            }
-        }
-
-        Assert.NotNull(end);
-        return (events, end!);
-    }
+    private static Task<(List<ServerEvent> Events, TurnEnd End)> CollectAsync(IAsyncEnumerable<ApiTurnEvent> turn) => Turns.CollectAsync(turn);
 
     private static JsonElement Body(RecordedRequest r) => JsonDocument.Parse(r.Body).RootElement;
 

@@ -1,0 +1,38 @@
+using Akka.Actor;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Fallback;
+
+/// <summary>
+/// Messages of the HTTP fallback. Events of an HTTP turn reach the reply-to as the connection's own
+/// <see cref="Connections.ConnectionProtocol.TurnEvent"/> with epoch <see cref="HttpEpoch"/>, so the session
+/// folds and forwards them exactly as it does WebSocket events.
+/// </summary>
+internal static class HttpFallbackProtocol
+{
+    /// <summary>The epoch of events that came over HTTP (connections count from 1).</summary>
+    public const long HttpEpoch = 0;
+
+    /// <summary>Run one turn as <c>POST {base}/responses</c> with SSE; <paramref name="Body"/> is the full HTTP body.</summary>
+    public sealed record RunHttpTurn(string TurnId, byte[] Body, IActorRef ReplyTo, int ConsumerWindow);
+
+    /// <summary>The reply-to took <paramref name="Count"/> events (sent to the fallback actor, which routes it).</summary>
+    public sealed record HttpEventConsumed(string TurnId, int Count);
+
+    public sealed record CancelHttpTurn(string TurnId);
+
+    /// <summary>The response's terminal event arrived.</summary>
+    public sealed record HttpTurnEnded(string TurnId, TurnResult Result, int EventsForwarded, IReadOnlyDictionary<string, string> Metadata);
+
+    /// <summary>The turn failed: an error reply after the allowed retries, a transport failure, a mid-stream error.</summary>
+    public sealed record HttpTurnFailed(string TurnId, UpstreamError Error, bool Retryable, int EventsForwarded, int Attempts, IReadOnlyDictionary<string, string> Metadata);
+
+    /// <summary>The fallback had no room for the turn (in-flight cap and wait queue full, or the wait was too long).</summary>
+    public sealed record HttpTurnRejected(string TurnId, string Reason);
+
+    public sealed record HttpTurnCancelled(string TurnId, int EventsForwarded);
+
+    public sealed record GetHttpStats;
+
+    public sealed record HttpStats(int InFlight, int Waiting, int MaxInFlightSeen, long Started, long Rejected);
+}

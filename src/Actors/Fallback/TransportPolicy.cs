@@ -1,0 +1,104 @@
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Fallback;
+
+/// <summary>Which transport a turn takes.</summary>
+public enum Transport
+{
+    WebSocket,
+    Http,
+}
+
+/// <summary>
+/// When a conversation uses WebSocket mode, when HTTP, and when it tries WebSocket again:
+/// a 426 on the upgrade means this endpoint has no WebSocket mode — HTTP for good; any other connect
+/// failure sends the turn over HTTP at once and keeps the conversation on HTTP for a cooldown that grows
+/// with repeated failures (<c>fallback.cooldown</c> · <c>backoff-factor</c>ⁿ, at most <c>max-cooldown</c>);
+/// after it the next turn probes WebSocket again. Auth and invalid-request refusals are not transport
+/// problems and never move a turn to HTTP. A plain type, driven by the session with its clock.
+/// </summary>
+public sealed class TransportPolicy
+{
+    private readonly FallbackSettings settings;
+    private DateTimeOffset cooldownUntil;
+    private int consecutiveFailures;
+
+    public TransportPolicy(FallbackSettings settings) => this.settings = settings;
+
+    /// <summary>The endpoint answered 426: WebSocket mode is not available, for good.</summary>
+    public bool Sticky { get; private set; }
+
+    /// <summary>Why the conversation is on its current transport, for status pages and logs.</summary>
+    public string Reason { get; private set; } = "websocket: default";
+
+    public int ConsecutiveFailures => consecutiveFailures;
+
+    /// <summary>The transport for the next turn at <paramref name="now"/>.</summary>
+    public Transport Choose(DateTimeOffset now)
+    {
+        if (Sticky)
+        {
+            return Transport.Http;
+        }
+
+        if (consecutiveFailures > 0 && now < cooldownUntil)
+        {
+            return Transport.Http;
+        }
+
+        if (consecutiveFailures > 0)
+        {
+            Reason = $"websocket: probing again after a {CurrentCooldown()} cooldown";
+        }
+
+        return Transport.WebSocket;
+    }
+
+    /// <summary>
+    /// A WebSocket connection could not be opened. Returns whether the waiting turn goes over HTTP now
+    /// (false: the refusal is not a transport problem, and the turn fails with it).
+    /// </summary>
+    public bool OnConnectFailed(UpstreamError error, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        if (error.IsUpgradeRequired)
+        {
+            Sticky = true;
+            Reason = "http: the endpoint answered 426 (no WebSocket mode); staying on HTTP";
+            return true;
+        }
+
+        if (error.Classification == ErrorClass.Fatal)
+        {
+            return false;
+        }
+
+        consecutiveFailures++;
+        var cooldown = CurrentCooldown();
+        cooldownUntil = now + cooldown;
+        Reason = $"http: WebSocket connect failed ({error.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? error.Code}: {Trim(error.Message)}); probing again after {cooldown}";
+        return true;
+    }
+
+    /// <summary>A WebSocket connection opened: the failure streak is over.</summary>
+    public void OnConnected()
+    {
+        if (consecutiveFailures > 0 || Reason.StartsWith("websocket: probing", StringComparison.Ordinal))
+        {
+            Reason = "websocket: connected again";
+        }
+
+        consecutiveFailures = 0;
+    }
+
+    /// <summary>The cooldown after the current number of consecutive failures.</summary>
+    public TimeSpan CurrentCooldown()
+    {
+        var n = Math.Max(0, consecutiveFailures - 1);
+        var ticks = settings.Cooldown.Ticks * Math.Pow(settings.BackoffFactor, n);
+        return ticks >= settings.MaxCooldown.Ticks ? settings.MaxCooldown : TimeSpan.FromTicks((long)ticks);
+    }
+
+    private static string Trim(string message) => message.Length <= 120 ? message : message[..120] + "…";
+}

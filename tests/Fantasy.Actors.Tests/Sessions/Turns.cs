@@ -1,0 +1,31 @@
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Tests.Sessions;
+
+/// <summary>Reads a turn to its end, checking the turn contract on the way.</summary>
+internal static class Turns
+{
+    /// <summary>The events, then exactly one terminal and nothing after it.</summary>
+    public static async Task<(List<ServerEvent> Events, TurnEnd End)> CollectAsync(IAsyncEnumerable<TurnEvent> turn)
+    {
+        var events = new List<ServerEvent>();
+        TurnEnd? end = null;
+        await foreach (var item in turn)
+        {
+            Assert.Null(end); // nothing after the terminal
+            switch (item)
+            {
+                case TurnUpstreamEvent e:
+                    events.Add(e.Event);
+                    break;
+                case TurnFinished f:
+                    end = f.End;
+                    break;
+            }
+        }
+
+        Assert.NotNull(end);
+        return (events, end!);
+    }
+}
