@@ -100,6 +100,9 @@ public sealed class FantasySessionManager
 /// <summary>Registration with Akka.Hosting and Microsoft.Extensions.DependencyInjection.</summary>
 public static class FantasyHostingExtensions
 {
+    /// <summary>The named <see cref="HttpClient"/> the HTTP fallback takes from <see cref="IHttpClientFactory"/> when one is registered.</summary>
+    public const string HttpClientName = "fantasy-upstream";
+
     /// <summary>
     /// Adds the service to an Akka.Hosting actor system: its config (over <c>hocon/fantasy.conf</c>), Serilog
     /// logging (optional) and the session manager (registered as <see cref="FantasySessionManager"/>). Register
@@ -120,10 +123,11 @@ public static class FantasyHostingExtensions
         }
 
         var credentials = options.Credentials();
-        return builder.WithActors((system, registry) =>
+        return builder.WithActors((system, registry, resolver) =>
         {
             var settings = FantasySettings.FromConfig(system.Settings.Config);
-            registry.Register<FantasySessionManager>(ResponsesSessions.StartManager(system, credentials, settings, "fantasy-sessions"));
+            var http = resolver.GetService<IHttpClientFactory>()?.CreateClient(HttpClientName);
+            registry.Register<FantasySessionManager>(ResponsesSessions.StartManager(system, credentials, settings, "fantasy-sessions", http));
         });
     }
 
@@ -141,7 +145,8 @@ public static class FantasyHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         _ = options.Credentials(); // fail at registration, not at the first turn
-        _ = FantasySettings.FromConfig(options.ToConfig());
+        var settings = FantasySettings.FromConfig(options.ToConfig());
+        services.AddHttpClient(HttpClientName).ConfigurePrimaryHttpMessageHandler(() => ResponsesSessions.CreateHandler(settings));
         return services
             .AddAkka(options.ActorSystemName, builder => builder.WithFantasyActors(options))
             .AddFantasySessionsApi();

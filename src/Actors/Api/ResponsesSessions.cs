@@ -43,28 +43,34 @@ public sealed class ResponsesSessions : IResponsesSessions
     }
 
     /// <summary>Starts a session manager; its shared connection handler is released when the system terminates.</summary>
-    internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name)
+    /// <param name="http">The HTTP fallback's client (from <c>IHttpClientFactory</c> where DI is present); default: one owned here.</param>
+    internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null)
     {
         var connector = new WebSocketConnector();
-        var http = new HttpClient(new SocketsHttpHandler
-        {
-            ConnectTimeout = settings.Connection.ConnectTimeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            MaxConnectionsPerServer = Math.Max(settings.Http.MaxInFlight, 2),
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan, // each request's deadline is an actor timer (fantasy.http.request-timeout)
-        };
+        var owned = http is null;
+        http ??= new HttpClient(CreateHandler(settings), disposeHandler: true);
+        http.Timeout = Timeout.InfiniteTimeSpan; // each request's deadline is an actor timer (fantasy.http.request-timeout)
         system.RegisterOnTermination(() =>
         {
             connector.Dispose();
-            http.Dispose();
+            if (owned)
+            {
+                http.Dispose();
+            }
         });
         var fallback = system.ActorOf(HttpFallbackActor.Props(settings, http, credentials), name + "-http");
         return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector, fallback)), name);
     }
 
     public FantasySettings Settings { get; }
+
+    /// <summary>The pooled handler the HTTP fallback's client uses.</summary>
+    internal static SocketsHttpHandler CreateHandler(FantasySettings settings) => new()
+    {
+        ConnectTimeout = settings.Connection.ConnectTimeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        MaxConnectionsPerServer = Math.Max(settings.Http.MaxInFlight, 2),
+    };
 
     public async IAsyncEnumerable<TurnEvent> RunTurnAsync(SessionKey session, ResponseRequest request, TurnOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)

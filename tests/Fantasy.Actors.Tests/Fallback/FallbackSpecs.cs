@@ -273,4 +273,38 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.StartsWith("busy: the HTTP fallback", rejected.End.Reason, StringComparison.Ordinal);
         Assert.Equal(2, ends.Count(e => e.End.Outcome == TurnOutcome.Completed));
     }
+
+    [Fact]
+    public async Task A_turn_waiting_too_long_for_an_http_slot_is_rejected_with_timeout()
+    {
+        sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.wait-timeout = 30s", "waiting");
+        sim.Faults.RefuseUpgrades(new HttpFault(426), 2);
+        sim.Faults.Stall(TimeSpan.FromSeconds(3), transport: FaultTransport.Http);
+
+        await using var slow = sessions.RunTurnAsync(new SessionKey("w", "slow"), Request(User("slow"))).GetAsyncEnumerator();
+        Assert.True(await slow.MoveNextAsync()); // the first turn holds the only slot
+        var waiting = Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("w", "waiting"), Request(User("waiting"))));
+        var stats = Sys.ActorSelection("/user/waiting-http");
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).Waiting), Patience);
+
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        var (_, end) = await waiting.WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Rejected, end.Outcome);
+        Assert.StartsWith("timeout", end.Reason, StringComparison.Ordinal);
+        Assert.True(end.Retryable);
+    }
+
+    [Fact]
+    public async Task A_server_asking_to_wait_longer_than_max_retry_delay_is_not_waited_for()
+    {
+        sim.Faults.RefuseUpgrades(new HttpFault(426));
+        sim.Faults.FailHttpPosts(new HttpFault(429, RetryAfter: TimeSpan.FromMinutes(5)));
+
+        var (_, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.True(end.Retryable);
+        Assert.Equal(429, end.Error!.Status);
+        Assert.Equal(1, sim.Counters.HttpPosts);
+    }
 }

@@ -24,6 +24,7 @@ public sealed class HostingSpecs : IAsyncLifetime
         {
             ["Fantasy:Upstream:ApiKey"] = "sk-hosted",
             ["Fantasy:Upstream:WebSocketUrl"] = sim.WebSocketUrl.ToString(),
+            ["Fantasy:Upstream:BaseUrl"] = sim.BaseUrl.ToString(),
             ["Fantasy:Hocon"] = "fantasy.session.max-queued-turns = 4",
         });
         builder.Services.AddFantasyActors(builder.Configuration.GetSection("Fantasy"), o => o.UseSerilog = false);
@@ -39,6 +40,13 @@ public sealed class HostingSpecs : IAsyncLifetime
             Assert.Equal("ok: 1", end.Result.Text);
             Assert.Equal("Bearer sk-hosted", sim.Counters.LastHandshakeHeaders["Authorization"]);
             Assert.Equal(4, ((ResponsesSessions)sessions).Settings.Session.MaxQueuedTurns);
+
+            // The HTTP fallback runs on the factory's named client.
+            sim.Faults.RefuseUpgrades(new HttpFault(426));
+            var overHttp = await sessions.RunTurnToEndAsync(new SessionKey("hosted", "c2"), Request(User("hi"))).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal("http", overHttp.Transport);
+            Assert.Equal(TurnOutcome.Completed, overHttp.Outcome);
+            Assert.NotNull(host.Services.GetService<IHttpClientFactory>());
         }
         finally
         {
