@@ -96,7 +96,7 @@ public sealed class ResponsesSessions : IResponsesSessions
                 {
                     finished = true;
                 }
-                else if (++taken == AckEvery)
+                else if (item is TurnUpstreamEvent && ++taken == AckEvery)
                 {
                     // Taken events are acknowledged in groups, well inside the consumer window.
                     manager.Tell(new TurnEventTaken(session, turnId, taken));

@@ -29,7 +29,8 @@ public sealed record ConnectionSettings(
     TimeSpan ConnectTimeout,
     TimeSpan KeepAliveInterval,
     long MaxMessageSize,
-    TimeSpan TurnWatchdog);
+    TimeSpan TurnWatchdog,
+    bool KeepRawEvents = false);
 
 public sealed record SessionSettings(
     int MaxQueuedTurns,
@@ -96,7 +97,8 @@ public sealed record FantasySettings(
                 r.Positive("connection.connect-timeout"),
                 r.NonNegative("connection.keep-alive-interval"),
                 r.Bytes("connection.max-message-size", min: 1024),
-                r.Positive("connection.turn-watchdog")),
+                r.Positive("connection.turn-watchdog"),
+                r.Bool("connection.keep-raw-events")),
             new SessionSettings(
                 r.Int("session.max-queued-turns", min: 0),
                 r.Positive("session.queue-wait-timeout"),

@@ -450,7 +450,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     {
         var self = Self;
         killSwitch = InboundFrames.From(socket, options.MaxMessageSize, CancellationToken.None)
-            .Via(InboundFrames.Parse())
+            .Via(InboundFrames.Parse(options.KeepRawEvents))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(ReadAhead))
             .To(Sink.ActorRefWithAck<InboundBatch>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))

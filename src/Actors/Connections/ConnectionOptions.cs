@@ -33,6 +33,9 @@ internal sealed record ConnectionOptions(
     /// </summary>
     public string? Dispatcher { get; init; }
 
+    /// <summary>Keep each event's received JSON (<c>connection.keep-raw-events</c>).</summary>
+    public bool KeepRawEvents { get; init; }
+
     public static ConnectionOptions From(FantasySettings settings, UpstreamCredentials credentials, long epoch, Uri? url = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -45,6 +48,9 @@ internal sealed record ConnectionOptions(
             settings.Connection.KeepAliveInterval,
             settings.Connection.TurnWatchdog,
             settings.Upstream.OpenAIBeta,
-            settings.Upstream.UserAgent);
+            settings.Upstream.UserAgent)
+        {
+            KeepRawEvents = settings.Connection.KeepRawEvents,
+        };
     }
 }

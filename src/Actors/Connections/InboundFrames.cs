@@ -94,9 +94,9 @@ internal static class InboundFrames
     /// message or bad JSON becomes an <see cref="InboundFault"/> carrying the <see cref="ProtocolException"/>;
     /// nothing is read after a fault.
     /// </summary>
-    public static Flow<object, object, NotUsed> Parse() =>
+    public static Flow<object, object, NotUsed> Parse(bool keepRaw = false) =>
         Flow.Create<object>()
-            .Select(static element => element is RawMessage raw ? ParseOne(raw) : element)
+            .Select(element => element is RawMessage raw ? ParseOne(raw, keepRaw) : element)
             .TakeWhile(static element => element is not InboundFault, inclusive: true);
 
     /// <summary>
@@ -108,7 +108,7 @@ internal static class InboundFrames
     public static Flow<object, InboundBatch, NotUsed> Batches(int max) =>
         Flow.Create<object>().Batch(max, static first => new InboundBatch(first), static (batch, next) => batch.Add(next));
 
-    private static object ParseOne(RawMessage raw)
+    private static object ParseOne(RawMessage raw, bool keepRaw)
     {
         try
         {
@@ -117,7 +117,7 @@ internal static class InboundFrames
                 return new InboundFault(new ProtocolException($"a {raw.Type} message arrived; the protocol uses text frames only"));
             }
 
-            return EventParser.Parse(raw.Span);
+            return EventParser.Parse(raw.Span, keepRaw);
         }
         catch (ProtocolException ex)
         {

@@ -214,7 +214,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     {
         var self = Self;
         var ct = attemptCts!.Token;
-        killSwitch = Source.From(() => SseEventReader.ReadAsync(body, ct))
+        killSwitch = Source.From(() => SseEventReader.ReadAsync(body, settings.Connection.KeepRawEvents, ct))
             .Select(static e => (object)e)
             .Recover(static ex => Option<object>.Create(new InboundFault(ex)))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)

@@ -537,7 +537,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
-        r.Delivered++;
+        if (r.Delivered++ == 0 && !r.Pending.Internal)
+        {
+            r.Pending.Submit.Out.TryWrite(new TurnStarted(r.Transport == Transport.Http ? "http" : "websocket", r.Chained));
+        }
+
         if (r.Pending.Internal)
         {
             Acknowledge(e);

@@ -49,6 +49,21 @@ public static class EventParser
     /// not a JSON object with a string <c>type</c>, that is truncated, or whose known fields have the
     /// wrong JSON type. Unknown event types are returned as <see cref="UnknownEvent"/>.
     /// </summary>
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlySpan{byte})"/>; with <paramref name="keepRaw"/> the event also keeps a copy of
+    /// its bytes as <see cref="ServerEvent.ReceivedJson"/>, for passing it on unchanged (one more allocation per event).
+    /// </summary>
+    public static ServerEvent Parse(ReadOnlySpan<byte> utf8, bool keepRaw)
+    {
+        var e = Parse(utf8);
+        if (keepRaw)
+        {
+            e.ReceivedJson = utf8.ToArray();
+        }
+
+        return e;
+    }
+
     public static ServerEvent Parse(ReadOnlySpan<byte> utf8)
     {
         try

@@ -50,6 +50,19 @@ public abstract record ServerEvent
     /// <summary>The lane (<c>stream_id</c>) a multiplexing server echoes; null on the default lane.</summary>
     public string? StreamId { get => streamId; init => streamId = value; }
 
+    /// <summary>
+    /// The event's JSON exactly as received, when the parser was asked to keep it (empty otherwise). Not part of
+    /// equality: two events are equal when their fields are.
+    /// </summary>
+    public ReadOnlyMemory<byte> ReceivedJson { get; internal set; }
+
+    /// <summary>Equality of the envelope; derived records add their own fields (<see cref="ReceivedJson"/> is left out).</summary>
+    public virtual bool Equals(ServerEvent? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null && EqualityContract == other.EqualityContract && sequenceNumber == other.sequenceNumber && streamId == other.streamId);
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, sequenceNumber, streamId);
+
     /// <summary>True for the events that end a turn (see <see cref="TurnAccumulator"/> for the one contextual case, <c>error</c>).</summary>
     public virtual bool IsResponseTerminal => false;
 

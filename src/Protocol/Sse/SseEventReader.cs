@@ -13,13 +13,23 @@ public static class SseEventReader
     private static readonly SseItemParser<ServerEvent?> Parser = static (_, data) =>
         data.SequenceEqual("[DONE]"u8) ? null : EventParser.Parse(data);
 
+    private static readonly SseItemParser<ServerEvent?> KeepingParser = static (_, data) =>
+        data.SequenceEqual("[DONE]"u8) ? null : EventParser.Parse(data, keepRaw: true);
+
     /// <exception cref="ProtocolException">A <c>data:</c> payload is not a valid event.</exception>
+    public static IAsyncEnumerable<ServerEvent> ReadAsync(Stream body, CancellationToken cancellationToken = default) =>
+        ReadAsync(body, keepRaw: false, cancellationToken);
+
+    /// <param name="body">The SSE body.</param>
+    /// <param name="keepRaw">Keep each event's JSON as received (<see cref="ServerEvent.ReceivedJson"/>).</param>
+    /// <param name="cancellationToken">Stops reading.</param>
     public static async IAsyncEnumerable<ServerEvent> ReadAsync(
         Stream body,
+        bool keepRaw,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var parser = SseParser.Create(body, Parser);
+        var parser = SseParser.Create(body, keepRaw ? KeepingParser : Parser);
         await foreach (var item in parser.EnumerateAsync(cancellationToken).ConfigureAwait(false))
         {
             if (item.Data is null)

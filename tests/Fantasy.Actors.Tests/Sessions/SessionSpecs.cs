@@ -223,6 +223,8 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 
         await using var turn = sessions.RunTurnAsync(Key, conversation.Next("two")).GetAsyncEnumerator();
         Assert.True(await turn.MoveNextAsync());
+        Assert.Equal(new TurnStarted("websocket", Chained: true), turn.Current);
+        Assert.True(await turn.MoveNextAsync());
         Assert.IsType<ResponseCreated>(Assert.IsType<TurnUpstreamEvent>(turn.Current).Event);
         Clock.Advance(TimeSpan.FromMinutes(55));
 
@@ -466,10 +468,10 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         var channel = Channel.CreateUnbounded<ApiTurnEvent>();
         manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-slow", Request(User("CALL f 200")), TurnOptions.Default, channel.Writer), TestActor);
 
-        // Nobody takes events: exactly the consumer window arrives, and no more.
-        await AwaitConditionAsync(() => Task.FromResult(channel.Reader.Count == 256), Patience);
+        // Nobody takes events: exactly the consumer window arrives (after TurnStarted), and no more.
+        await AwaitConditionAsync(() => Task.FromResult(channel.Reader.Count == 1 + 256), Patience);
         await Task.Delay(300);
-        Assert.Equal(256, channel.Reader.Count);
+        Assert.Equal(1 + 256, channel.Reader.Count);
 
         // Taking them lets the rest of the turn through.
         var count = 0;
@@ -481,7 +483,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
             {
                 end = f.End;
             }
-            else
+            else if (item is TurnUpstreamEvent)
             {
                 manager.Tell(new SessionProtocol.TurnEventTaken(Key, "t-slow"), TestActor);
             }

@@ -11,12 +11,19 @@ internal static class Turns
     {
         var events = new List<ServerEvent>();
         TurnEnd? end = null;
+        TurnStarted? started = null;
         await foreach (var item in turn)
         {
             Assert.Null(end); // nothing after the terminal
             switch (item)
             {
+                case TurnStarted s:
+                    Assert.Null(started); // once
+                    Assert.Empty(events); // before the first event
+                    started = s;
+                    break;
                 case TurnUpstreamEvent e:
+                    Assert.NotNull(started);
                     events.Add(e.Event);
                     break;
                 case TurnFinished f:
@@ -26,6 +33,11 @@ internal static class Turns
         }
 
         Assert.NotNull(end);
+        if (started is not null)
+        {
+            Assert.Equal(end!.Transport, started.Transport);
+        }
+
         return (events, end!);
     }
 }
