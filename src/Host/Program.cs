@@ -1,6 +1,7 @@
-// The gateway (issue 7) is not built yet. Until it is, running the Host says so plainly and
-// exits non-zero, rather than pretending to serve.
-await Console.Error.WriteLineAsync(
-    "Fantasy.Actors.Host: not yet available. The gateway is not built yet; see README.md, section Status. " +
-    "The test suite runs with: dotnet test Fantasy.Actors.sln");
-return 2;
+using Fantasy.Actors.Host;
+
+// The gateway: `dotnet run --project src/Host` serves the OpenAI Responses API on http://127.0.0.1:5080
+// with the embedded simulator as its upstream unless Fantasy:Upstream:BaseUrl is set.
+await using var gateway = await Gateway.StartAsync(args);
+Console.WriteLine(gateway.ReadyLine());
+await gateway.App.WaitForShutdownAsync();

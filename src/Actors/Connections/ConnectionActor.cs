@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;
 
@@ -58,6 +59,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private bool closeRequested;
     private bool sendInFlight;
     private bool closedReported;
+    private bool opened;
 
     public ConnectionActor(ConnectionOptions options, IActorRef parent, WebSocketConnector connector)
     {
@@ -147,6 +149,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         {
             case ConnectSucceeded:
                 Timers.Cancel(ConnectTimeoutKey);
+                opened = true;
+                FantasyMetrics.OpenSockets.Add(1);
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();
@@ -254,6 +258,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         turn = new Turn(start, Now);
         sendInFlight = true;
         var id = start.TurnId;
+        FantasyMetrics.BytesSent.Add(start.Frame.Length, new KeyValuePair<string, object?>("transport", "websocket"));
         socket.SendAsync(start.Frame, WebSocketMessageType.Text, endOfMessage: true, io.Token)
             .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
@@ -566,6 +571,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         {
             closedReported = true;
             parent.Tell(new ConnectionClosed(epoch, "the connection actor stopped", null));
+        }
+
+        if (opened)
+        {
+            FantasyMetrics.OpenSockets.Add(-1);
         }
 
         io.Cancel();

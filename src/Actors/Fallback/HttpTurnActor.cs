@@ -7,6 +7,7 @@ using Akka.Streams.Dsl;
 using Akka.Util;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;
 using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
@@ -108,6 +109,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         if (attempt > 1) request.Headers.TryAddWithoutValidation("x-stainless-retry-count", (attempt - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Timers.StartSingleTimer(TimeoutKey, new TimedOut(attempt), settings.Http.RequestTimeout);
+        FantasyMetrics.BytesSent.Add(run.Body.Length, new KeyValuePair<string, object?>("transport", "http"));
         client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptCts.Token)
             .PipeTo(Self, Self, r => new Answered(r, attempt), ex => new SendFailed(ex, attempt));
         log.Debug("http turn {TurnId}: attempt {Attempt} to {Endpoint}", run.TurnId, attempt, Endpoint);

@@ -5,6 +5,7 @@ using Akka.Event;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;
@@ -149,7 +150,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         // interrupted and the connection closed, and the session replaces it on the next turn.
         new OneForOneStrategy(10, TimeSpan.FromMinutes(1), _ => Directive.Stop);
 
-    protected override void PreStart() => Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
+    protected override void PreStart()
+    {
+        FantasyMetrics.OpenSessions.Add(1);
+        Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
+    }
 
     protected override void OnReceive(object message)
     {
@@ -336,6 +341,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         }
 
         fallbacks++;
+        FantasyMetrics.Fallbacks.Add(1);
         var (plan, fullInput) = Plan(submit, forceFresh: true);
         var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
         running = new Running(pending, HttpEpoch, plan, fullInput) { Transport = Transport.Http };
@@ -414,6 +420,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private void RotateNow(string why)
     {
         rotations++;
+        FantasyMetrics.Rotations.Add(1);
         rotateAfterTurn = false;
         log.Info("session {SessionId}: rotating connection {ConnectionEpoch} ({Why})", key.SessionId, epoch, why);
         DropConnection(close: true);
@@ -654,6 +661,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private void Replay(Running r, string why)
     {
         replays++;
+        FantasyMetrics.Replays.Add(1);
         r.Pending.Replayed = true;
         log.Info("session {SessionId}: turn {TurnId} replayed with full input on a new connection: {Why}", key.SessionId, r.Pending.Id, why);
         queue.AddFirst(r.Pending);
@@ -741,6 +749,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
     protected override void PreRestart(Exception reason, object message)
     {
+        // PostStop does not run on restart, and PreStart runs again: keep the open-sessions gauge balanced.
+        FantasyMetrics.OpenSessions.Add(-1);
         // A crash: the running turn ends now (its socket goes with the old instance); queued turns survive,
         // re-delivered to the new instance in order.
         running?.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true));
@@ -756,6 +766,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        FantasyMetrics.OpenSessions.Add(-1);
         running?.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true));
         foreach (var pending in queue)
         {

@@ -134,7 +134,7 @@ public static class ChainPlanner
 
         for (var i = 0; i < state.FullInput.Count; i++)
         {
-            if (!JsonElement.DeepEquals(input[i], state.FullInput[i]))
+            if (!IsSameInput(input[i], state.FullInput[i]))
             {
                 return new ChainPlan.Fresh(input, FreshReason.HistoryDiverged);
             }
@@ -190,6 +190,24 @@ public static class ChainPlanner
         }
 
         return JsonElement.DeepEquals(callerItem, serverItem.Json);
+    }
+
+    /// <summary>
+    /// Whether a caller's input item is one it sent before: JSON-equal, or the same message written another
+    /// way (a string <c>input</c> versus <c>{"role":"user","content":"…"}</c>, with or without
+    /// <c>"type":"message"</c>, text as a string or as <c>input_text</c> parts) — same role, same text.
+    /// </summary>
+    public static bool IsSameInput(JsonElement item, JsonElement previous)
+    {
+        if (JsonElement.DeepEquals(item, previous))
+        {
+            return true;
+        }
+
+        return item.ValueKind == JsonValueKind.Object && previous.ValueKind == JsonValueKind.Object
+               && TypeOf(item) == "message" && TypeOf(previous) == "message"
+               && OutputItem.GetString(item, "role") is { } role && role == OutputItem.GetString(previous, "role")
+               && CallerText(item) is { } text && text == CallerText(previous);
     }
 
     /// <summary>An item with no <c>type</c> but a <c>role</c> is a message (the easy input form).</summary>

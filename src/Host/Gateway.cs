@@ -1,0 +1,128 @@
+using Akka.Actor;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Simulator;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>
+/// The gateway process: an OpenAI-compatible Responses HTTP API in front of the session service. With no
+/// upstream configured it starts the Simulator in-process on loopback as its upstream.
+/// </summary>
+public sealed class Gateway : IAsyncDisposable
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    private readonly ResponsesSimulator? simulator;
+
+    private Gateway(WebApplication app, ResponsesSimulator? simulator, GatewayOptions options, Uri upstream)
+    {
+        App = app;
+        this.simulator = simulator;
+        Options = options;
+        Upstream = upstream;
+    }
+
+    public WebApplication App { get; }
+
+    public GatewayOptions Options { get; }
+
+    public Uri Upstream { get; }
+
+    public bool EmbeddedSimulator => simulator is not null;
+
+    /// <summary>The address the gateway listens on (the first of <c>--urls</c>), after start.</summary>
+    public Uri BaseAddress => new(App.Urls.First());
+
+    /// <summary>Builds and starts the gateway; <paramref name="args"/> are the process's arguments (<c>--urls</c>, configuration).</summary>
+    public static async Task<Gateway> StartAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var json = builder.Configuration.GetValue<bool>("Fantasy:Logging:Json");
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Extensions.Http", LogEventLevel.Warning)
+            .Enrich.FromLogContext();
+        logger = json
+            ? logger.WriteTo.Console(new CompactJsonFormatter())
+            : logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        Log.Logger = logger.CreateLogger();
+        builder.Services.AddSerilog();
+
+        var options = GatewayOptions.From(builder.Configuration);
+        var fantasy = FantasyOptions.FromConfiguration(builder.Configuration.GetSection("Fantasy"));
+        ResponsesSimulator? simulator = null;
+        if (fantasy.BaseUrl is null && fantasy.WebSocketUrl is null)
+        {
+            simulator = await ResponsesSimulator.StartAsync();
+            fantasy.BaseUrl = simulator.BaseUrl;
+            fantasy.WebSocketUrl = simulator.WebSocketUrl;
+            fantasy.ApiKey ??= "sk-embedded-simulator";
+            Log.Information("upstream: embedded simulator at {Upstream} (set Fantasy:Upstream:BaseUrl to use a real endpoint)", simulator.BaseUrl);
+        }
+        else
+        {
+            Log.Information("upstream: {Upstream}", fantasy.BaseUrl ?? fantasy.WebSocketUrl);
+        }
+
+        // The gateway passes events on exactly as received.
+        fantasy.Hocon = (fantasy.Hocon ?? string.Empty) + "\nfantasy.connection.keep-raw-events = on";
+        var settings = FantasySettings.FromConfig(fantasy.ToConfig());
+        var upstream = fantasy.BaseUrl ?? settings.Upstream.BaseUrl;
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
+        builder.Services.AddSingleton<TurnGate>();
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddHostedService<DrainService>();
+        builder.Services.AddFantasyActors(fantasy);
+        builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), settings));
+
+        var app = builder.Build();
+        app.UseSerilogRequestLogging(o => o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms");
+        GatewayEndpoints.Map(app);
+        try
+        {
+            await app.StartAsync();
+            _ = app.Services.GetRequiredService<TenantDirectory>();
+        }
+        catch
+        {
+            if (simulator is not null)
+            {
+                await simulator.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        return new Gateway(app, simulator, options, upstream);
+    }
+
+    /// <summary>The line a person reads to start using the gateway.</summary>
+    public string ReadyLine()
+    {
+        var key = Options.DevelopmentTenant ? $"; development tenant key: {GatewayOptions.DevelopmentKey}" : $"; tenants: {string.Join(", ", Options.Tenants.Select(t => t.Name))}";
+        return $"READY {BaseAddress.ToString().TrimEnd('/')}/v1 (upstream: {(EmbeddedSimulator ? "embedded simulator" : Upstream.ToString())}){key}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        if (simulator is not null)
+        {
+            await simulator.DisposeAsync();
+        }
+    }
+}

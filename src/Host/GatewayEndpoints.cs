@@ -1,0 +1,460 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>Counts running turns and refuses new ones once shutdown has begun.</summary>
+public sealed class TurnGate
+{
+    private int running;
+
+    public bool Stopping { get; private set; }
+
+    public int Running => Volatile.Read(ref running);
+
+    public void Stop() => Stopping = true;
+
+    public void Enter() => Interlocked.Increment(ref running);
+
+    public void Exit() => Interlocked.Decrement(ref running);
+}
+
+/// <summary>On shutdown: stop taking turns, then wait (bounded) for the running ones before the actors stop.</summary>
+internal sealed class DrainService(TurnGate gate, GatewayOptions options, ILogger<DrainService> log) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        gate.Stop();
+        var deadline = Stopwatch.StartNew();
+        while (gate.Running > 0 && deadline.Elapsed < options.DrainTimeout && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (gate.Running > 0)
+        {
+            Logs.DrainTimedOut(log, gate.Running, options.DrainTimeout);
+        }
+    }
+}
+
+/// <summary>The gateway's HTTP API.</summary>
+internal static class GatewayEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapPost("/v1/responses", CreateResponseAsync);
+        app.MapGet("/v1/sessions", ListSessionsAsync);
+        app.MapGet("/v1/sessions/{id}", GetSessionAsync);
+        app.MapDelete("/v1/sessions/{id}", DeleteSessionAsync);
+        app.MapGet("/healthz", HealthAsync);
+        app.MapGet("/metrics", (GatewayMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+    }
+
+    private static TenantState? Authenticate(HttpContext context, GatewayOptions options, TenantDirectory directory)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        return options.Authenticate(key) is { } tenant ? directory[tenant] : null;
+    }
+
+    private static Task UnauthorizedAsync(HttpContext context) =>
+        context.Request.Headers.Authorization.Count == 0
+            ? OpenAIErrors.WriteAsync(context, 401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code: "missing_api_key")
+            : OpenAIErrors.WriteAsync(context, 401, "Incorrect API key provided.", code: "invalid_api_key");
+
+    private static async Task CreateResponseAsync(HttpContext context, GatewayOptions options, TenantDirectory directory, GatewayMetrics metrics, TurnGate gate, ILogger<GatewayOptions> log)
+    {
+        if (Authenticate(context, options, directory) is not { } tenant)
+        {
+            await UnauthorizedAsync(context);
+            return;
+        }
+
+        if (gate.Stopping)
+        {
+            await OpenAIErrors.WriteAsync(context, 503, "The gateway is shutting down; retry on another instance.", "server_error", code: "shutting_down", retryAfter: TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        var body = await ReadBodyAsync(context, options.MaxBodyBytes);
+        if (body is null)
+        {
+            await OpenAIErrors.WriteAsync(context, 400, $"The request body is larger than the gateway's limit of {options.MaxBodyBytes} bytes (Fantasy:Gateway:MaxBodyBytes).", code: "request_too_large");
+            return;
+        }
+
+        ResponseRequest request;
+        try
+        {
+            request = ResponseRequest.Parse(body);
+        }
+        catch (ProtocolException ex)
+        {
+            await OpenAIErrors.WriteAsync(context, 400, $"Invalid request body: {ex.Message}", code: "invalid_json");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(request.Model))
+        {
+            await OpenAIErrors.WriteAsync(context, 400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter");
+            return;
+        }
+
+        var sessionHeader = context.Request.Headers["X-Session-Id"].ToString();
+        var ephemeral = sessionHeader.Length == 0;
+        if (!ephemeral && !SessionKey.IsValidPart(sessionHeader))
+        {
+            await OpenAIErrors.WriteAsync(context, 400, "X-Session-Id must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", param: "X-Session-Id", code: "invalid_session_id");
+            return;
+        }
+
+        var conversation = ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionHeader;
+        if (!ephemeral && !tenant.HasSession(conversation) && tenant.Options.MaxSessions is { } max && tenant.SessionIds.Count >= max)
+        {
+            await OpenAIErrors.WriteAsync(context, 429, $"This tenant already has {max} sessions (its limit); close one with DELETE /v1/sessions/{{id}}.", "rate_limit_error", code: "too_many_sessions", retryAfter: TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        if (request.PreviousResponseId is { } previous && !tenant.Owns(previous))
+        {
+            await OpenAIErrors.WriteAsync(context, 404, $"Previous response with id '{previous}' not found.", param: "previous_response_id", code: "previous_response_not_found");
+            return;
+        }
+
+        var key = new SessionKey(tenant.Options.Name, conversation);
+        tenant.AddSession(conversation);
+        var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false };
+        var requestId = "req_" + Guid.NewGuid().ToString("N");
+        context.Response.Headers["x-request-id"] = requestId;
+        var started = Stopwatch.GetTimestamp();
+        TurnEnd? end = null;
+        gate.Enter();
+        try
+        {
+            end = request.Stream == true
+                ? await StreamAsync(context, tenant, key, request, turnOptions)
+                : await RespondAsync(context, tenant, key, request, turnOptions);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Logs.ClientDisconnected(log, key.SessionId);
+        }
+        finally
+        {
+            gate.Exit();
+            if (end is not null)
+            {
+                tenant.Remember(end.ResponseId);
+                metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", end.Outcome.ToString().ToLowerInvariant()), new KeyValuePair<string, object?>("transport", end.Transport));
+                metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", end.Transport));
+            }
+
+            if (ephemeral)
+            {
+                await tenant.Sessions.CloseAsync(key, CancellationToken.None);
+                tenant.RemoveSession(conversation);
+            }
+        }
+    }
+
+    private static async Task<TurnEnd?> StreamAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options)
+    {
+        TurnEnd? end = null;
+        ServerEvent? last = null;
+        var writer = context.Response.Body;
+        await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted))
+        {
+            switch (item)
+            {
+                case TurnStarted started:
+                    context.Response.StatusCode = 200;
+                    context.Response.ContentType = "text/event-stream";
+                    context.Response.Headers.CacheControl = "no-cache";
+                    context.Response.Headers["x-fantasy-transport"] = started.Transport;
+                    context.Response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
+                    await context.Response.StartAsync(context.RequestAborted);
+                    break;
+                case TurnUpstreamEvent e:
+                    last = e.Event;
+                    await WriteSseAsync(writer, e.Event.Type, Json(e.Event), context.RequestAborted);
+                    await writer.FlushAsync(context.RequestAborted);
+                    break;
+                case TurnFinished f:
+                    end = f.End;
+                    break;
+            }
+        }
+
+        if (end is null)
+        {
+            return null;
+        }
+
+        if (!context.Response.HasStarted)
+        {
+            await WriteEndErrorAsync(context, end);
+            return end;
+        }
+
+        if (end.Outcome is TurnOutcome.Failed or TurnOutcome.Cancelled && last is not (ResponseFailed or ErrorEvent or ResponseIncomplete))
+        {
+            // The stream broke after events: tell the client in the stream itself, as the API does.
+            var error = end.Error ?? UpstreamError.FromTransport(end.Reason ?? "the turn failed");
+            var json = Encoding.UTF8.GetString(OpenAIErrors.Body(end.Reason ?? error.Message, error.Type ?? "server_error", error.Param, error.Code ?? "stream_interrupted"));
+            await WriteSseAsync(writer, "error", "{\"type\":\"error\"," + json[1..], CancellationToken.None);
+            await writer.FlushAsync(CancellationToken.None);
+        }
+
+        return end;
+    }
+
+    private static async Task<TurnEnd?> RespondAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options)
+    {
+        TurnEnd? end = null;
+        ResponseEvent? terminal = null;
+        await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted))
+        {
+            switch (item)
+            {
+                case TurnStarted started:
+                    context.Response.Headers["x-fantasy-transport"] = started.Transport;
+                    context.Response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
+                    break;
+                case TurnUpstreamEvent { Event: ResponseCompleted or ResponseIncomplete or ResponseFailed or ResponseDone } e:
+                    terminal = (ResponseEvent)e.Event;
+                    break;
+                case TurnFinished f:
+                    end = f.End;
+                    break;
+            }
+        }
+
+        if (end is null)
+        {
+            return null;
+        }
+
+        if (terminal is not null && end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete or TurnOutcome.Failed)
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(terminal.Response.Json.GetRawText(), context.RequestAborted);
+            return end;
+        }
+
+        await WriteEndErrorAsync(context, end);
+        return end;
+    }
+
+    private static Task WriteEndErrorAsync(HttpContext context, TurnEnd end) => end.Outcome switch
+    {
+        TurnOutcome.Rejected when end.Reason?.StartsWith("busy", StringComparison.Ordinal) == true =>
+            OpenAIErrors.WriteAsync(context, 429, $"The session is busy: {end.Reason}", "rate_limit_error", code: "session_busy", retryAfter: TimeSpan.FromSeconds(1)),
+        TurnOutcome.Rejected when end.Reason?.StartsWith("timeout", StringComparison.Ordinal) == true =>
+            OpenAIErrors.WriteAsync(context, 429, $"The turn waited too long: {end.Reason}", "rate_limit_error", code: "queue_timeout", retryAfter: TimeSpan.FromSeconds(1)),
+        TurnOutcome.Rejected =>
+            OpenAIErrors.WriteAsync(context, 409, end.Reason ?? "rejected", code: "turn_rejected"),
+        TurnOutcome.Cancelled =>
+            OpenAIErrors.WriteAsync(context, 499, end.Reason ?? "cancelled", code: "cancelled"),
+        _ when end.Error is { Origin: not ErrorOrigin.Transport } upstream =>
+            OpenAIErrors.WriteUpstreamAsync(context, upstream, end.Retryable),
+        _ => OpenAIErrors.WriteAsync(context, 502, $"The upstream could not be reached: {end.Reason}", "server_error", code: end.Error?.Code ?? "upstream_unavailable"),
+    };
+
+    private static string Json(ServerEvent e) => !e.ReceivedJson.IsEmpty
+        ? Encoding.UTF8.GetString(e.ReceivedJson.Span)
+        : e is UnknownEvent u ? u.RawText : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
+
+    private static async Task WriteSseAsync(Stream body, string type, string json, CancellationToken ct)
+    {
+        var frame = Encoding.UTF8.GetBytes($"event: {type}\ndata: {json}\n\n");
+        await body.WriteAsync(frame, ct);
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long max)
+    {
+        if (context.Request.ContentLength > max)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task ListSessionsAsync(HttpContext context, GatewayOptions options, TenantDirectory directory)
+    {
+        if (Authenticate(context, options, directory) is not { } tenant)
+        {
+            await UnauthorizedAsync(context);
+            return;
+        }
+
+        var statuses = new List<(string Id, SessionStatus Status)>();
+        foreach (var id in tenant.SessionIds.Order(StringComparer.Ordinal))
+        {
+            if (await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted) is { } status)
+            {
+                statuses.Add((id, status));
+            }
+            else
+            {
+                tenant.RemoveSession(id);
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("object", "list");
+        w.WriteStartArray("data");
+        foreach (var (id, status) in statuses)
+        {
+            WriteStatus(w, id, status);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static async Task GetSessionAsync(HttpContext context, string id, GatewayOptions options, TenantDirectory directory)
+    {
+        if (Authenticate(context, options, directory) is not { } tenant)
+        {
+            await UnauthorizedAsync(context);
+            return;
+        }
+
+        var status = SessionKey.IsValidPart(id) && tenant.HasSession(id)
+            ? await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted)
+            : null;
+        if (status is null)
+        {
+            await OpenAIErrors.WriteAsync(context, 404, $"No session with id '{id}'.", param: "id", code: "session_not_found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        WriteStatus(w, id, status);
+    }
+
+    private static async Task DeleteSessionAsync(HttpContext context, string id, GatewayOptions options, TenantDirectory directory)
+    {
+        if (Authenticate(context, options, directory) is not { } tenant)
+        {
+            await UnauthorizedAsync(context);
+            return;
+        }
+
+        var existed = SessionKey.IsValidPart(id) && tenant.HasSession(id)
+                      && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        if (!existed)
+        {
+            await OpenAIErrors.WriteAsync(context, 404, $"No session with id '{id}'.", param: "id", code: "session_not_found");
+            return;
+        }
+
+        tenant.RemoveSession(id);
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "session.deleted");
+        w.WriteBoolean("deleted", true);
+        w.WriteEndObject();
+    }
+
+    private static void WriteStatus(Utf8JsonWriter w, string id, SessionStatus s)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "session");
+        w.WriteString("transport", s.Transport);
+        w.WriteString("transport_reason", s.TransportReason);
+        w.WriteStartObject("connection");
+        w.WriteNumber("epoch", s.ConnectionEpoch);
+        w.WriteString("state", s.ConnectionState);
+        if (s.ConnectionAge is { } age)
+        {
+            w.WriteNumber("age_seconds", Math.Round(age.TotalSeconds, 3));
+        }
+        else
+        {
+            w.WriteNull("age_seconds");
+        }
+
+        w.WriteEndObject();
+        if (s.LastTurnChained is { } chained)
+        {
+            w.WriteBoolean("last_turn_chained", chained);
+        }
+        else
+        {
+            w.WriteNull("last_turn_chained");
+        }
+
+        w.WriteNumber("turns", s.Turns);
+        w.WriteNumber("rotations", s.Rotations);
+        w.WriteNumber("replays", s.Replays);
+        w.WriteNumber("fallbacks", s.Fallbacks);
+        w.WriteNumber("queue_length", s.QueueLength);
+        w.WriteBoolean("busy", s.Busy);
+        w.WriteEndObject();
+    }
+
+    private static async Task HealthAsync(HttpContext context, UpstreamInfo upstream)
+    {
+        var reachable = await upstream.ReachableAsync(context.RequestAborted);
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("status", "ok");
+        w.WriteStartObject("upstream");
+        w.WriteString("base_url", upstream.BaseUrl.ToString());
+        w.WriteBoolean("embedded_simulator", upstream.Embedded);
+        w.WriteBoolean("reachable", reachable);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>Where the upstream is, and whether it answers a TCP connect.</summary>
+public sealed record UpstreamInfo(Uri BaseUrl, bool Embedded)
+{
+    public async Task<bool> ReachableAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            using var client = new TcpClient();
+            await client.ConnectAsync(BaseUrl.Host, BaseUrl.Port, timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

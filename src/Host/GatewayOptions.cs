@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>One tenant: the gateway keys its clients present, and optional own upstream and limits.</summary>
+public sealed record TenantOptions(
+    string Name,
+    IReadOnlyList<string> Keys,
+    string? UpstreamApiKey,
+    Uri? UpstreamBaseUrl,
+    int? MaxSessions,
+    int? MaxQueuedTurns);
+
+/// <summary>The gateway's own settings (<c>Fantasy:Gateway:*</c>, <c>Fantasy:Tenants:*</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The key of the development tenant when no tenant is configured.</summary>
+    public const string DevelopmentKey = "sk-fantasy-dev";
+
+    public IReadOnlyList<TenantOptions> Tenants { get; init; } = [];
+
+    /// <summary>Whether <see cref="Tenants"/> is the built-in development tenant.</summary>
+    public bool DevelopmentTenant { get; init; }
+
+    /// <summary>Largest accepted request body (<c>Fantasy:Gateway:MaxBodyBytes</c>, default 16 MiB).</summary>
+    public long MaxBodyBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>How long shutdown waits for running turns (<c>Fantasy:Gateway:DrainTimeout</c>, default 30 s).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Response ids remembered per tenant for chaining checks (<c>Fantasy:Gateway:ResponseIdsPerTenant</c>).</summary>
+    public int ResponseIdsPerTenant { get; init; } = 100_000;
+
+    public static GatewayOptions From(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var tenants = new List<TenantOptions>();
+        foreach (var section in configuration.GetSection("Fantasy:Tenants").GetChildren())
+        {
+            var keys = section.GetSection("Keys").GetChildren().Select(k => k.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToList();
+            if (keys.Count == 0)
+            {
+                throw new InvalidOperationException($"Fantasy:Tenants:{section.Key}:Keys is empty: a tenant needs at least one gateway key");
+            }
+
+            if (!Api.SessionKey.IsValidPart(section.Key))
+            {
+                throw new InvalidOperationException($"Fantasy:Tenants:{section.Key}: a tenant name must be 1–128 characters of letters, digits, '_', '.', ':' or '-'");
+            }
+
+            tenants.Add(new TenantOptions(
+                section.Key,
+                keys,
+                NullIfEmpty(section["UpstreamApiKey"]),
+                NullIfEmpty(section["UpstreamBaseUrl"]) is { } url ? new Uri(url) : null,
+                section.GetValue<int?>("MaxSessions"),
+                section.GetValue<int?>("MaxQueuedTurns")));
+        }
+
+        var gateway = configuration.GetSection("Fantasy:Gateway");
+        return new GatewayOptions
+        {
+            Tenants = tenants.Count > 0 ? tenants : [new TenantOptions("dev", [DevelopmentKey], null, null, null, null)],
+            DevelopmentTenant = tenants.Count == 0,
+            MaxBodyBytes = gateway.GetValue<long?>("MaxBodyBytes") ?? 16 * 1024 * 1024,
+            DrainTimeout = gateway.GetValue<TimeSpan?>("DrainTimeout") ?? TimeSpan.FromSeconds(30),
+            ResponseIdsPerTenant = gateway.GetValue<int?>("ResponseIdsPerTenant") ?? 100_000,
+        };
+    }
+
+    /// <summary>The tenant a presented key belongs to (constant-time comparison of every key).</summary>
+    public TenantOptions? Authenticate(string? presented)
+    {
+        if (string.IsNullOrEmpty(presented))
+        {
+            return null;
+        }
+
+        var presentedBytes = Encoding.UTF8.GetBytes(presented);
+        TenantOptions? found = null;
+        foreach (var tenant in Tenants)
+        {
+            foreach (var key in tenant.Keys)
+            {
+                if (CryptographicOperations.FixedTimeEquals(presentedBytes, Encoding.UTF8.GetBytes(key)))
+                {
+                    found ??= tenant;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Configuration;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Connections;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>
+/// Each tenant's view of the service: its sessions API (the shared one, or its own manager when it brings its
+/// own upstream key, base URL or limits), the sessions it has used, and the response ids it produced — so a
+/// tenant can only list, reach and chain from what is its own.
+/// </summary>
+public sealed class TenantDirectory
+{
+    private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
+
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, FantasySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var tenant in options.Tenants)
+        {
+            var sessions = tenant.UpstreamApiKey is null && tenant.UpstreamBaseUrl is null && tenant.MaxQueuedTurns is null
+                ? shared
+                : Own(system, settings, tenant);
+            tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant);
+        }
+    }
+
+    public TenantState this[TenantOptions tenant] => tenants[tenant.Name];
+
+    private static ResponsesSessions Own(ActorSystem system, FantasySettings settings, TenantOptions tenant)
+    {
+        var overrides = new List<string>();
+        if (tenant.UpstreamBaseUrl is { } baseUrl)
+        {
+            overrides.Add($"fantasy.upstream.base-url = \"{baseUrl}\"");
+            overrides.Add($"fantasy.upstream.websocket-url = \"{UpstreamSettings.DeriveWebSocketUrl(baseUrl)}\"");
+        }
+
+        if (tenant.MaxQueuedTurns is { } queued)
+        {
+            overrides.Add($"fantasy.session.max-queued-turns = {queued}");
+        }
+
+        var config = ConfigurationFactory.ParseString(string.Join('\n', overrides)).WithFallback(system.Settings.Config);
+        var own = FantasySettings.FromConfig(config);
+        var key = tenant.UpstreamApiKey ?? throw new InvalidOperationException(
+            $"Fantasy:Tenants:{tenant.Name}: a tenant with its own upstream base URL or limits needs Fantasy:Tenants:{tenant.Name}:UpstreamApiKey");
+        _ = settings;
+        return new ResponsesSessions(system, new UpstreamCredentials(key), own, "fantasy-sessions-" + tenant.Name);
+    }
+}
+
+/// <summary>One tenant's sessions API and what it owns.</summary>
+public sealed class TenantState(TenantOptions options, IResponsesSessions sessions, int maxResponseIds)
+{
+    private readonly ConcurrentDictionary<string, byte> sessionIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> responseIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> responseOrder = new();
+
+    public TenantOptions Options { get; } = options;
+
+    public IResponsesSessions Sessions { get; } = sessions;
+
+    public IReadOnlyCollection<string> SessionIds => sessionIds.Keys.ToList();
+
+    public bool HasSession(string conversation) => sessionIds.ContainsKey(conversation);
+
+    public void AddSession(string conversation) => sessionIds.TryAdd(conversation, 0);
+
+    public void RemoveSession(string conversation) => sessionIds.TryRemove(conversation, out _);
+
+    public bool Owns(string responseId) => responseIds.ContainsKey(responseId);
+
+    public void Remember(string? responseId)
+    {
+        if (responseId is null || !responseIds.TryAdd(responseId, 0))
+        {
+            return;
+        }
+
+        responseOrder.Enqueue(responseId);
+        while (responseOrder.Count > maxResponseIds && responseOrder.TryDequeue(out var oldest))
+        {
+            responseIds.TryRemove(oldest, out _);
+        }
+    }
+}
