@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Simulator;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>The gateway's HTTP API with raw requests: errors, tenants, sessions, disconnects, metrics.</summary>
+[Collection(GatewayGroup.Name)]
+public sealed class HttpApiSpecs(GatewayFixture fx)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> SendAsync(HttpRequestMessage request)
+    {
+        using (request)
+        {
+            var response = await fx.Http.SendAsync(request).WaitAsync(Patience);
+            var text = await response.Content.ReadAsStringAsync();
+            var body = text.Length > 0 && text.TrimStart().StartsWith('{') ? JsonDocument.Parse(text).RootElement.Clone() : default;
+            return (response.StatusCode, body, response);
+        }
+    }
+
+    private static void AssertError(JsonElement body, string code)
+    {
+        var error = body.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+        Assert.True(error.TryGetProperty("type", out _));
+        Assert.True(error.TryGetProperty("param", out _));
+    }
+
+    [Theory]
+    [InlineData("{not json", "invalid_json")]
+    [InlineData("""{"model":"m","input":"x","temperature":"hot"}""", "invalid_json")]
+    [InlineData("""{"input":"x"}""", "missing_required_parameter")]
+    public async Task Bad_bodies_are_400_with_a_precise_message(string json, string code)
+    {
+        var (status, body, _) = await SendAsync(fx.Post(json));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, code);
+        if (json.Contains("hot", StringComparison.Ordinal))
+        {
+            Assert.Contains("temperature", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task An_oversized_body_is_400()
+    {
+        var big = "{\"model\":\"m\",\"input\":\"" + new string('x', 70_000) + "\"}";
+        var (status, body, _) = await SendAsync(fx.Post(big));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, "request_too_large");
+        Assert.Contains("65536", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_session_id_is_400()
+    {
+        var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", sessionId: "has space"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, "invalid_session_id");
+    }
+
+    [Theory]
+    [InlineData(null, "missing_api_key")]
+    [InlineData("sk-nobody", "invalid_api_key")]
+    public async Task Unknown_or_missing_keys_are_401(string? key, string code)
+    {
+        var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", key));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        AssertError(body, code);
+        var (listStatus, _, _) = await SendAsync(fx.Get("/v1/sessions", key));
+        Assert.Equal(HttpStatusCode.Unauthorized, listStatus);
+    }
+
+    [Fact]
+    public async Task An_upstream_error_is_passed_on_with_its_status()
+    {
+        fx.Sim.Faults.SendError(400, "context_length_exceeded", "Your input exceeds the context window of this model.");
+        var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", sessionId: "upstream-error"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, "context_length_exceeded");
+    }
+
+    [Fact]
+    public async Task A_full_session_queue_is_429_with_retry_after()
+    {
+        fx.Sim.Faults.Stall(TimeSpan.FromSeconds(3));
+        var json = """{"model":"m","input":"x","stream":true}""";
+        using var first = await fx.Http.SendAsync(fx.Post(json, GatewayFixture.TinyKey, "busy"), HttpCompletionOption.ResponseHeadersRead);
+        var queued = fx.Http.SendAsync(fx.Post("""{"model":"m","input":"y"}""", GatewayFixture.TinyKey, "busy"));
+        await WaitForQueueAsync("busy", GatewayFixture.TinyKey, 1);
+
+        var (status, body, response) = await SendAsync(fx.Post("""{"model":"m","input":"z"}""", GatewayFixture.TinyKey, "busy"));
+        Assert.Equal((HttpStatusCode)429, status);
+        AssertError(body, "session_busy");
+        Assert.NotNull(response.Headers.RetryAfter);
+        using var queuedResponse = await queued.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, queuedResponse.StatusCode);
+    }
+
+    private async Task WaitForQueueAsync(string id, string key, int length)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < Patience)
+        {
+            var (status, body, _) = await SendAsync(fx.Get($"/v1/sessions/{id}", key));
+            if (status == HttpStatusCode.OK && body.GetProperty("queue_length").GetInt32() == length)
+            {
+                return;
+            }
+
+            await Task.Yield();
+        }
+
+        Assert.Fail($"session {id} never had {length} queued turns");
+    }
+
+    [Fact]
+    public async Task Tenants_never_see_or_reach_each_others_sessions_or_responses()
+    {
+        var (_, acmeTurn, _) = await SendAsync(fx.Post("""{"model":"m","input":"acme"}""", GatewayFixture.AcmeKey, "shared-name"));
+        var acmeResponse = acmeTurn.GetProperty("id").GetString();
+
+        // Same session id, other tenant: a separate conversation.
+        var (globexStatus, globexTurn, _) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"acme"},{"role":"assistant","content":"ok: 1"},{"role":"user","content":"globex"}]}""", GatewayFixture.GlobexKey, "shared-name"));
+        Assert.Equal(HttpStatusCode.OK, globexStatus);
+        Assert.Equal("ok: 3", globexTurn.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+
+        // Chaining from another tenant's response: as if it did not exist.
+        var (chainStatus, chainBody, _) = await SendAsync(fx.Post($$"""{"model":"m","input":"more","previous_response_id":"{{acmeResponse}}"}""", GatewayFixture.GlobexKey, "g2"));
+        Assert.Equal(HttpStatusCode.NotFound, chainStatus);
+        AssertError(chainBody, "previous_response_not_found");
+
+        // Listing and closing see only one's own.
+        var (_, globexList, _) = await SendAsync(fx.Get("/v1/sessions", GatewayFixture.GlobexKey));
+        Assert.DoesNotContain(globexList.GetProperty("data").EnumerateArray(), s => s.GetProperty("id").GetString() == "g2");
+        var (getStatus, _, _) = await SendAsync(fx.Get("/v1/sessions/only-acme-has-this", GatewayFixture.GlobexKey));
+        Assert.Equal(HttpStatusCode.NotFound, getStatus);
+        await SendAsync(fx.Post("""{"model":"m","input":"mine"}""", GatewayFixture.AcmeKey, "only-acme-has-this"));
+        var (otherGet, _, _) = await SendAsync(fx.Get("/v1/sessions/only-acme-has-this", GatewayFixture.GlobexKey));
+        Assert.Equal(HttpStatusCode.NotFound, otherGet);
+        var (otherDelete, _, _) = await SendAsync(fx.Get("/v1/sessions/only-acme-has-this", GatewayFixture.GlobexKey, HttpMethod.Delete));
+        Assert.Equal(HttpStatusCode.NotFound, otherDelete);
+        var (ownGet, ownStatus, _) = await SendAsync(fx.Get("/v1/sessions/only-acme-has-this", GatewayFixture.AcmeKey));
+        Assert.Equal(HttpStatusCode.OK, ownGet);
+        Assert.Equal(1, ownStatus.GetProperty("turns").GetInt32());
+        var (ownDelete, deleted, _) = await SendAsync(fx.Get("/v1/sessions/only-acme-has-this", GatewayFixture.AcmeKey, HttpMethod.Delete));
+        Assert.Equal(HttpStatusCode.OK, ownDelete);
+        Assert.True(deleted.GetProperty("deleted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_warm_up_then_a_turn_goes_out_as_a_delta()
+    {
+        var (status, warm, _) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"context"}],"generate":false}""", sessionId: "warm"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(0, warm.GetProperty("output").GetArrayLength());
+
+        var (_, turn, response) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"context"},{"role":"user","content":"question"}]}""", sessionId: "warm"));
+        Assert.Equal("true", response.Headers.GetValues("x-fantasy-chained").Single());
+        Assert.Equal("websocket", response.Headers.GetValues("x-fantasy-transport").Single());
+        Assert.Equal("ok: 2", turn.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task Streaming_passes_upstream_events_through_unchanged()
+    {
+        using var response = await fx.Http.SendAsync(fx.Post("""{"model":"m","input":"hi","stream":true}""", sessionId: "sse"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("event: response.created\ndata: {\"type\":\"response.created\"", frames[0], StringComparison.Ordinal);
+        Assert.StartsWith("event: response.completed\n", frames[^1], StringComparison.Ordinal);
+        Assert.All(frames, f => Assert.Matches("^event: [a-z_.]+\ndata: \\{.*\\}$", f));
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_stream_cancels_its_turn_and_the_socket_is_discarded()
+    {
+        fx.Sim.Faults.Stall(TimeSpan.FromSeconds(10));
+        var opened = fx.Sim.Counters.ConnectionsOpened;
+        using (var cts = new CancellationTokenSource())
+        {
+            using var response = await fx.Http.SendAsync(fx.Post("""{"model":"m","input":"long","stream":true}""", sessionId: "disconnect"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+            await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
+            var buffer = new byte[256];
+            Assert.True(await stream.ReadAsync(buffer, cts.Token) > 0); // the first event arrived
+            await cts.CancelAsync();
+        }
+
+        // The session discards its socket; the next turn runs on a new one.
+        var clock = Stopwatch.StartNew();
+        JsonElement status = default;
+        while (clock.Elapsed < Patience)
+        {
+            (_, status, _) = await SendAsync(fx.Get("/v1/sessions/disconnect"));
+            if (!status.GetProperty("busy").GetBoolean())
+            {
+                break;
+            }
+
+            await Task.Yield();
+        }
+
+        Assert.False(status.GetProperty("busy").GetBoolean());
+        var (nextStatus, _, _) = await SendAsync(fx.Post("""{"model":"m","input":"again"}""", sessionId: "disconnect"));
+        Assert.Equal(HttpStatusCode.OK, nextStatus);
+        Assert.Equal(opened + 2, fx.Sim.Counters.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Metrics_and_health_are_served()
+    {
+        await SendAsync(fx.Post("""{"model":"m","input":"count me"}""", sessionId: "metrics"));
+        using var metrics = await fx.Http.GetAsync(new Uri(fx.Gateway.BaseAddress, "/metrics"));
+        var text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("# TYPE fantasy_turns_total counter", text, StringComparison.Ordinal);
+        Assert.Matches("fantasy_turns_total\\{outcome=\"completed\",transport=\"websocket\"\\} [1-9]", text);
+        Assert.Contains("fantasy_turn_duration_seconds_bucket{transport=\"websocket\",le=\"+Inf\"}", text, StringComparison.Ordinal);
+        Assert.Matches("fantasy_upstream_bytes_sent_bytes_total\\{transport=\"websocket\"\\} [1-9]", text);
+        Assert.Contains("fantasy_sessions_open", text, StringComparison.Ordinal);
+        Assert.Contains("fantasy_sockets_open", text, StringComparison.Ordinal);
+
+        var (status, health, _) = await SendAsync(fx.Get("/healthz", key: null));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
+        Assert.False(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
+    }
+}
