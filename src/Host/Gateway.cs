@@ -84,8 +84,10 @@ public sealed class Gateway : IAsyncDisposable
         builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
         builder.Services.AddSingleton<TurnGate>();
         builder.Services.AddSingleton<GatewayMetrics>();
-        builder.Services.AddHostedService<DrainService>();
         builder.Services.AddFantasyActors(fantasy);
+
+        // Registered after the actor system: hosted services stop in reverse order, so turns drain first.
+        builder.Services.AddHostedService<DrainService>();
         builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), settings));
 
         var app = builder.Build();
