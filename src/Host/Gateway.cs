@@ -60,6 +60,9 @@ public sealed class Gateway : IAsyncDisposable
         builder.Services.AddSerilog();
 
         var options = GatewayOptions.From(builder.Configuration);
+
+        // The host must wait for the drain (and then the actor system) before it gives up on shutdown.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(15));
         var fantasy = FantasyOptions.FromConfiguration(builder.Configuration.GetSection("Fantasy"));
         ResponsesSimulator? simulator = null;
         if (fantasy.BaseUrl is null && fantasy.WebSocketUrl is null)

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Simulator;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>A gateway of its own, to stop it and to give it limits.</summary>
+public sealed class ShutdownSpecs
+{
+    private static HttpRequestMessage Post(Gateway gateway, string json, string sessionId)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway.BaseAddress, "/v1/responses")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-limits");
+        request.Headers.Add("X-Session-Id", sessionId);
+        return request;
+    }
+
+    private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
+        Gateway.StartAsync([
+            "--urls", "http://127.0.0.1:0",
+            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
+            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
+            "--Fantasy:Upstream:ApiKey=sk-upstream",
+            "--Fantasy:Tenants:limits:Keys:0=sk-limits",
+            .. extra,
+        ]);
+
+    [Fact]
+    public async Task Shutdown_refuses_new_turns_and_lets_running_ones_finish()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        var gateway = await StartAsync(sim, "--Fantasy:Gateway:DrainTimeout=00:00:20");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        sim.Faults.Stall(TimeSpan.FromSeconds(3));
+        using var running = await http.SendAsync(Post(gateway, """{"model":"m","input":"long","stream":true}""", "running"), HttpCompletionOption.ResponseHeadersRead);
+        var body = running.Content.ReadAsStringAsync();
+
+        var stopping = gateway.App.StopAsync();
+        Assert.True(gateway.App.Lifetime.ApplicationStopping.IsCancellationRequested);
+
+        // A new turn is not taken: Kestrel stops accepting connections, and a request that still gets
+        // through is answered 503 by the gateway.
+        try
+        {
+            using var attempt = await http.SendAsync(Post(gateway, """{"model":"m","input":"new"}""", "late"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, attempt.StatusCode);
+            var error = JsonDocument.Parse(await attempt.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("shutting_down", error.GetProperty("error").GetProperty("code").GetString());
+        }
+        catch (HttpRequestException refused)
+        {
+            Assert.IsType<System.Net.Sockets.SocketException>(refused.InnerException);
+        }
+
+        // The running turn finishes.
+        Assert.Contains("event: response.completed", await body.WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
+        await stopping.WaitAsync(TimeSpan.FromSeconds(60));
+        await gateway.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_tenant_at_its_session_limit_gets_429()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        await using var gateway = await StartAsync(sim, "--Fantasy:Tenants:limits:MaxSessions=1");
+        using var http = new HttpClient();
+
+        using var first = await http.SendAsync(Post(gateway, """{"model":"m","input":"one"}""", "s1"));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        using var again = await http.SendAsync(Post(gateway, """{"model":"m","input":"two"}""", "s1"));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using var second = await http.SendAsync(Post(gateway, """{"model":"m","input":"three"}""", "s2"));
+        Assert.Equal((HttpStatusCode)429, second.StatusCode);
+        var error = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("too_many_sessions", error.GetProperty("code").GetString());
+    }
+}
