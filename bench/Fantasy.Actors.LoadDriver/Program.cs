@@ -19,6 +19,8 @@ using Fantasy.Actors.Protocol;
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
 // --mode stream: the connection's inbound stream alone (socket source, parse, batches) into a channel.
+// --mode stream-inline: the inbound stream with the fold inside its sink (no hand-off per event).
+// --mode pooled: the plain loop reading through the connection's pooled-buffer ReceiveAsync.
 // --mode sessions: --connections sessions × --turns tool-loop turns through IResponsesSessions (callers
 //               send the full conversation; the service sends deltas); --full sends full input every turn.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
@@ -42,7 +44,7 @@ using var system = mode == "actor"
     ? ActorSystem.Create("load", ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + Arg("--akka", "")))
     : null;
 using var connector = new WebSocketConnector();
-using var streamSystem = mode == "stream" ? ActorSystem.Create("stream", "akka.loglevel = WARNING") : null;
+using var streamSystem = mode.StartsWith("stream", StringComparison.Ordinal) ? ActorSystem.Create("stream", "akka.loglevel = WARNING") : null;
 
 // Warm the JIT on both sides before measuring.
 await RunAsync(-1, warmupTurns, record: false);
@@ -77,7 +79,8 @@ Task RunAsync(int index, int count, bool record) => mode switch
     "actor" => ActorConversationAsync(index, count, record),
     "stream" => StreamConversationAsync(index, count, record),
     "pooled" => PooledConversationAsync(index, count, record),
-    _ => throw new ArgumentException($"--mode must be plain, stream or actor, not '{mode}'"),
+    "stream-inline" => StreamInlineConversationAsync(index, count, record),
+    _ => throw new ArgumentException($"--mode must be plain, pooled, stream, stream-inline, actor or sessions, not '{mode}'"),
 };
 
 Task ActorConversationAsync(int index, int count, bool record)
@@ -127,6 +130,49 @@ async Task StreamConversationAsync(int index, int count, bool record)
         }
 
         var result = acc.ToResult();
+        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
+        if (record)
+        {
+            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
+        }
+    }
+
+    socket.Abort();
+}
+
+// The inbound stream with the fold inside its sink (no hand-off to another thread per event).
+async Task StreamInlineConversationAsync(int index, int count, bool record)
+{
+    using var socket = new ClientWebSocket();
+    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
+    await socket.ConnectAsync(url, CancellationToken.None);
+    var materializer = Akka.Streams.ActorMaterializer.Create(streamSystem!);
+    var acc = new TurnAccumulator();
+    var turnDone = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+    _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
+        .Via(InboundFrames.Parse())
+        .RunWith(Akka.Streams.Dsl.Sink.ForEach<object>(e =>
+        {
+            if (record)
+            {
+                stats.Event();
+            }
+
+            if (acc.Apply((ServerEvent)e) == TurnProgress.Ended)
+            {
+                var result = acc.ToResult();
+                acc = new TurnAccumulator();
+                Volatile.Read(ref turnDone).TrySetResult(result);
+            }
+        }), materializer);
+    string? previous = null;
+    for (var t = 0; t < count; t++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var done = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref turnDone, done);
+        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
+        var result = await done.Task;
         previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
         if (record)
         {
