@@ -753,6 +753,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         FantasyMetrics.OpenSessions.Add(-1);
         // A crash: the running turn ends now (its socket goes with the old instance); queued turns survive,
         // re-delivered to the new instance in order.
+        if (running is { Transport: Transport.Http } http)
+        {
+            env.Http.Tell(new CancelHttpTurn(http.Pending.Id), Self);
+        }
+
         running?.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true));
         running = null;
         foreach (var pending in queue)
@@ -767,6 +772,12 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     protected override void PostStop()
     {
         FantasyMetrics.OpenSessions.Add(-1);
+        if (running is { Transport: Transport.Http } http)
+        {
+            // Its WebSocket connection is a child and stops with the session; an HTTP turn is not.
+            env.Http.Tell(new CancelHttpTurn(http.Pending.Id), Self);
+        }
+
         running?.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true));
         foreach (var pending in queue)
         {

@@ -307,4 +307,22 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(429, end.Error!.Status);
         Assert.Equal(1, sim.Counters.HttpPosts);
     }
+
+    [Fact]
+    public async Task Closing_a_session_cancels_its_running_http_turn()
+    {
+        sessions = Start(name: "closing");
+        sim.Faults.RefuseUpgrades(new HttpFault(426));
+        sim.Faults.Stall(TimeSpan.FromSeconds(60), transport: FaultTransport.Http);
+        var turn = Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("long"))));
+        var stats = Sys.ActorSelection("/user/closing-http");
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
+
+        Assert.True(await sessions.CloseAsync(Key));
+
+        var (_, end) = await turn.WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.True(end.Retryable);
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
+    }
 }
