@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Fantasy.Actors.Protocol;
@@ -199,6 +200,12 @@ public static class ChainPlanner
     /// </summary>
     public static bool IsSameInput(JsonElement item, JsonElement previous)
     {
+        // Fast path: a caller resending its history usually sends the very same bytes.
+        if (JsonMarshal.GetRawUtf8Value(item).SequenceEqual(JsonMarshal.GetRawUtf8Value(previous)))
+        {
+            return true;
+        }
+
         if (JsonElement.DeepEquals(item, previous))
         {
             return true;
