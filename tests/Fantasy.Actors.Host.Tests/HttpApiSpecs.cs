@@ -231,4 +231,16 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
         Assert.False(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
     }
+
+    [Fact]
+    public async Task A_tenant_with_its_own_upstream_key_uses_it_and_others_use_the_shared_one()
+    {
+        var (ownStatus, _, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", GatewayFixture.TinyKey, "byok-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(HttpStatusCode.OK, ownStatus);
+        Assert.Equal("Bearer sk-upstream-tiny", fx.Sim.Counters.LastHandshakeHeaders["Authorization"]);
+
+        var (sharedStatus, _, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", GatewayFixture.AcmeKey, "shared-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(HttpStatusCode.OK, sharedStatus);
+        Assert.Equal("Bearer sk-upstream", fx.Sim.Counters.LastHandshakeHeaders["Authorization"]);
+    }
 }

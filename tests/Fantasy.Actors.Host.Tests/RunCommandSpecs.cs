@@ -20,10 +20,60 @@ public sealed class RunCommandSpecs
     }
 
     [Fact]
-    public async Task Dotnet_run_of_the_host_serves_healthz_with_the_embedded_simulator()
+    public async Task With_json_logs_every_log_line_is_json_and_no_key_is_ever_logged()
     {
-        // `dotnet run --project src/Host`, already built by this test run (--no-build), on a free port.
-        var start = new ProcessStartInfo("dotnet", "run --no-build --project src/Host -- --urls http://127.0.0.1:0")
+        const string tenantKey = "sk-tenant-secret-777";
+        var (process, output, line) = await StartAsync("--Fantasy:Logging:Json=true", $"--Fantasy:Tenants:t:Keys:0={tenantKey}");
+        using (process)
+        {
+            try
+            {
+                var baseUrl = line.Split(' ')[1];
+                using var http = new HttpClient();
+                using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/responses")
+                {
+                    Content = new StringContent("""{"model":"m","input":"hi"}""", System.Text.Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tenantKey);
+                request.Headers.Add("X-Session-Id", "logged");
+                using var response = await http.SendAsync(request);
+                Assert.True(response.IsSuccessStatusCode);
+            }
+            finally
+            {
+                await StopAsync(process);
+            }
+
+            string text;
+            lock (output)
+            {
+                text = output.ToString();
+            }
+
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => !l.StartsWith("READY ", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(lines);
+            Assert.All(lines, l => Assert.True(JsonDocument.Parse(l).RootElement.TryGetProperty("@t", out _), l));
+            Assert.Contains(lines, l => l.Contains("/v1/responses", StringComparison.Ordinal)); // request logging
+            Assert.DoesNotContain(tenantKey, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("sk-embedded-simulator", text, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task StopAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>`dotnet run --project src/Host`, already built by this test run (--no-build), on a free port.</summary>
+    private static async Task<(Process Process, System.Text.StringBuilder Output, string ReadyLine)> StartAsync(params string[] extra)
+    {
+        var start = new ProcessStartInfo("dotnet", "run --no-build --project src/Host -- --urls http://127.0.0.1:0 " + string.Join(' ', extra))
         {
             WorkingDirectory = RepositoryRoot(),
             RedirectStandardOutput = true,
@@ -31,54 +81,66 @@ public sealed class RunCommandSpecs
             UseShellExecute = false,
         };
         start.Environment.Remove("ASPNETCORE_URLS");
-        using var process = Process.Start(start)!;
-        try
+        var process = Process.Start(start)!;
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) =>
         {
-            var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var output = new System.Text.StringBuilder();
-            process.OutputDataReceived += (_, e) =>
+            if (e.Data is null)
             {
-                if (e.Data is null)
-                {
-                    ready.TrySetException(new InvalidOperationException("the host exited before it was ready:\n" + output));
-                    return;
-                }
+                ready.TrySetException(new InvalidOperationException("the host exited before it was ready:\n" + output));
+                return;
+            }
 
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
-
-                if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
-                {
-                    ready.TrySetResult(e.Data);
-                }
-            };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
-            var line = await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
-            Assert.Contains("embedded simulator", line, StringComparison.Ordinal);
-            Assert.Contains("sk-fantasy-dev", line, StringComparison.Ordinal);
-            var baseUrl = line.Split(' ')[1]; // READY http://127.0.0.1:PORT/v1 …
-            using var http = new HttpClient();
-            var health = JsonDocument.Parse(await http.GetStringAsync(new Uri(baseUrl.Replace("/v1", "/healthz", StringComparison.Ordinal)))).RootElement;
-            Assert.Equal("ok", health.GetProperty("status").GetString());
-            Assert.True(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
-            Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
             lock (output)
             {
-                Assert.Contains("embedded simulator", output.ToString(), StringComparison.Ordinal);
-            }
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
+                output.AppendLine(e.Data);
             }
 
-            await process.WaitForExitAsync();
+            if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
+            {
+                ready.TrySetResult(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            return (process, output, await ready.Task.WaitAsync(TimeSpan.FromMinutes(2)));
+        }
+        catch
+        {
+            await StopAsync(process);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task Dotnet_run_of_the_host_serves_healthz_with_the_embedded_simulator()
+    {
+        var (process, output, line) = await StartAsync();
+        using (process)
+        {
+            try
+            {
+                Assert.Contains("embedded simulator", line, StringComparison.Ordinal);
+                Assert.Contains("sk-fantasy-dev", line, StringComparison.Ordinal);
+                var baseUrl = line.Split(' ')[1]; // READY http://127.0.0.1:PORT/v1 …
+                using var http = new HttpClient();
+                var health = JsonDocument.Parse(await http.GetStringAsync(new Uri(baseUrl.Replace("/v1", "/healthz", StringComparison.Ordinal)))).RootElement;
+                Assert.Equal("ok", health.GetProperty("status").GetString());
+                Assert.True(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
+                Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
+                lock (output)
+                {
+                    Assert.Contains("embedded simulator", output.ToString(), StringComparison.Ordinal);
+                }
+            }
+            finally
+            {
+                await StopAsync(process);
+            }
         }
     }
 }
