@@ -612,13 +612,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         turns++;
         if (result.Status == TurnStatus.Completed && !r.Pending.Finished)
         {
+            // A caller chaining from an id this session does not know leaves no chain (the full conversation
+            // is unknown); the caller's next explicit id still goes out as it is.
             chain = r.FullInput is { } full ? ChainState.After(r.Epoch, r.Pending.Submit.Request, full, result) : null;
             transcript = chain is { } c && c.FullInput.Count + c.Output.Count <= settings.MaxTranscriptItems ? c : null;
-            if (chain is null)
-            {
-                // A caller chaining from an id this session does not know: continue from the new id as-is.
-                chain = null;
-            }
         }
         else
         {
