@@ -125,6 +125,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     {
         public Transport Transport { get; init; } = Transport.WebSocket;
 
+        /// <summary>The transport as <see cref="TurnEnd.Transport"/> and <see cref="TurnStarted"/> name it.</summary>
+        public string TransportName => Transport == Transport.Http ? "http" : "websocket";
+
         public Pending Pending { get; } = pending;
         public long Epoch { get; } = epoch;
         public ChainPlan Plan { get; } = plan;
@@ -479,7 +482,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case TurnCancelled cancelled when running is { } r && r.Pending.Id == cancelled.TurnId:
                 running = null;
                 chain = null;
-                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events") with { Transport = r.TransportName, Chained = r.Chained });
                 break;
             case TurnRefused refused when running is { } r && r.Pending.Id == refused.TurnId:
                 // The connection is closing; the turn goes back to the head of the queue for the next one.
@@ -546,7 +549,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         if (r.Delivered++ == 0 && !r.Pending.Internal)
         {
-            r.Pending.Submit.Out.TryWrite(new TurnStarted(r.Transport == Transport.Http ? "http" : "websocket", r.Chained));
+            r.Pending.Submit.Out.TryWrite(new TurnStarted(r.TransportName, r.Chained));
         }
 
         if (r.Pending.Internal)
@@ -637,7 +640,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         chain = null;
         if (r.CancelRequested)
         {
-            r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+            r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events") with { Transport = r.TransportName, Chained = r.Chained });
         }
         else if (r.Delivered == 0 && !r.Pending.Replayed)
         {
@@ -755,7 +758,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             env.Http.Tell(new CancelHttpTurn(http.Pending.Id), Self);
         }
 
-        running?.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true));
+        if (running is { } crashed)
+        {
+            crashed.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true, chained: crashed.Chained, transport: crashed.TransportName));
+        }
         running = null;
         foreach (var pending in queue)
         {
@@ -775,7 +781,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             env.Http.Tell(new CancelHttpTurn(http.Pending.Id), Self);
         }
 
-        running?.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true));
+        if (running is { } stopped)
+        {
+            stopped.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true, chained: stopped.Chained, transport: stopped.TransportName));
+        }
         foreach (var pending in queue)
         {
             pending.Finish(TurnEnd.Failed("the session stopped before the turn started", retryable: true));

@@ -323,6 +323,7 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         var (_, end) = await turn.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
+        Assert.Equal("http", end.Transport);
         await AwaitAssertAsync(async () => Assert.Equal(0, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
     }
 }
