@@ -89,7 +89,8 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     [Fact]
     public async Task A_full_session_queue_is_429_with_retry_after()
     {
-        fx.Sim.Faults.Stall(TimeSpan.FromSeconds(3));
+        // The first turn holds the session long enough for the next two requests, even on a loaded machine.
+        fx.Sim.Faults.Stall(TimeSpan.FromSeconds(8));
         var json = """{"model":"m","input":"x","stream":true}""";
         using var first = await fx.Http.SendAsync(fx.Post(json, GatewayFixture.TinyKey, "busy"), HttpCompletionOption.ResponseHeadersRead);
         var queued = fx.Http.SendAsync(fx.Post("""{"model":"m","input":"y"}""", GatewayFixture.TinyKey, "busy"));

@@ -264,7 +264,7 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     {
         sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 1", "tiny");
         sim.Faults.RefuseUpgrades(new HttpFault(426), 3);
-        sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(50);
+        sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(200); // each turn takes about 2 s: all three overlap
 
         var ends = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
             Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("tiny", $"c{i}"), Request(User($"hello {i}"))))));
