@@ -19,8 +19,8 @@ public sealed class ResponsesSessions : IResponsesSessions
     private readonly IActorRef manager;
     private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>How many taken events are acknowledged at once; must stay well below the consumer window (256).</summary>
-    private const int AckEvery = 32;
+    /// <summary>How many taken events are acknowledged at once: an eighth of the consumer window.</summary>
+    private int AckEvery => Math.Max(1, Settings.Session.ConsumerWindow / 8);
     private long nextTurn;
 
     /// <summary>Starts the session manager in <paramref name="system"/>.</summary>

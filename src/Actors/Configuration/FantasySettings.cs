@@ -38,7 +38,8 @@ public sealed record SessionSettings(
     TimeSpan IdleCloseAfter,
     int MaxTranscriptItems,
     bool WarmOnRotate,
-    TimeSpan SessionIdleTimeout);
+    TimeSpan SessionIdleTimeout,
+    int ConsumerWindow = 256);
 
 public sealed record HttpSettings(
     int MaxRetries,
@@ -105,7 +106,8 @@ public sealed record FantasySettings(
                 r.Positive("session.idle-close-after"),
                 r.Int("session.max-transcript-items", min: 1),
                 r.Bool("session.warm-on-rotate"),
-                r.Positive("session.session-idle-timeout")),
+                r.Positive("session.session-idle-timeout"),
+                r.Int("session.consumer-window", min: 16)),
             new HttpSettings(
                 r.Int("http.max-retries", min: 0),
                 r.Positive("http.initial-backoff"),

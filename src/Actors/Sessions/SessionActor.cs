@@ -24,8 +24,8 @@ internal sealed record SessionEnvironment(
     IActorRef Http,
     Func<double>? Jitter = null)
 {
-    /// <summary>Events a turn's caller may hold unread before the socket stops being read.</summary>
-    public int ConsumerWindow { get; init; } = 256;
+    /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
+    public int ConsumerWindow => Settings.Session.ConsumerWindow;
 }
 
 /// <summary>
