@@ -119,6 +119,25 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
 
             await WriteEventAsync(context.Response, frame, ct).ConfigureAwait(false);
             sent++;
+            if (faults.SseError is { } error && sent >= error.AfterEvents)
+            {
+                // The flat SSE error shape; the stream ends after it.
+                using var buffer = new MemoryStream();
+                using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("type", "error");
+                    w.WriteString("code", error.Code);
+                    w.WriteString("message", error.Message);
+                    w.WriteNull("param");
+                    w.WriteNumber("sequence_number", sent);
+                    w.WriteEndObject();
+                }
+
+                await WriteEventAsync(context.Response, buffer.ToArray(), ct).ConfigureAwait(false);
+                return;
+            }
+
             if (faults.CloseAfterEvents is { } closeAfter && sent >= closeAfter)
             {
                 // The stream just ends, with no terminal event, after everything sent so far.

@@ -85,6 +85,7 @@ internal static class Cli
           --malformed[xCOUNT]                      send a non-JSON frame after response.created (COUNT default 1)
           --oversized BYTES[xCOUNT]                send a delta frame of BYTES after response.created
           --stall MS[xCOUNT]                       send nothing for MS after response.created
+          --sse-error CODE:N[xCOUNT]               over SSE, send a flat error event after N events and end
         durations: 90s, 250ms, 60m, 1h, or seconds
         """;
 
@@ -167,6 +168,21 @@ internal static class Cli
                     var (bytes, count) = Counted(Value(), flag);
                     var size = NonNegative(bytes, flag);
                     faults.Add(f => f.SendOversizedFrame(size, count));
+                    break;
+                }
+
+                case "--sse-error":
+                {
+                    var (spec, count) = Counted(Value(), flag);
+                    var colon = spec.LastIndexOf(':');
+                    if (colon <= 0)
+                    {
+                        throw new ArgumentException($"{flag} takes CODE:N, e.g. server_error:3; got '{spec}'");
+                    }
+
+                    var after = NonNegative(spec[(colon + 1)..], flag);
+                    var errorCode = spec[..colon];
+                    faults.Add(f => f.SendSseError(after, errorCode, "The server had an error while processing your request.", count));
                     break;
                 }
 

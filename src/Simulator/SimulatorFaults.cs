@@ -42,6 +42,9 @@ public sealed record TurnFaults
     /// <summary>Send nothing for this long right after <c>response.created</c>.</summary>
     public TimeSpan? Stall { get; init; }
 
+    /// <summary>Over SSE: after this many events send a flat <c>error</c> event and end the stream.</summary>
+    public (int AfterEvents, string Code, string Message)? SseError { get; init; }
+
     public static readonly TurnFaults None = new();
 }
 
@@ -107,6 +110,10 @@ public sealed class SimulatorFaults
 
     public void SendOversizedFrame(int bytes, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
         AddTurn(transport, turns, f => f with { OversizedFrameBytes = bytes });
+
+    /// <summary>The next <paramref name="turns"/> HTTP streams send a flat SSE <c>error</c> event after <paramref name="afterEvents"/> events and end.</summary>
+    public void SendSseError(int afterEvents, string code, string message, int turns = 1) =>
+        AddTurn(FaultTransport.Http, turns, f => f with { SseError = (afterEvents, code, message) });
 
     public void Stall(TimeSpan duration, int turns = 1, FaultTransport transport = FaultTransport.Any) =>
         AddTurn(transport, turns, f => f with { Stall = duration });

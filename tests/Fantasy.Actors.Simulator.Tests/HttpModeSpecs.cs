@@ -257,4 +257,18 @@ public sealed class HttpModeSpecs : IAsyncLifetime
         Assert.Equal("Bearer ***", root.GetProperty("last_handshake_headers").GetProperty("Authorization").GetString());
         Assert.Equal(["websocket", "http"], root.GetProperty("last_requests").EnumerateArray().Select(r => r.GetProperty("transport").GetString()));
     }
+
+    [Fact]
+    public async Task An_injected_sse_error_is_a_flat_error_event_that_ends_the_stream()
+    {
+        sim.Faults.SendSseError(afterEvents: 2, "server_error", "boom");
+
+        var (_, events, _) = await StreamAsync(Request(User("hello")));
+
+        Assert.Equal(3, events.Count);
+        var error = Assert.IsType<ErrorEvent>(events[^1]);
+        Assert.Equal("server_error", error.Error.Code);
+        Assert.Equal("boom", error.Error.Message);
+        Assert.Equal(2, error.SequenceNumber);
+    }
 }

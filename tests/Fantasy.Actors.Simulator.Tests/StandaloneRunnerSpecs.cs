@@ -44,7 +44,27 @@ public sealed class StandaloneRunnerSpecs
         Assert.Equal(TurnFaults.None, knobs.TakeTurnFaults(FaultTransport.WebSocket));
     }
 
+    [Fact]
+    public void Sse_error_flag_becomes_an_http_only_fault()
+    {
+        var (options, faults) = Cli.Parse(["--sse-error", "server_error:3x2"]);
+        var knobs = new SimulatorFaults(options);
+        foreach (var apply in faults)
+        {
+            apply(knobs);
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            var fault = knobs.TakeTurnFaults(FaultTransport.Http).SseError;
+            Assert.Equal((3, "server_error"), (fault!.Value.AfterEvents, fault.Value.Code));
+        }
+
+        Assert.Null(knobs.TakeTurnFaults(FaultTransport.Http).SseError);
+    }
+
     [Theory]
+    [InlineData("--sse-error", "server_error")]
     [InlineData("--port")]
     [InlineData("--port", "-1")]
     [InlineData("--lifetime", "soon")]

@@ -326,4 +326,20 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal("http", end.Transport);
         await AwaitAssertAsync(async () => Assert.Equal(0, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
     }
+
+    [Fact]
+    public async Task An_sse_error_event_mid_stream_ends_the_turn_with_its_error()
+    {
+        sim.Faults.RefuseUpgrades(new HttpFault(426));
+        sim.Faults.SendSseError(afterEvents: 3, "server_error", "The server had an error while processing your request.");
+
+        var (events, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+
+        Assert.Equal(4, events.Count);
+        Assert.IsType<ErrorEvent>(events[^1]);
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.Equal("server_error", end.Error!.Code);
+        Assert.True(end.Retryable);
+        Assert.Equal(1, sim.Counters.HttpPosts);
+    }
 }
