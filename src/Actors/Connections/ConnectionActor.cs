@@ -49,12 +49,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private StartTurn? waiting;
     private Turn? turn;
-    private IActorRef? stream;
-    private readonly Queue<object> inbox = new();
+    private readonly InboundDelivery delivery = new();
+    private readonly Func<bool> canTake;
+    private readonly Action<object> take;
     private UntypedReceive state;
-    private bool windowFull;
-    private bool ackOwed;
-    private bool draining;
     private UniqueKillSwitch? killSwitch;
     private bool closeRequested;
     private bool sendInFlight;
@@ -68,6 +66,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         this.connector = connector;
         epoch = options.Epoch;
         state = Connecting;
+        canTake = () => !WindowFull && !closedReported;
+        take = element => state(element);
         // With Akka.Logger.Serilog as the logger, every event of this connection carries ConnectionEpoch
         // (and, for a turn, TurnId) as properties (Akka log context); the text carries them too.
         log = Context.GetLogger().WithContext("ConnectionEpoch", epoch);
@@ -75,11 +75,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector)
-    {
-        var props = Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
-        return options.Dispatcher is { } dispatcher ? props.WithDispatcher(dispatcher) : props;
-    }
+    public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
 
     /// <summary>The running turn.</summary>
     private sealed class Turn(StartTurn command, DateTimeOffset now)
@@ -110,15 +107,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private sealed record WatchdogTick;
 
-    private sealed record StreamInit;
-
-    private sealed record StreamAck;
-
-    private sealed record StreamCompleted;
-
-    private sealed record StreamFailed(Exception Cause);
-
-    private static readonly StreamAck Ack = new();
+    private sealed record CloseFailed(Exception Cause);
 
     private static DateTimeOffset Now => Context.System.Scheduler.Now;
 
@@ -231,14 +220,14 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case Close:
                 BeginClose("planned close");
                 break;
-            case StreamCompleted:
+            case InboundDelivery.Completed:
                 ServerClosed();
                 break;
             case InboundFault fault:
-                Abandon($"the connection failed while idle: {Flatten(fault.Cause)}");
+                Abandon($"the connection failed while idle: {ExceptionText.Flatten(fault.Cause)}");
                 break;
-            case StreamFailed f:
-                Abandon($"the inbound stream failed while idle: {Flatten(f.Cause)}");
+            case InboundDelivery.Failed f:
+                Abandon($"the inbound stream failed while idle: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
                 IgnoreOrUnhandled(message);
@@ -278,11 +267,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case EventConsumed consumed when consumed.TurnId == current.Id:
                 current.Outstanding = Math.Max(0, current.Outstanding - consumed.Count);
-                if (windowFull && current.Outstanding < current.Command.ConsumerWindow)
-                {
-                    windowFull = false;
-                    Drain();
-                }
+                Drain();
 
                 break;
             case SendCompleted sent when sent.TurnId == current.Id:
@@ -313,15 +298,15 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case Close:
                 closeRequested = true;
                 break;
-            case StreamCompleted:
+            case InboundDelivery.Completed:
                 var status = socket.CloseStatus;
                 Interrupt(current, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})", serverClosed: true);
                 break;
             case InboundFault fault:
-                Interrupt(current, fault.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {Flatten(fault.Cause)}");
+                Interrupt(current, fault.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {ExceptionText.Flatten(fault.Cause)}");
                 break;
-            case StreamFailed f:
-                Interrupt(current, $"the inbound stream failed: {Flatten(f.Cause)}");
+            case InboundDelivery.Failed f:
+                Interrupt(current, $"the inbound stream failed: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
                 IgnoreOrUnhandled(message);
@@ -343,10 +328,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             return;
         }
 
-        if (current.Command.ConsumerWindow is { } window && ++current.Outstanding >= window)
+        if (current.Command.ConsumerWindow is not null)
         {
-            // Stop taking elements (and so stop acknowledging the stream) until the consumer catches up.
-            windowFull = true;
+            // At the window, elements stop being taken (and the stream acknowledged) until the consumer catches up.
+            current.Outstanding++;
         }
     }
 
@@ -387,7 +372,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !sendInFlight)
         {
             socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closing", io.Token)
-                .PipeTo(Self, Self, static () => new CloseSent(), static ex => new StreamFailed(ex));
+                .PipeTo(Self, Self, static () => new CloseSent(), static ex => new CloseFailed(ex));
             Timers.StartSingleTimer(CloseTimeoutKey, new CloseTimedOut(), options.CloseTimeout);
         }
         else
@@ -407,7 +392,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 }
 
                 break;
-            case StreamCompleted:
+            case InboundDelivery.Completed:
                 // The server's close frame: the handshake is complete once our own close went out too.
                 if (socket.State == WebSocketState.Closed)
                 {
@@ -418,11 +403,14 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case CloseTimedOut:
                 Abandon($"{reason}; the server did not answer the close within {options.CloseTimeout}");
                 break;
-            case StreamFailed f:
-                Abandon($"{reason}; {Flatten(f.Cause)}");
+            case InboundDelivery.Failed f:
+                Abandon($"{reason}; {ExceptionText.Flatten(f.Cause)}");
+                break;
+            case CloseFailed f:
+                Abandon($"{reason}; sending the close frame failed: {ExceptionText.Flatten(f.Cause)}");
                 break;
             case InboundFault fault:
-                Abandon($"{reason}; {Flatten(fault.Cause)}");
+                Abandon($"{reason}; {ExceptionText.Flatten(fault.Cause)}");
                 break;
             case ServerEvent:
                 break;
@@ -458,11 +446,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             .Via(InboundFrames.Parse(options.KeepRawEvents))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(ReadAhead))
-            .To(Sink.ActorRefWithAck<InboundBatch>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))
-                .WithAttributes(Attributes.CreateInputBuffer(1, 1)))
-            .Run(Context.Materializer(options.Dispatcher is { } dispatcher
-                ? ActorMaterializerSettings.Create(Context.System).WithDispatcher(dispatcher)
-                : null));
+            .To(InboundDelivery.Sink(self))
+            .Run(Context.Materializer());
     }
 
     private void Go(UntypedReceive next)
@@ -471,55 +456,16 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Become(next);
     }
 
-    /// <summary>
-    /// Hands the buffered inbound elements, one at a time and in order, to the current state; pauses while
-    /// the turn's consumer window is full. The stream is acknowledged — and so the socket read again — only
-    /// once every element of the last batch has been taken.
-    /// </summary>
-    private void Drain()
-    {
-        if (draining)
-        {
-            return;
-        }
+    /// <summary>Whether the running turn's consumer has as many events outstanding as its window allows.</summary>
+    private bool WindowFull => turn is { Command.ConsumerWindow: { } window } t && t.Outstanding >= window;
 
-        draining = true;
-        try
-        {
-            while (inbox.Count > 0 && !windowFull && !closedReported)
-            {
-                state(inbox.Dequeue());
-            }
-        }
-        finally
-        {
-            draining = false;
-        }
-
-        if (inbox.Count == 0 && !windowFull && ackOwed && !closedReported)
-        {
-            ackOwed = false;
-            stream?.Tell(Ack);
-        }
-    }
+    /// <summary>Hands the buffered inbound elements, in order, to the current state while the consumer window allows.</summary>
+    private void Drain() => delivery.Drain(canTake, take);
 
     private void IgnoreOrUnhandled(object message)
     {
         switch (message)
         {
-            case StreamInit:
-                stream = Sender;
-                Sender.Tell(Ack);
-                break;
-            case InboundBatch batch:
-                foreach (var element in batch.Elements)
-                {
-                    inbox.Enqueue(element);
-                }
-
-                ackOwed = true;
-                Drain();
-                break;
             case SendCompleted or SendFailed:
                 sendInFlight = false;
                 break;
@@ -530,7 +476,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 log.Debug("connection {ConnectionEpoch}: cancel for turn {TurnId}, which is not running here", epoch, cancel.TurnId);
                 break;
             default:
-                Unhandled(message);
+                if (!delivery.Handle(message, Sender, canTake, take))
+                {
+                    Unhandled(message);
+                }
+
                 break;
         }
     }
@@ -588,23 +538,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private static UpstreamError Describe(Exception cause) => cause switch
     {
         UpgradeRefusedException refused => UpstreamError.FromHttpResponse(refused.Status, refused.Headers, refused.Body, refusedUpgrade: true),
-        _ => UpstreamError.FromTransport(Flatten(cause)),
+        _ => UpstreamError.FromTransport(ExceptionText.Flatten(cause)),
     };
 
     private static string Describe(string? closeDescription) =>
         string.IsNullOrEmpty(closeDescription) ? string.Empty : $": {closeDescription}";
 
-    private static string Flatten(Exception ex)
-    {
-        var parts = new List<string>();
-        for (var e = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex; e is not null; e = e.InnerException)
-        {
-            if (parts.Count == 0 || !parts[^1].Contains(e.Message, StringComparison.Ordinal))
-            {
-                parts.Add(e.Message);
-            }
-        }
-
-        return string.Join(" → ", parts);
-    }
 }

@@ -27,12 +27,6 @@ internal sealed record ConnectionOptions(
     /// <summary>How long a planned close waits for the server's close frame before the socket is dropped.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// Config path of a dispatcher for the actor and its inbound stream; null (the default) for the actor
-    /// system's default dispatcher.
-    /// </summary>
-    public string? Dispatcher { get; init; }
-
     /// <summary>Keep each event's received JSON (<c>connection.keep-raw-events</c>).</summary>
     public bool KeepRawEvents { get; init; }
 

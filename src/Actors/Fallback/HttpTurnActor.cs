@@ -37,16 +37,16 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     private readonly ILoggingAdapter log;
     private readonly TurnAccumulator accumulator = new();
     private readonly Dictionary<string, string> metadata = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Queue<object> inbox = new();
+    private readonly InboundDelivery delivery = new();
+    private readonly Func<bool> canTake;
+    private readonly Action<object> take;
 
     private CancellationTokenSource? attemptCts;
     private HttpResponseMessage? streaming;
     private UniqueKillSwitch? killSwitch;
-    private IActorRef? stream;
     private int attempts;
     private int forwarded;
     private int outstanding;
-    private bool ackOwed;
     private bool done;
 
     public HttpTurnActor(RunHttpTurn run, FantasySettings settings, HttpClient client, UpstreamCredentials credentials)
@@ -56,6 +56,8 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         this.client = client;
         this.credentials = credentials;
         log = Context.GetLogger().WithContext("TurnId", run.TurnId);
+        canTake = () => !done && outstanding < run.ConsumerWindow;
+        take = Take;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -75,15 +77,6 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
 
     private sealed record TimedOut(int Attempt);
 
-    private sealed record StreamInit;
-
-    private sealed record StreamAck;
-
-    private sealed record StreamCompleted;
-
-    private sealed record StreamFailed(Exception Cause);
-
-    private static readonly StreamAck Ack = new();
 
     private Uri Endpoint => new(settings.Upstream.BaseUrl.ToString().TrimEnd('/') + "/responses");
 
@@ -138,7 +131,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
             case SendFailed failed when failed.Attempt == attempts:
                 var cause = failed.Cause is TaskCanceledException && attemptCts is { IsCancellationRequested: true }
                     ? $"no answer within {settings.Http.RequestTimeout} (fantasy.http.request-timeout)"
-                    : Flatten(failed.Cause);
+                    : ExceptionText.Flatten(failed.Cause);
                 RetryOrFail(UpstreamError.FromTransport($"the HTTP request failed: {cause}"), retryable: true);
                 break;
             case ErrorBody body when body.Attempt == attempts:
@@ -155,24 +148,11 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
                 // Cancelling the request surfaces as SendFailed (before headers) or as a stream failure (after).
                 attemptCts?.Cancel();
                 break;
-            case StreamInit:
-                stream = Sender;
-                Sender.Tell(Ack);
-                break;
-            case InboundBatch batch:
-                foreach (var element in batch.Elements)
-                {
-                    inbox.Enqueue(element);
-                }
-
-                ackOwed = true;
-                Drain();
-                break;
             case HttpEventConsumed consumed:
                 outstanding = Math.Max(0, outstanding - consumed.Count);
                 Drain();
                 break;
-            case StreamCompleted:
+            case InboundDelivery.Completed:
                 Drain();
                 if (!done)
                 {
@@ -180,15 +160,18 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
                 }
 
                 break;
-            case StreamFailed f:
+            case InboundDelivery.Failed f:
                 if (!done)
                 {
-                    EndedWithoutTerminal($"the SSE stream failed: {Flatten(f.Cause)}");
+                    EndedWithoutTerminal($"the SSE stream failed: {ExceptionText.Flatten(f.Cause)}");
                 }
 
                 break;
             case CancelHttpTurn:
                 Finish(new HttpTurnCancelled(run.TurnId, forwarded));
+                break;
+            default:
+                delivery.Handle(message, Sender, canTake, take);
                 break;
         }
     }
@@ -221,33 +204,25 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
             .Recover(static ex => Option<object>.Create(new InboundFault(ex)))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(ConnectionActor.ReadAhead))
-            .To(Sink.ActorRefWithAck<InboundBatch>(self, new StreamInit(), Ack, new StreamCompleted(), static ex => new StreamFailed(ex))
-                .WithAttributes(Attributes.CreateInputBuffer(1, 1)))
+            .To(InboundDelivery.Sink(self))
             .Run(Context.Materializer());
     }
 
     /// <summary>Hands buffered elements on while the consumer window allows; acknowledges the stream once all are taken.</summary>
-    private void Drain()
-    {
-        while (!done && inbox.Count > 0 && outstanding < run.ConsumerWindow)
-        {
-            switch (inbox.Dequeue())
-            {
-                case ServerEvent e:
-                    OnEvent(e);
-                    break;
-                case InboundFault fault:
-                    EndedWithoutTerminal(fault.Cause is ProtocolException pe
-                        ? $"a malformed SSE event: {pe.Message}"
-                        : $"the SSE stream failed: {Flatten(fault.Cause)}");
-                    break;
-            }
-        }
+    private void Drain() => delivery.Drain(canTake, take);
 
-        if (!done && inbox.Count == 0 && ackOwed)
+    private void Take(object element)
+    {
+        switch (element)
         {
-            ackOwed = false;
-            stream?.Tell(Ack);
+            case ServerEvent e:
+                OnEvent(e);
+                break;
+            case InboundFault fault:
+                EndedWithoutTerminal(fault.Cause is ProtocolException pe
+                    ? $"a malformed SSE event: {pe.Message}"
+                    : $"the SSE stream failed: {ExceptionText.Flatten(fault.Cause)}");
+                break;
         }
     }
 
@@ -288,7 +263,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         killSwitch = null;
         streaming?.Dispose();
         streaming = null;
-        inbox.Clear();
+        delivery.Clear();
         if (retryable && forwarded == 0 && attempts <= settings.Http.MaxRetries)
         {
             var delay = error.GetRetryAfter(Now) ?? Backoff(attempts);
@@ -361,19 +336,6 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         }
     }
 
-    private static string Flatten(Exception ex)
-    {
-        var parts = new List<string>();
-        for (var e = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex; e is not null; e = e.InnerException)
-        {
-            if (parts.Count == 0 || !parts[^1].Contains(e.Message, StringComparison.Ordinal))
-            {
-                parts.Add(e.Message);
-            }
-        }
-
-        return string.Join(" → ", parts);
-    }
 
     protected override void PostStop()
     {
