@@ -96,8 +96,8 @@ public sealed record TurnEnd(
     internal static TurnEnd Rejected(string reason, bool retryable) =>
         new(TurnOutcome.Rejected, new TurnResult { Status = TurnStatus.Interrupted }, UpstreamError.FromTransport(reason), retryable, reason, false, "none");
 
-    internal static TurnEnd Failed(string reason, bool retryable, TurnResult? result = null, UpstreamError? error = null, bool chained = false, string transport = "none") =>
-        new(TurnOutcome.Failed, result ?? new TurnResult { Status = TurnStatus.Interrupted }, error ?? UpstreamError.FromTransport(reason), retryable, reason, chained, transport);
+    internal static TurnEnd Failed(string reason, bool retryable, TurnResult? result = null, UpstreamError? error = null) =>
+        new(TurnOutcome.Failed, result ?? new TurnResult { Status = TurnStatus.Interrupted }, error ?? UpstreamError.FromTransport(reason), retryable, reason, false, "none");
 
     internal static TurnEnd Cancelled(string reason, TurnResult? result = null) =>
         new(TurnOutcome.Cancelled, result ?? new TurnResult { Status = TurnStatus.Interrupted }, null, false, reason, false, "none");

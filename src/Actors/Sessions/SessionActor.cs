@@ -21,8 +21,7 @@ internal sealed record SessionEnvironment(
     FantasySettings Settings,
     UpstreamCredentials Credentials,
     WebSocketConnector Connector,
-    IActorRef Http,
-    Func<double>? Jitter = null)
+    IActorRef Http)
 {
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;
@@ -128,6 +127,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         /// <summary>The transport as <see cref="TurnEnd.Transport"/> and <see cref="TurnStarted"/> name it.</summary>
         public string TransportName => Transport == Transport.Http ? "http" : "websocket";
 
+        /// <summary>Ends the turn, stamped with the transport it ran on and whether it went out chained.</summary>
+        public void Finish(TurnEnd end) => Pending.Finish(end with { Transport = TransportName, Chained = Chained });
+
         public Pending Pending { get; } = pending;
         public long Epoch { get; } = epoch;
         public ChainPlan Plan { get; } = plan;
@@ -227,17 +229,17 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Pending.Id == failed.TurnId:
                 running = null;
                 log.Warning("session {SessionId}: turn {TurnId} failed over HTTP after {Attempts} attempts: {Error}", key.SessionId, failed.TurnId, failed.Attempts, failed.Error.Message);
-                r.Pending.Finish(TurnEnd.Failed(failed.Error.Message, failed.Retryable, error: failed.Error, transport: "http") with { Metadata = failed.Metadata });
+                r.Finish(TurnEnd.Failed(failed.Error.Message, failed.Retryable, error: failed.Error) with { Metadata = failed.Metadata });
                 AfterTurn();
                 break;
             case HttpTurnRejected rejected when running is { Transport: Transport.Http } r && r.Pending.Id == rejected.TurnId:
                 running = null;
-                r.Pending.Finish(TurnEnd.Rejected(rejected.Reason, retryable: true) with { Transport = "http" });
+                r.Finish(TurnEnd.Rejected(rejected.Reason, retryable: true));
                 AfterTurn();
                 break;
             case HttpTurnCancelled cancelled when running is { Transport: Transport.Http } r && r.Pending.Id == cancelled.TurnId:
                 running = null;
-                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {cancelled.EventsForwarded} events") with { Transport = "http" });
+                r.Finish(TurnEnd.Cancelled($"cancelled after {cancelled.EventsForwarded} events"));
                 AfterTurn();
                 break;
             case HttpTurnFailed or HttpTurnRejected or HttpTurnCancelled:
@@ -461,7 +463,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 policy.OnConnected();
                 connectedAt = Now;
                 var maxAge = env.Settings.Connection.MaxAge;
-                var jitter = env.Settings.Connection.MaxAgeJitter * (((env.Jitter ?? Random.Shared.NextDouble)() * 2) - 1);
+                var jitter = env.Settings.Connection.MaxAgeJitter * ((Random.Shared.NextDouble() * 2) - 1);
                 Timers.StartSingleTimer(RotateKey, new Rotate(epoch), maxAge + jitter);
                 TryStartNext();
                 break;
@@ -482,7 +484,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case TurnCancelled cancelled when running is { } r && r.Pending.Id == cancelled.TurnId:
                 running = null;
                 chain = null;
-                r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events") with { Transport = r.TransportName, Chained = r.Chained });
+                r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
                 break;
             case TurnRefused refused when running is { } r && r.Pending.Id == refused.TurnId:
                 // The connection is closing; the turn goes back to the head of the queue for the next one.
@@ -593,7 +595,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             transcript = state.FullInput.Count + state.Output.Count <= settings.MaxTranscriptItems ? state : null;
         }
 
-        r.Pending.Finish(ToEnd(r, ended.Result) with { Transport = "http", Metadata = ended.Metadata });
+        r.Finish(ToEnd(ended.Result) with { Metadata = ended.Metadata });
         AfterTurn();
     }
 
@@ -625,7 +627,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             chain = null;
         }
 
-        r.Pending.Finish(ToEnd(r, result));
+        r.Finish(ToEnd(result));
         AfterTurn();
     }
 
@@ -640,7 +642,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         chain = null;
         if (r.CancelRequested)
         {
-            r.Pending.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events") with { Transport = r.TransportName, Chained = r.Chained });
+            r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
         }
         else if (r.Delivered == 0 && !r.Pending.Replayed)
         {
@@ -649,9 +651,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         }
         else
         {
-            r.Pending.Finish(TurnEnd.Failed(
+            r.Finish(TurnEnd.Failed(
                 $"the connection failed after {r.Delivered} events had been delivered: {interrupted.Reason}",
-                retryable: true, result: new TurnResult { Status = TurnStatus.Interrupted }, chained: r.Chained, transport: "websocket"));
+                retryable: true, result: new TurnResult { Status = TurnStatus.Interrupted }));
         }
 
         AfterTurn();
@@ -685,7 +687,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         TryStartNext();
     }
 
-    private static TurnEnd ToEnd(Running r, TurnResult result)
+    /// <summary>The terminal for a response's own end (its transport and chaining are stamped by <see cref="Running.Finish"/>).</summary>
+    private static TurnEnd ToEnd(TurnResult result)
     {
         var outcome = result.Status switch
         {
@@ -701,7 +704,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             _ => result.Error?.Message ?? $"the response ended {result.Status}",
         };
         var retryable = outcome == TurnOutcome.Failed && result.Error is { Classification: not ErrorClass.Fatal };
-        return new TurnEnd(outcome, result, result.Error, retryable, reason, r.Chained, "websocket");
+        return new TurnEnd(outcome, result, result.Error, retryable, reason, Chained: false, Transport: "none");
     }
 
     // ---- cancel, status, stop ----
@@ -760,7 +763,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         if (running is { } crashed)
         {
-            crashed.Pending.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true, chained: crashed.Chained, transport: crashed.TransportName));
+            crashed.Finish(TurnEnd.Failed($"the session failed while running the turn: {reason.Message}", retryable: true));
         }
         running = null;
         foreach (var pending in queue)
@@ -783,7 +786,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         if (running is { } stopped)
         {
-            stopped.Pending.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true, chained: stopped.Chained, transport: stopped.TransportName));
+            stopped.Finish(TurnEnd.Failed("the session stopped while the turn was running", retryable: true));
         }
         foreach (var pending in queue)
         {
