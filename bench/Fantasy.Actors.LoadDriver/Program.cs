@@ -14,7 +14,7 @@ using Fantasy.Actors.Protocol;
 // gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
 //   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
 //       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
-//       [--dispatcher default|PATH] [--akka "extra hocon"]
+//       [--akka "extra hocon"]
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
@@ -29,9 +29,6 @@ var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
 var key = Arg("--key", "sk-load");
 var mode = Arg("--mode", "plain");
 var message = Arg("--message", "hello");
-// --dispatcher PATH: run connections and drivers on a dispatcher defined with --akka (default: the
-// system's default dispatcher, as the service runs).
-var dispatcher = Arg("--dispatcher", "default") is var d && d == "default" ? null : d;
 var warmupTurns = Math.Min(20, turns);
 if (mode == "sessions")
 {
@@ -88,65 +85,123 @@ Task ActorConversationAsync(int index, int count, bool record)
     var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var options = new ConnectionOptions(url, new UpstreamCredentials(key), Epoch: 1,
         ConnectTimeout: TimeSpan.FromSeconds(30), MaxMessageSize: 16 * 1024 * 1024,
-        KeepAliveInterval: TimeSpan.Zero, TurnWatchdog: TimeSpan.FromMinutes(5))
-    {
-        Dispatcher = dispatcher,
-    };
-    var props = Props.Create(() => new ConversationDriver(options, connector, index, count, message, record ? stats : null, done));
-    system!.ActorOf(dispatcher is null ? props : props.WithDispatcher(dispatcher));
+        KeepAliveInterval: TimeSpan.Zero, TurnWatchdog: TimeSpan.FromMinutes(5));
+    system!.ActorOf(Props.Create(() => new ConversationDriver(options, connector, index, count, message, record ? stats : null, done)));
     return done.Task;
 }
 
-// The inbound stream alone (socket source → parse → batches), no actor: isolates the stream's cost.
-async Task StreamConversationAsync(int index, int count, bool record)
+// Runs `count` chained turns on one socket; `reader` makes, for the open socket, the function that reads
+// the next event the way the mode reads (plain loop, pooled reads, the inbound stream through a channel).
+async Task SocketConversationAsync(int index, int count, bool record, Func<ClientWebSocket, Func<ValueTask<ServerEvent>>> reader)
 {
-    using var socket = new ClientWebSocket();
-    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-    await socket.ConnectAsync(url, CancellationToken.None);
-    var queue = System.Threading.Channels.Channel.CreateUnbounded<object>();
-    var materializer = Akka.Streams.ActorMaterializer.Create(streamSystem!);
-    _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
-        .Via(InboundFrames.Parse())
-        .Via(InboundFrames.Batches(16))
-        .RunWith(Akka.Streams.Dsl.Sink.ForEach<InboundBatch>(b => { foreach (var e in b.Elements) queue.Writer.TryWrite(e); }), materializer);
+    using var socket = await ConnectAsync();
+    var nextEvent = reader(socket);
     string? previous = null;
     for (var t = 0; t < count; t++)
     {
         var started = Stopwatch.GetTimestamp();
-        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
+        await SendTurnAsync(socket, index, t, previous);
         var acc = new TurnAccumulator();
         while (true)
         {
-            var e = await queue.Reader.ReadAsync();
+            var e = await nextEvent();
             if (record)
             {
                 stats.Event();
             }
 
-            if (acc.Apply((ServerEvent)e) == TurnProgress.Ended)
+            if (acc.Apply(e) == TurnProgress.Ended)
             {
                 break;
             }
         }
 
-        var result = acc.ToResult();
-        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
-        if (record)
-        {
-            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
-        }
+        previous = EndTurn(acc.ToResult(), index * count + t, started, record);
     }
 
     socket.Abort();
 }
 
+async Task<ClientWebSocket> ConnectAsync()
+{
+    var socket = new ClientWebSocket();
+    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
+    await socket.ConnectAsync(url, CancellationToken.None);
+    return socket;
+}
+
+Task SendTurnAsync(ClientWebSocket socket, int index, int turn, string? previous) =>
+    socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, turn, message)]),
+        WebSocketMessageType.Text, true, CancellationToken.None);
+
+// Records the turn and returns the id the next turn chains from.
+string? EndTurn(TurnResult result, int slot, long started, bool record)
+{
+    if (record)
+    {
+        stats.Turn(slot, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
+    }
+
+    return result.Status == TurnStatus.Completed ? result.ResponseId : null;
+}
+
+// The plain loop: one reused buffer, messages reassembled and parsed in place (the floor).
+Task PlainConversationAsync(int index, int count, bool record) =>
+    SocketConversationAsync(index, count, record, socket =>
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        return async ValueTask<ServerEvent> () =>
+        {
+            buffer.ResetWrittenCount();
+            ValueWebSocketReceiveResult r;
+            do
+            {
+                r = await socket.ReceiveAsync(buffer.GetMemory(16 * 1024), CancellationToken.None);
+                buffer.Advance(r.Count);
+            }
+            while (!r.EndOfMessage);
+
+            return EventParser.Parse(buffer.WrittenSpan);
+        };
+    });
+
+// The plain loop, but reading through the connection's own ReceiveAsync (pooled buffer per message).
+Task PooledConversationAsync(int index, int count, bool record) =>
+    SocketConversationAsync(index, count, record, socket => async ValueTask<ServerEvent> () =>
+    {
+        var raw = (await InboundFrames.ReceiveAsync(socket, 16 * 1024 * 1024, CancellationToken.None))!;
+        try
+        {
+            return EventParser.Parse(raw.Span);
+        }
+        finally
+        {
+            raw.Release();
+        }
+    });
+
+// The inbound stream alone (socket source → parse → batches) into a channel, no actor.
+Task StreamConversationAsync(int index, int count, bool record) =>
+    SocketConversationAsync(index, count, record, socket =>
+    {
+        var queue = System.Threading.Channels.Channel.CreateUnbounded<ServerEvent>();
+        _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
+            .Via(InboundFrames.Parse())
+            .Via(InboundFrames.Batches(16))
+            .RunWith(Akka.Streams.Dsl.Sink.ForEach<InboundBatch>(b =>
+            {
+                foreach (var e in b.Elements)
+                {
+                    queue.Writer.TryWrite((ServerEvent)e);
+                }
+            }), Akka.Streams.ActorMaterializer.Create(streamSystem!));
+        return () => queue.Reader.ReadAsync();
+    });
+
 // The inbound stream with the fold inside its sink (no hand-off to another thread per event).
 async Task StreamInlineConversationAsync(int index, int count, bool record)
 {
-    using var socket = new ClientWebSocket();
-    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-    await socket.ConnectAsync(url, CancellationToken.None);
-    var materializer = Akka.Streams.ActorMaterializer.Create(streamSystem!);
+    using var socket = await ConnectAsync();
     var acc = new TurnAccumulator();
     var turnDone = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
     _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
@@ -164,109 +219,18 @@ async Task StreamInlineConversationAsync(int index, int count, bool record)
                 acc = new TurnAccumulator();
                 Volatile.Read(ref turnDone).TrySetResult(result);
             }
-        }), materializer);
+        }), Akka.Streams.ActorMaterializer.Create(streamSystem!));
     string? previous = null;
     for (var t = 0; t < count; t++)
     {
         var started = Stopwatch.GetTimestamp();
         var done = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref turnDone, done);
-        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
-        var result = await done.Task;
-        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
-        if (record)
-        {
-            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
-        }
+        await SendTurnAsync(socket, index, t, previous);
+        previous = EndTurn(await done.Task, index * count + t, started, record);
     }
 
     socket.Abort();
-}
-
-// The plain loop, but reading through the connection's own ReceiveAsync (pooled buffer per message).
-async Task PooledConversationAsync(int index, int count, bool record)
-{
-    using var socket = new ClientWebSocket();
-    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-    await socket.ConnectAsync(url, CancellationToken.None);
-    string? previous = null;
-    for (var t = 0; t < count; t++)
-    {
-        var started = Stopwatch.GetTimestamp();
-        await socket.SendAsync(ConversationDriver.Request.ToWebSocketFrame(previous, [ConversationDriver.UserItem(index, t, message)]), WebSocketMessageType.Text, true, CancellationToken.None);
-        var acc = new TurnAccumulator();
-        while (true)
-        {
-            var raw = (await InboundFrames.ReceiveAsync(socket, 16 * 1024 * 1024, CancellationToken.None))!;
-            var e = EventParser.Parse(raw.Span);
-            raw.Release();
-            if (record)
-            {
-                stats.Event();
-            }
-
-            if (acc.Apply(e) == TurnProgress.Ended)
-            {
-                break;
-            }
-        }
-
-        var result = acc.ToResult();
-        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
-        if (record)
-        {
-            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
-        }
-    }
-
-    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
-}
-
-async Task PlainConversationAsync(int index, int count, bool record)
-{
-    using var socket = new ClientWebSocket();
-    socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-    await socket.ConnectAsync(url, CancellationToken.None);
-    var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-    string? previous = null;
-    var request = ConversationDriver.Request;
-    for (var t = 0; t < count; t++)
-    {
-        var item = ConversationDriver.UserItem(index, t, message);
-        var started = Stopwatch.GetTimestamp();
-        await socket.SendAsync(request.ToWebSocketFrame(previous, [item]), WebSocketMessageType.Text, true, CancellationToken.None);
-        var acc = new TurnAccumulator();
-        while (true)
-        {
-            buffer.ResetWrittenCount();
-            ValueWebSocketReceiveResult r;
-            do
-            {
-                r = await socket.ReceiveAsync(buffer.GetMemory(16 * 1024), CancellationToken.None);
-                buffer.Advance(r.Count);
-            }
-            while (!r.EndOfMessage);
-
-            if (record)
-            {
-                stats.Event();
-            }
-
-            if (acc.Apply(EventParser.Parse(buffer.WrittenSpan)) == TurnProgress.Ended)
-            {
-                break;
-            }
-        }
-
-        var result = acc.ToResult();
-        previous = result.Status == TurnStatus.Completed ? result.ResponseId : null;
-        if (record)
-        {
-            stats.Turn(index * count + t, Stopwatch.GetElapsedTime(started), result.Status == TurnStatus.Completed);
-        }
-    }
-
-    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
 }
 
 string Arg(string name, string fallback)
