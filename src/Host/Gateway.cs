@@ -91,7 +91,7 @@ public sealed class Gateway : IAsyncDisposable
 
         // Registered after the actor system: hosted services stop in reverse order, so turns drain first.
         builder.Services.AddHostedService<DrainService>();
-        builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), settings));
+        builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>()));
 
         var app = builder.Build();
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms");

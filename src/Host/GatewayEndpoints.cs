@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
@@ -178,13 +180,12 @@ internal static class GatewayEndpoints
                     context.Response.StatusCode = 200;
                     context.Response.ContentType = "text/event-stream";
                     context.Response.Headers.CacheControl = "no-cache";
-                    context.Response.Headers["x-fantasy-transport"] = started.Transport;
-                    context.Response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
+                    SetTurnHeaders(context.Response, started);
                     await context.Response.StartAsync(context.RequestAborted);
                     break;
                 case TurnUpstreamEvent e:
                     last = e.Event;
-                    await WriteSseAsync(writer, e.Event.Type, Json(e.Event), context.RequestAborted);
+                    await WriteSseAsync(writer, e.Event.Type, Received(e.Event), context.RequestAborted);
                     await writer.FlushAsync(context.RequestAborted);
                     break;
                 case TurnFinished f:
@@ -208,8 +209,8 @@ internal static class GatewayEndpoints
         {
             // The stream broke after events: tell the client in the stream itself, as the API does.
             var error = end.Error ?? UpstreamError.FromTransport(end.Reason ?? "the turn failed");
-            var json = Encoding.UTF8.GetString(OpenAIErrors.Body(end.Reason ?? error.Message, error.Type ?? "server_error", error.Param, error.Code ?? "stream_interrupted"));
-            await WriteSseAsync(writer, "error", "{\"type\":\"error\"," + json[1..], CancellationToken.None);
+            var json = OpenAIErrors.SseErrorEvent(end.Reason ?? error.Message, error.Code ?? "stream_interrupted", error.Param);
+            await WriteSseAsync(writer, "error", json, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
         }
 
@@ -225,8 +226,7 @@ internal static class GatewayEndpoints
             switch (item)
             {
                 case TurnStarted started:
-                    context.Response.Headers["x-fantasy-transport"] = started.Transport;
-                    context.Response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
+                    SetTurnHeaders(context.Response, started);
                     break;
                 case TurnUpstreamEvent { Event: ResponseCompleted or ResponseIncomplete or ResponseFailed or ResponseDone } e:
                     terminal = (ResponseEvent)e.Event;
@@ -246,7 +246,7 @@ internal static class GatewayEndpoints
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(terminal.Response.Json.GetRawText(), context.RequestAborted);
+            await context.Response.Body.WriteAsync(JsonMarshal.GetRawUtf8Value(terminal.Response.Json).ToArray(), context.RequestAborted);
             return end;
         }
 
@@ -269,15 +269,29 @@ internal static class GatewayEndpoints
         _ => OpenAIErrors.WriteAsync(context, 502, $"The upstream could not be reached: {end.Reason}", "server_error", code: end.Error?.Code ?? "upstream_unavailable"),
     };
 
-    private static string Json(ServerEvent e) => !e.ReceivedJson.IsEmpty
-        ? Encoding.UTF8.GetString(e.ReceivedJson.Span)
-        : e is UnknownEvent u ? u.RawText : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
-
-    private static async Task WriteSseAsync(Stream body, string type, string json, CancellationToken ct)
+    private static void SetTurnHeaders(HttpResponse response, TurnStarted started)
     {
-        var frame = Encoding.UTF8.GetBytes($"event: {type}\ndata: {json}\n\n");
-        await body.WriteAsync(frame, ct);
+        response.Headers["x-fantasy-transport"] = started.Transport;
+        response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
     }
+
+    /// <summary>The event's JSON exactly as the upstream sent it.</summary>
+    private static ReadOnlyMemory<byte> Received(ServerEvent e) => !e.ReceivedJson.IsEmpty
+        ? e.ReceivedJson
+        : e is UnknownEvent u ? u.RawJson : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
+
+    private static readonly ConcurrentDictionary<string, byte[]> SseHeads = new(StringComparer.Ordinal);
+
+    /// <summary>One SSE frame, <c>event: type</c> and <c>data: json</c>, written without re-encoding the JSON.</summary>
+    private static async Task WriteSseAsync(Stream body, string type, ReadOnlyMemory<byte> json, CancellationToken ct)
+    {
+        var head = SseHeads.GetOrAdd(type, static t => Encoding.UTF8.GetBytes("event: " + t + "\ndata: "));
+        await body.WriteAsync(head, ct);
+        await body.WriteAsync(json, ct);
+        await body.WriteAsync(SseEnd, ct);
+    }
+
+    private static readonly byte[] SseEnd = "\n\n"u8.ToArray();
 
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long max)
     {

@@ -42,6 +42,23 @@ internal static class OpenAIErrors
         return buffer.ToArray();
     }
 
+    /// <summary>An SSE <c>error</c> event in the flat shape the Responses API streams: type, code, message, param.</summary>
+    public static byte[] SseErrorEvent(string message, string code, string? param)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "error");
+            w.WriteString("code", code);
+            w.WriteString("message", message);
+            WriteNullable(w, "param", param);
+            w.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>An upstream error passed on with its own status and fields.</summary>
     public static Task WriteUpstreamAsync(HttpContext context, UpstreamError error, bool retryable) =>
         WriteAsync(context, error.Status is >= 400 and < 600 ? error.Status.Value : 502, error.Message,

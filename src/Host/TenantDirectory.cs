@@ -16,21 +16,21 @@ public sealed class TenantDirectory
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, FantasySettings settings)
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var tenant in options.Tenants)
         {
             var sessions = tenant.UpstreamApiKey is null && tenant.UpstreamBaseUrl is null && tenant.MaxQueuedTurns is null
                 ? shared
-                : Own(system, settings, tenant);
+                : Own(system, tenant);
             tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant);
         }
     }
 
     public TenantState this[TenantOptions tenant] => tenants[tenant.Name];
 
-    private static ResponsesSessions Own(ActorSystem system, FantasySettings settings, TenantOptions tenant)
+    private static ResponsesSessions Own(ActorSystem system, TenantOptions tenant)
     {
         var overrides = new List<string>();
         if (tenant.UpstreamBaseUrl is { } baseUrl)
@@ -48,7 +48,6 @@ public sealed class TenantDirectory
         var own = FantasySettings.FromConfig(config);
         var key = tenant.UpstreamApiKey ?? throw new InvalidOperationException(
             $"Fantasy:Tenants:{tenant.Name}: a tenant with its own upstream base URL or limits needs Fantasy:Tenants:{tenant.Name}:UpstreamApiKey");
-        _ = settings;
         return new ResponsesSessions(system, new UpstreamCredentials(key), own, "fantasy-sessions-" + tenant.Name);
     }
 }

@@ -244,4 +244,19 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Equal(HttpStatusCode.OK, sharedStatus);
         Assert.Equal("Bearer sk-upstream", fx.Sim.Counters.LastHandshakeHeaders["Authorization"]);
     }
+
+    [Fact]
+    public async Task A_stream_that_breaks_after_events_ends_with_a_flat_sse_error_event()
+    {
+        fx.Sim.Faults.CloseAfterEvents(2, transport: FaultTransport.WebSocket);
+        using var response = await fx.Http.SendAsync(fx.Post("""{"model":"m","input":"hi","stream":true}""", sessionId: "broken-" + Guid.NewGuid().ToString("N")));
+        var frames = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(3, frames.Length);
+        Assert.StartsWith("event: error\ndata: ", frames[^1], StringComparison.Ordinal);
+        var error = Assert.IsType<Fantasy.Actors.Protocol.ErrorEvent>(
+            Fantasy.Actors.Protocol.EventParser.Parse(Encoding.UTF8.GetBytes(frames[^1]["event: error\ndata: ".Length..])));
+        Assert.Equal("connection_failed", error.Error.Code);
+        Assert.Contains("after 2 events", error.Error.Message, StringComparison.Ordinal);
+    }
 }
