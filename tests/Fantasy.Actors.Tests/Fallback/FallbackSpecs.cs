@@ -15,49 +15,14 @@ using static Fantasy.Actors.Testing.Build;
 
 namespace Fantasy.Actors.Tests.Fallback;
 
-public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("fallback-specs", output)
 {
-    private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-        akka.loglevel = INFO
-        """).WithFallback(FantasySettings.DefaultConfig);
-
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private static readonly SessionKey Key = new("tenant-f", "conv-1");
-    private ResponsesSimulator sim = null!;
-    private ResponsesSessions sessions = null!;
-
-    public FallbackSpecs(ITestOutputHelper output)
-        : base(TestConfig, "fallback-specs", output)
-    {
-    }
-
-    private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
-
-    public async Task InitializeAsync()
-    {
-        sim = await ResponsesSimulator.StartAsync();
-        sessions = Start();
-    }
-
-    public async Task DisposeAsync() => await sim.DisposeAsync();
-
-    private ResponsesSessions Start(string extra = "", string name = "fantasy-sessions", Uri? webSocketUrl = null) =>
-        new(Sys, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(ConfigurationFactory.ParseString($"""
-            fantasy.upstream.websocket-url = "{webSocketUrl ?? sim.WebSocketUrl}"
-            fantasy.upstream.base-url = "{sim.BaseUrl}"
-            fantasy.connection.turn-watchdog = 2h
-            fantasy.session.idle-close-after = 2h
-            fantasy.session.session-idle-timeout = 3h
-            fantasy.http.max-retries = 2
-            fantasy.http.initial-backoff = 500ms
-            {extra}
-            """)), name);
 
     /// <summary>Runs a turn whose retries wait on virtual time: the clock moves until the turn ends.</summary>
     private async Task<(List<ServerEvent> Events, TurnEnd End)> RunAdvancingAsync(SessionKey key, ResponseRequest request, TimeSpan step)
     {
-        var turn = Turns.CollectAsync(sessions.RunTurnAsync(key, request));
+        var turn = Turns.CollectAsync(Sessions.RunTurnAsync(key, request));
         await AwaitConditionAsync(() =>
         {
             if (!turn.IsCompleted)
@@ -74,9 +39,9 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     public async Task The_same_request_over_websocket_and_over_http_gives_equal_results()
     {
         var request = Request(User("look this up: CALL lookup 3"));
-        var overWs = await Turns.CollectAsync(sessions.RunTurnAsync(Key, request));
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        var overHttp = await Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("tenant-f", "other"), request));
+        var overWs = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, request));
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        var overHttp = await Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("tenant-f", "other"), request));
 
         Assert.Equal("websocket", overWs.End.Transport);
         Assert.Equal("http", overHttp.End.Transport);
@@ -87,25 +52,25 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(ws.Usage, http.Usage);
         Assert.Equal(ws.FinishReason, http.FinishReason);
         Assert.Equal(overWs.Events.Select(e => e.Type), overHttp.Events.Select(e => e.Type));
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task An_upgrade_answered_426_moves_the_conversation_to_http_for_good()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        var first = await sessions.RunTurnToEndAsync(Key, Request(User("one")));
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        var first = await Sessions.RunTurnToEndAsync(Key, Request(User("one")));
         Assert.Equal(TurnOutcome.Completed, first.Outcome);
         Assert.Equal("http", first.Transport);
 
         Clock.Advance(TimeSpan.FromHours(2));
-        var second = await sessions.RunTurnToEndAsync(Key, Request(User("one"), J("""{"type":"message","role":"assistant","content":"ok: 1"}"""), User("two")));
+        var second = await Sessions.RunTurnToEndAsync(Key, Request(User("one"), J("""{"type":"message","role":"assistant","content":"ok: 1"}"""), User("two")));
         Assert.Equal("http", second.Transport);
         Assert.Equal("ok: 3", second.Result.Text);
-        Assert.Equal(1, sim.Counters.UpgradesRefused);
-        Assert.Equal(2, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.UpgradesRefused);
+        Assert.Equal(2, Sim.Counters.HttpPosts);
 
-        var status = await sessions.GetStatusAsync(Key);
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal("http", status!.Transport);
         Assert.Contains("426", status.TransportReason, StringComparison.Ordinal);
         Assert.Equal(2, status.Fallbacks);
@@ -114,22 +79,22 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task A_refused_upgrade_sends_the_turn_over_http_and_websocket_returns_after_the_cooldown()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(500));
-        var first = await sessions.RunTurnToEndAsync(Key, Request(User("one"))).WaitAsync(Patience);
+        Sim.Faults.RefuseUpgrades(new HttpFault(500));
+        var first = await Sessions.RunTurnToEndAsync(Key, Request(User("one"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, first.Outcome);
         Assert.Equal("http", first.Transport);
 
         // Inside the cooldown the conversation stays on HTTP without trying the socket.
-        var second = await sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
+        var second = await Sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
         Assert.Equal("http", second.Transport);
-        Assert.Equal(1, sim.Counters.UpgradesRefused);
-        Assert.Equal(0, sim.Counters.ConnectionsOpened);
+        Assert.Equal(1, Sim.Counters.UpgradesRefused);
+        Assert.Equal(0, Sim.Counters.ConnectionsOpened);
 
         Clock.Advance(TimeSpan.FromMinutes(5));
-        var third = await sessions.RunTurnToEndAsync(Key, Request(User("three"))).WaitAsync(Patience);
+        var third = await Sessions.RunTurnToEndAsync(Key, Request(User("three"))).WaitAsync(Patience);
         Assert.Equal("websocket", third.Transport);
-        Assert.Equal(1, sim.Counters.ConnectionsOpened);
-        var status = await sessions.GetStatusAsync(Key);
+        Assert.Equal(1, Sim.Counters.ConnectionsOpened);
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal("websocket", status!.Transport);
     }
 
@@ -140,46 +105,46 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        sessions = Start(name: "closed-port", webSocketUrl: new Uri($"ws://127.0.0.1:{port}/v1/responses"));
+        Sessions = Start(name: "closed-port", webSocketUrl: new Uri($"ws://127.0.0.1:{port}/v1/responses"));
 
-        var end = await sessions.RunTurnToEndAsync(Key, Request(User("hello"))).WaitAsync(Patience);
+        var end = await Sessions.RunTurnToEndAsync(Key, Request(User("hello"))).WaitAsync(Patience);
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
         Assert.Equal("http", end.Transport);
         Assert.Equal("ok: 1", end.Result.Text);
-        Assert.Contains("connect failed", (await sessions.GetStatusAsync(Key))!.TransportReason, StringComparison.Ordinal);
+        Assert.Contains("connect failed", (await Sessions.GetStatusAsync(Key))!.TransportReason, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_refused_upgrade_for_bad_credentials_is_not_retried_over_http()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(401));
-        var (events, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        Sim.Faults.RefuseUpgrades(new HttpFault(401));
+        var (events, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.Empty(events);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.False(end.Retryable);
         Assert.Equal(401, end.Error!.Status);
-        Assert.Equal(0, sim.Counters.HttpPosts);
+        Assert.Equal(0, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task Http_429_with_retry_after_ms_is_retried_then_succeeds()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.FailHttpPosts(new HttpFault(429, RetryAfterMs: TimeSpan.FromMilliseconds(700)));
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.FailHttpPosts(new HttpFault(429, RetryAfterMs: TimeSpan.FromMilliseconds(700)));
 
         var (_, end) = await RunAdvancingAsync(Key, Request(User("hello")), TimeSpan.FromMilliseconds(700));
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
-        Assert.Equal(2, sim.Counters.HttpPosts);
+        Assert.Equal(2, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task Http_500_three_times_fails_retryable_after_the_configured_retries()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.FailHttpPosts(new HttpFault(500), 3);
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.FailHttpPosts(new HttpFault(500), 3);
 
         var (events, end) = await RunAdvancingAsync(Key, Request(User("hello")), TimeSpan.FromSeconds(1));
 
@@ -187,68 +152,68 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
         Assert.Equal(500, end.Error!.Status);
-        Assert.Equal(3, sim.Counters.HttpPosts);
+        Assert.Equal(3, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task Http_x_should_retry_false_is_not_retried()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.FailHttpPosts(new HttpFault(500, ShouldRetry: false), 3);
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.FailHttpPosts(new HttpFault(500, ShouldRetry: false), 3);
 
-        var (_, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        var (_, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.False(end.Retryable);
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task A_stream_that_drops_after_the_first_event_fails_retryable_and_is_not_replayed()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.CloseAfterEvents(1, transport: FaultTransport.Http);
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.CloseAfterEvents(1, transport: FaultTransport.Http);
 
-        var (events, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        var (events, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.Single(events);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task A_failed_response_mid_stream_ends_the_turn_with_its_error()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.FailResponses("server_error", transport: FaultTransport.Http);
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.FailResponses("server_error", transport: FaultTransport.Http);
 
-        var (events, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        var (events, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.IsType<ResponseFailed>(events[^1]);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.Equal("server_error", end.Error!.Code);
         Assert.True(end.Retryable);
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task Http_turns_carry_the_request_id_and_rate_limit_headers()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        var end = await sessions.RunTurnToEndAsync(Key, Request(User("hello")));
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        var end = await Sessions.RunTurnToEndAsync(Key, Request(User("hello")));
         Assert.True(end.Metadata.ContainsKey("x-request-id"), string.Join(", ", end.Metadata.Keys));
     }
 
     [Fact]
     public async Task Two_hundred_concurrent_fallback_turns_respect_the_in_flight_cap()
     {
-        sessions = Start("fantasy.http.max-in-flight = 8\nfantasy.http.max-waiting = 500\nfantasy.http.wait-timeout = 10m", "capped");
-        sim.Faults.RefuseUpgrades(new HttpFault(426), 200);
-        sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(2);
+        Sessions = Start("fantasy.http.max-in-flight = 8\nfantasy.http.max-waiting = 500\nfantasy.http.wait-timeout = 10m", "capped");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426), 200);
+        Sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(2);
 
         var ends = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
-            Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("many", $"c{i}"), Request(User($"hello {i}"))))));
+            Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("many", $"c{i}"), Request(User($"hello {i}"))))));
 
         Assert.All(ends, e => Assert.Equal(TurnOutcome.Completed, e.End.Outcome));
         Assert.All(ends, e => Assert.Equal("http", e.End.Transport));
@@ -256,18 +221,18 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(200, stats.Started);
         Assert.Equal(8, stats.MaxInFlightSeen);
         Assert.Equal(0, stats.InFlight);
-        Assert.Equal(200, sim.Counters.HttpPosts);
+        Assert.Equal(200, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task A_full_fallback_queue_rejects_with_a_clear_reason()
     {
-        sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 1", "tiny");
-        sim.Faults.RefuseUpgrades(new HttpFault(426), 3);
-        sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(200); // each turn takes about 2 s: all three overlap
+        Sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 1", "tiny");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426), 3);
+        Sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(200); // each turn takes about 2 s: all three overlap
 
         var ends = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
-            Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("tiny", $"c{i}"), Request(User($"hello {i}"))))));
+            Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("tiny", $"c{i}"), Request(User($"hello {i}"))))));
 
         var rejected = Assert.Single(ends, e => e.End.Outcome == TurnOutcome.Rejected);
         Assert.StartsWith("busy: the HTTP fallback", rejected.End.Reason, StringComparison.Ordinal);
@@ -277,13 +242,13 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task A_turn_waiting_too_long_for_an_http_slot_is_rejected_with_timeout()
     {
-        sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.wait-timeout = 30s", "waiting");
-        sim.Faults.RefuseUpgrades(new HttpFault(426), 2);
-        sim.Faults.Stall(TimeSpan.FromSeconds(3), transport: FaultTransport.Http);
+        Sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.wait-timeout = 30s", "waiting");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426), 2);
+        Sim.Faults.Stall(TimeSpan.FromSeconds(3), transport: FaultTransport.Http);
 
-        await using var slow = sessions.RunTurnAsync(new SessionKey("w", "slow"), Request(User("slow"))).GetAsyncEnumerator();
+        await using var slow = Sessions.RunTurnAsync(new SessionKey("w", "slow"), Request(User("slow"))).GetAsyncEnumerator();
         Assert.True(await slow.MoveNextAsync()); // the first turn holds the only slot
-        var waiting = Turns.CollectAsync(sessions.RunTurnAsync(new SessionKey("w", "waiting"), Request(User("waiting"))));
+        var waiting = Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("w", "waiting"), Request(User("waiting"))));
         var stats = Sys.ActorSelection("/user/waiting-http");
         await AwaitAssertAsync(async () => Assert.Equal(1, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).Waiting), Patience);
 
@@ -297,28 +262,28 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task A_server_asking_to_wait_longer_than_max_retry_delay_is_not_waited_for()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.FailHttpPosts(new HttpFault(429, RetryAfter: TimeSpan.FromMinutes(5)));
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.FailHttpPosts(new HttpFault(429, RetryAfter: TimeSpan.FromMinutes(5)));
 
-        var (_, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        var (_, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
         Assert.Equal(429, end.Error!.Status);
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 
     [Fact]
     public async Task Closing_a_session_cancels_its_running_http_turn()
     {
-        sessions = Start(name: "closing");
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.Stall(TimeSpan.FromSeconds(60), transport: FaultTransport.Http);
-        var turn = Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("long"))));
+        Sessions = Start(name: "closing");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.Stall(TimeSpan.FromSeconds(60), transport: FaultTransport.Http);
+        var turn = Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("long"))));
         var stats = Sys.ActorSelection("/user/closing-http");
         await AwaitAssertAsync(async () => Assert.Equal(1, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
 
-        Assert.True(await sessions.CloseAsync(Key));
+        Assert.True(await Sessions.CloseAsync(Key));
 
         var (_, end) = await turn.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
@@ -330,16 +295,16 @@ public sealed class FallbackSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task An_sse_error_event_mid_stream_ends_the_turn_with_its_error()
     {
-        sim.Faults.RefuseUpgrades(new HttpFault(426));
-        sim.Faults.SendSseError(afterEvents: 3, "server_error", "The server had an error while processing your request.");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426));
+        Sim.Faults.SendSseError(afterEvents: 3, "server_error", "The server had an error while processing your request.");
 
-        var (events, end) = await Turns.CollectAsync(sessions.RunTurnAsync(Key, Request(User("hello"))));
+        var (events, end) = await Turns.CollectAsync(Sessions.RunTurnAsync(Key, Request(User("hello"))));
 
         Assert.Equal(4, events.Count);
         Assert.IsType<ErrorEvent>(events[^1]);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.Equal("server_error", end.Error!.Code);
         Assert.True(end.Retryable);
-        Assert.Equal(1, sim.Counters.HttpPosts);
+        Assert.Equal(1, Sim.Counters.HttpPosts);
     }
 }

@@ -14,47 +14,9 @@ using ApiTurnEvent = Fantasy.Actors.Api.TurnEvent;
 
 namespace Fantasy.Actors.Tests.Sessions;
 
-public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("session-specs", output)
 {
-    // Session and connection timers run on virtual time; I/O is real, on loopback.
-    private static readonly Config TestConfig = ConfigurationFactory.ParseString("""
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-        akka.loglevel = INFO
-        """).WithFallback(FantasySettings.DefaultConfig);
-
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private static readonly SessionKey Key = new("tenant-a", "conv-1");
-    private ResponsesSimulator sim = null!;
-    private ResponsesSessions sessions = null!;
-
-    public SessionSpecs(ITestOutputHelper output)
-        : base(TestConfig, "session-specs", output)
-    {
-    }
-
-    private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
-
-    public async Task InitializeAsync()
-    {
-        sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
-        sessions = Start();
-    }
-
-    public async Task DisposeAsync() => await sim.DisposeAsync();
-
-    private ResponsesSessions Start(string extra = "", string name = "fantasy-sessions")
-    {
-        var config = ConfigurationFactory.ParseString($"""
-            fantasy.upstream.websocket-url = "{sim.WebSocketUrl}"
-            fantasy.connection.max-age-jitter = 0s
-            # Virtual time jumps 55 minutes in the rotation specs; keep the other timers out of the way.
-            fantasy.connection.turn-watchdog = 2h
-            fantasy.session.idle-close-after = 2h
-            fantasy.session.session-idle-timeout = 3h
-            {extra}
-            """);
-        return new ResponsesSessions(Sys, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(config), name);
-    }
 
     /// <summary>A stateless caller: keeps the whole conversation and sends all of it every turn.</summary>
     private sealed class Conversation
@@ -89,7 +51,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         for (var turn = 1; turn <= 20; turn++)
         {
             var request = conversation.Next(turn % 2 == 1 ? $"step {turn}: CALL lookup 2" : $"step {turn}");
-            var end = await sessions.RunTurnToEndAsync(Key, request).WaitAsync(Patience);
+            var end = await Sessions.RunTurnToEndAsync(Key, request).WaitAsync(Patience);
 
             Assert.Equal(TurnOutcome.Completed, end.Outcome);
             Assert.Equal(turn > 1, end.Chained);
@@ -99,7 +61,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
                 Assert.EndsWith($"ok: {conversation.Items.Count}", end.Result.Text, StringComparison.Ordinal);
             }
 
-            var sent = Body(sim.Counters.LastRequests[^1]);
+            var sent = Body(Sim.Counters.LastRequests[^1]);
             var input = sent.GetProperty("input");
             if (turn == 1)
             {
@@ -119,24 +81,24 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
             conversation.Absorb(end);
         }
 
-        Assert.Equal(1, sim.Counters.ConnectionsOpened);
-        Assert.Equal(1, sim.Counters.FreshRequests);
-        Assert.Equal(19, sim.Counters.ChainedRequests);
+        Assert.Equal(1, Sim.Counters.ConnectionsOpened);
+        Assert.Equal(1, Sim.Counters.FreshRequests);
+        Assert.Equal(19, Sim.Counters.ChainedRequests);
     }
 
     [Fact]
     public async Task Edits_that_are_not_appends_go_out_fresh()
     {
         var conversation = new Conversation();
-        var first = await sessions.RunTurnToEndAsync(Key, conversation.Next("hello"));
+        var first = await Sessions.RunTurnToEndAsync(Key, conversation.Next("hello"));
         conversation.Absorb(first);
-        var second = await sessions.RunTurnToEndAsync(Key, conversation.Next("more"));
+        var second = await Sessions.RunTurnToEndAsync(Key, conversation.Next("more"));
         Assert.True(second.Chained);
         conversation.Absorb(second);
 
         // Compaction: the caller drops the oldest exchange.
         conversation.Items.RemoveRange(0, 2);
-        var compacted = await sessions.RunTurnToEndAsync(Key, conversation.Next("after compaction"));
+        var compacted = await Sessions.RunTurnToEndAsync(Key, conversation.Next("after compaction"));
         Assert.False(compacted.Chained);
         Assert.Equal($"ok: {conversation.Items.Count}", compacted.Result.Text);
         conversation.Absorb(compacted);
@@ -145,7 +107,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         var edited = Request([.. conversation.Items, User("new rules")]);
         edited = ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(
             JsonDocument.Parse(System.Text.Encoding.UTF8.GetString(edited.ToHttpBody(stream: false))).RootElement.GetRawText().Replace("be brief", "be thorough", StringComparison.Ordinal)));
-        var changed = await sessions.RunTurnToEndAsync(Key, edited);
+        var changed = await Sessions.RunTurnToEndAsync(Key, edited);
         Assert.False(changed.Chained);
         Assert.Equal(TurnOutcome.Completed, changed.Outcome);
     }
@@ -156,31 +118,31 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     public async Task A_lost_server_cache_is_replayed_with_full_input_invisibly(string code)
     {
         var conversation = new Conversation();
-        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
-        sim.Faults.SendError(400, code, $"injected {code}");
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        Sim.Faults.SendError(400, code, $"injected {code}");
 
-        var (events, end) = await CollectAsync(sessions.RunTurnAsync(Key, conversation.Next("two")));
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("two")));
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
         Assert.Equal($"ok: {conversation.Items.Count}", end.Result.Text);
         Assert.DoesNotContain(events, e => e is ErrorEvent);
         Assert.IsType<ResponseCreated>(events[0]);
         Assert.False(end.Chained);
-        var status = await sessions.GetStatusAsync(Key);
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal(1, status!.Replays);
-        Assert.Equal(2, sim.Counters.ConnectionsOpened);
+        Assert.Equal(2, Sim.Counters.ConnectionsOpened);
 
         // The replay went out with the whole conversation.
-        Assert.Equal(conversation.Items.Count, Body(sim.Counters.LastRequests[^1]).GetProperty("input").GetArrayLength());
+        Assert.Equal(conversation.Items.Count, Body(Sim.Counters.LastRequests[^1]).GetProperty("input").GetArrayLength());
     }
 
     [Fact]
     public async Task A_caller_chaining_itself_never_sees_a_lost_cache_for_an_id_of_this_session()
     {
-        var first = await sessions.RunTurnToEndAsync(Key, Request(User("hi")));
-        sim.Faults.SendError(400, UpstreamError.PreviousResponseNotFound, "gone");
+        var first = await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));
+        Sim.Faults.SendError(400, UpstreamError.PreviousResponseNotFound, "gone");
 
-        var next = await sessions.RunTurnToEndAsync(Key, Request(User("and then")), new TurnOptions { PreviousResponseId = first.ResponseId });
+        var next = await Sessions.RunTurnToEndAsync(Key, Request(User("and then")), new TurnOptions { PreviousResponseId = first.ResponseId });
 
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
         // user + assistant + user: the transcript filled in what the server had lost.
@@ -190,7 +152,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task An_unknown_previous_response_id_is_reported_not_hidden()
     {
-        var end = await sessions.RunTurnToEndAsync(Key, Request(User("x")), new TurnOptions { PreviousResponseId = "resp_unknown" });
+        var end = await Sessions.RunTurnToEndAsync(Key, Request(User("x")), new TurnOptions { PreviousResponseId = "resp_unknown" });
 
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.Equal(UpstreamError.PreviousResponseNotFound, end.Error!.Code);
@@ -200,15 +162,15 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     public async Task An_idle_connection_is_rotated_at_max_age_and_the_next_turn_is_complete()
     {
         var conversation = new Conversation();
-        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
 
         Clock.Advance(TimeSpan.FromMinutes(55));
-        await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpened == 2), Patience);
-        var status = await sessions.GetStatusAsync(Key);
+        await AwaitConditionAsync(() => Task.FromResult(Sim.Counters.ConnectionsOpened == 2), Patience);
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal(1, status!.Rotations);
         Assert.Equal(2, status.ConnectionEpoch);
 
-        var after = await sessions.RunTurnToEndAsync(Key, conversation.Next("two"));
+        var after = await Sessions.RunTurnToEndAsync(Key, conversation.Next("two"));
         Assert.Equal(TurnOutcome.Completed, after.Outcome);
         Assert.False(after.Chained);
         Assert.Equal($"ok: {conversation.Items.Count}", after.Result.Text);
@@ -218,10 +180,10 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     public async Task A_busy_connection_is_rotated_right_after_its_turn()
     {
         var conversation = new Conversation();
-        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
-        sim.Faults.Stall(TimeSpan.FromSeconds(3));
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        Sim.Faults.Stall(TimeSpan.FromSeconds(3));
 
-        await using var turn = sessions.RunTurnAsync(Key, conversation.Next("two")).GetAsyncEnumerator();
+        await using var turn = Sessions.RunTurnAsync(Key, conversation.Next("two")).GetAsyncEnumerator();
         Assert.True(await turn.MoveNextAsync());
         Assert.Equal(new TurnStarted("websocket", Chained: true), turn.Current);
         Assert.True(await turn.MoveNextAsync());
@@ -236,57 +198,57 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 
         Assert.Equal(TurnOutcome.Completed, end!.Outcome);
         Assert.True(end.Chained);
-        await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpened == 2), Patience);
-        Assert.Equal(1, (await sessions.GetStatusAsync(Key))!.Rotations);
+        await AwaitConditionAsync(() => Task.FromResult(Sim.Counters.ConnectionsOpened == 2), Patience);
+        Assert.Equal(1, (await Sessions.GetStatusAsync(Key))!.Rotations);
         conversation.Absorb(end);
-        var three = await sessions.RunTurnToEndAsync(Key, conversation.Next("three"));
+        var three = await Sessions.RunTurnToEndAsync(Key, conversation.Next("three"));
         Assert.Equal($"ok: {conversation.Items.Count}", three.Result.Text);
     }
 
     [Fact]
     public async Task Warm_on_rotate_primes_the_new_connection_so_the_next_turn_is_a_delta()
     {
-        sessions = Start("fantasy.session.warm-on-rotate = on", "warm-sessions");
+        Sessions = Start("fantasy.session.warm-on-rotate = on", "warm-sessions");
         var conversation = new Conversation();
-        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
 
         Clock.Advance(TimeSpan.FromMinutes(55));
-        await AwaitConditionAsync(() => Task.FromResult(sim.Counters.Warmups == 1), Patience);
+        await AwaitConditionAsync(() => Task.FromResult(Sim.Counters.Warmups == 1), Patience);
 
-        var two = await sessions.RunTurnToEndAsync(Key, conversation.Next("two"));
+        var two = await Sessions.RunTurnToEndAsync(Key, conversation.Next("two"));
         Assert.True(two.Chained);
         Assert.Equal($"ok: {conversation.Items.Count}", two.Result.Text);
-        Assert.Equal(1, Body(sim.Counters.LastRequests[^1]).GetProperty("input").GetArrayLength());
+        Assert.Equal(1, Body(Sim.Counters.LastRequests[^1]).GetProperty("input").GetArrayLength());
     }
 
     [Fact]
     public async Task A_warm_up_returns_its_id_and_the_next_turn_is_a_delta()
     {
         var conversation = new Conversation();
-        var (events, warm) = await CollectAsync(sessions.RunTurnAsync(Key, conversation.Next("context"), new TurnOptions { GenerateWarmup = true }));
+        var (events, warm) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("context"), new TurnOptions { GenerateWarmup = true }));
 
         Assert.Equal(TurnOutcome.Completed, warm.Outcome);
         Assert.StartsWith("resp_", warm.ResponseId, StringComparison.Ordinal);
         Assert.Empty(warm.Result.Output);
         Assert.DoesNotContain(events, e => e is OutputTextDelta);
-        Assert.Equal(1, sim.Counters.Warmups);
+        Assert.Equal(1, Sim.Counters.Warmups);
 
-        var turn = await sessions.RunTurnToEndAsync(Key, conversation.Next("question"));
+        var turn = await Sessions.RunTurnToEndAsync(Key, conversation.Next("question"));
         Assert.True(turn.Chained);
         Assert.Equal("ok: 2", turn.Result.Text);
-        Assert.Equal(warm.ResponseId, Body(sim.Counters.LastRequests[^1]).GetProperty("previous_response_id").GetString());
+        Assert.Equal(warm.ResponseId, Body(Sim.Counters.LastRequests[^1]).GetProperty("previous_response_id").GetString());
     }
 
     [Fact]
     public async Task A_full_queue_rejects_with_busy_and_a_stale_turn_with_timeout()
     {
-        sessions = Start("fantasy.session.max-queued-turns = 1\nfantasy.session.queue-wait-timeout = 30s", "queue-sessions");
-        sim.Faults.Stall(TimeSpan.FromSeconds(3));
-        await using var running = sessions.RunTurnAsync(Key, Request(User("slow"))).GetAsyncEnumerator();
+        Sessions = Start("fantasy.session.max-queued-turns = 1\nfantasy.session.queue-wait-timeout = 30s", "queue-sessions");
+        Sim.Faults.Stall(TimeSpan.FromSeconds(3));
+        await using var running = Sessions.RunTurnAsync(Key, Request(User("slow"))).GetAsyncEnumerator();
         Assert.True(await running.MoveNextAsync());
 
-        var queued = sessions.RunTurnToEndAsync(Key, Request(User("queued")));
-        var overflow = await sessions.RunTurnToEndAsync(Key, Request(User("overflow"))).WaitAsync(Patience);
+        var queued = Sessions.RunTurnToEndAsync(Key, Request(User("queued")));
+        var overflow = await Sessions.RunTurnToEndAsync(Key, Request(User("overflow"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Rejected, overflow.Outcome);
         Assert.StartsWith("busy", overflow.Reason, StringComparison.Ordinal);
         Assert.True(overflow.Retryable);
@@ -308,10 +270,10 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task Cancelling_a_running_turn_ends_it_cancelled_and_the_next_turn_runs_on_a_new_socket()
     {
-        sim.Faults.Stall(TimeSpan.FromSeconds(10));
+        Sim.Faults.Stall(TimeSpan.FromSeconds(10));
         using var cts = new CancellationTokenSource();
         var items = new List<ApiTurnEvent>();
-        await foreach (var item in sessions.RunTurnAsync(Key, Request(User("long")), cancellationToken: cts.Token))
+        await foreach (var item in Sessions.RunTurnAsync(Key, Request(User("long")), cancellationToken: cts.Token))
         {
             items.Add(item);
             if (items.Count == 1)
@@ -324,9 +286,9 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         Assert.Equal(TurnOutcome.Cancelled, end.Outcome);
         Assert.Single(items, i => i is TurnFinished);
 
-        var next = await sessions.RunTurnToEndAsync(Key, Request(User("again"))).WaitAsync(Patience);
+        var next = await Sessions.RunTurnToEndAsync(Key, Request(User("again"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
-        Assert.Equal(2, sim.Counters.ConnectionsOpened);
+        Assert.Equal(2, Sim.Counters.ConnectionsOpened);
     }
 
     [Fact]
@@ -335,7 +297,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         var manager = await Sys.ActorSelection("/user/fantasy-sessions").ResolveOne(Patience);
         var broken = new BrokenWriter();
         var healthy = Channel.CreateUnbounded<ApiTurnEvent>();
-        sim.Faults.Stall(TimeSpan.FromSeconds(1));
+        Sim.Faults.Stall(TimeSpan.FromSeconds(1));
 
         manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-broken", Request(User("one")), TurnOptions.Default, broken), TestActor);
         manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-queued", Request(User("two")), TurnOptions.Default, healthy.Writer), TestActor);
@@ -375,18 +337,18 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task A_thousand_sessions_times_five_turns_each_end_exactly_once()
     {
-        const int Sessions = 1000;
+        const int SessionCount = 1000;
         const int Turns = 5;
         var terminals = 0;
         var completed = 0;
 
-        await Parallel.ForEachAsync(Enumerable.Range(0, Sessions), new ParallelOptions { MaxDegreeOfParallelism = Sessions }, async (s, ct) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, SessionCount), new ParallelOptions { MaxDegreeOfParallelism = SessionCount }, async (s, ct) =>
         {
             var key = new SessionKey("load", $"c{s}");
             var conversation = new Conversation();
             for (var t = 0; t < Turns; t++)
             {
-                var (_, end) = await CollectAsync(sessions.RunTurnAsync(key, conversation.Next($"turn {t}"), cancellationToken: ct));
+                var (_, end) = await CollectAsync(Sessions.RunTurnAsync(key, conversation.Next($"turn {t}"), cancellationToken: ct));
                 Interlocked.Increment(ref terminals);
                 if (end.Outcome == TurnOutcome.Completed && end.Result.Text == $"ok: {conversation.Items.Count}")
                 {
@@ -397,10 +359,10 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
             }
         }).WaitAsync(TimeSpan.FromMinutes(3));
 
-        Assert.Equal(Sessions * Turns, terminals);
-        Assert.Equal(Sessions * Turns, completed);
-        Assert.Equal(Sessions, sim.Counters.ConnectionsOpened);
-        Assert.Equal(Sessions * (Turns - 1), sim.Counters.ChainedRequests);
+        Assert.Equal(SessionCount * Turns, terminals);
+        Assert.Equal(SessionCount * Turns, completed);
+        Assert.Equal(SessionCount, Sim.Counters.ConnectionsOpened);
+        Assert.Equal(SessionCount * (Turns - 1), Sim.Counters.ChainedRequests);
     }
 
     [Fact]
@@ -417,48 +379,48 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     [Fact]
     public async Task Status_of_an_unknown_session_is_null_and_close_reports_existence()
     {
-        Assert.Null(await sessions.GetStatusAsync(new SessionKey("nobody", "here")));
-        await sessions.RunTurnToEndAsync(Key, Request(User("hi")));
-        var status = await sessions.GetStatusAsync(Key);
+        Assert.Null(await Sessions.GetStatusAsync(new SessionKey("nobody", "here")));
+        await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal("tenant-a~conv-1", status!.SessionId);
         Assert.Equal(1, status.Turns);
         Assert.Equal("open", status.ConnectionState);
         Assert.False(status.LastTurnChained);
-        Assert.True(await sessions.CloseAsync(Key));
-        Assert.False(await sessions.CloseAsync(new SessionKey("nobody", "here")));
+        Assert.True(await Sessions.CloseAsync(Key));
+        Assert.False(await Sessions.CloseAsync(new SessionKey("nobody", "here")));
     }
 
     [Fact]
     public async Task An_idle_session_closes_its_socket_then_stops_and_a_later_turn_starts_fresh()
     {
-        sessions = Start("fantasy.session.idle-close-after = 5m\nfantasy.session.session-idle-timeout = 60m", "idle-sessions");
+        Sessions = Start("fantasy.session.idle-close-after = 5m\nfantasy.session.session-idle-timeout = 60m", "idle-sessions");
         var conversation = new Conversation();
-        conversation.Absorb(await sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
 
         Clock.Advance(TimeSpan.FromMinutes(5));
-        await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpen == 0), Patience);
-        var status = await sessions.GetStatusAsync(Key);
+        await AwaitConditionAsync(() => Task.FromResult(Sim.Counters.ConnectionsOpen == 0), Patience);
+        var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal("none", status!.ConnectionState);
         Assert.Equal(1, status.Turns);
 
         Clock.Advance(TimeSpan.FromMinutes(55));
-        await AwaitAssertAsync(async () => Assert.Null(await sessions.GetStatusAsync(Key)), Patience);
+        await AwaitAssertAsync(async () => Assert.Null(await Sessions.GetStatusAsync(Key)), Patience);
 
-        var later = await sessions.RunTurnToEndAsync(Key, conversation.Next("two")).WaitAsync(Patience);
+        var later = await Sessions.RunTurnToEndAsync(Key, conversation.Next("two")).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, later.Outcome);
         Assert.False(later.Chained);
         Assert.Equal($"ok: {conversation.Items.Count}", later.Result.Text);
-        Assert.Equal(1, (await sessions.GetStatusAsync(Key))!.Turns);
+        Assert.Equal(1, (await Sessions.GetStatusAsync(Key))!.Turns);
     }
 
     [Fact]
     public async Task A_closed_session_can_be_started_again_by_its_next_turn()
     {
-        await sessions.RunTurnToEndAsync(Key, Request(User("one")));
-        Assert.True(await sessions.CloseAsync(Key));
-        var again = await sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
+        await Sessions.RunTurnToEndAsync(Key, Request(User("one")));
+        Assert.True(await Sessions.CloseAsync(Key));
+        var again = await Sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, again.Outcome);
-        Assert.Equal(1, (await sessions.GetStatusAsync(Key))!.Turns);
+        Assert.Equal(1, (await Sessions.GetStatusAsync(Key))!.Turns);
     }
 
     [Fact]
@@ -498,7 +460,7 @@ public sealed class SessionSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     public async Task A_turn_far_longer_than_the_consumer_window_streams_through_the_api()
     {
         // About 800 events against a window of 256: the API's grouped acknowledgements must keep it moving.
-        var (events, end) = await CollectAsync(sessions.RunTurnAsync(Key, Request(User("CALL f 200"))));
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, Request(User("CALL f 200"))));
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
         Assert.Equal(200, end.Result.FunctionCalls.Count);
