@@ -137,7 +137,7 @@ public static class FantasyHostingExtensions
         {
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = sp.GetRequiredService<ActorRegistry>();
-            return new ResponsesSessions(registry.Get<FantasySessionManager>(), FantasySettings.FromConfig(system.Settings.Config));
+            return new ResponsesSessions(system, registry.Get<FantasySessionManager>(), FantasySettings.FromConfig(system.Settings.Config));
         });
 
     /// <summary>For applications without Akka.Hosting: starts an actor system with the service and registers the API.</summary>

@@ -17,6 +17,9 @@ namespace Fantasy.Actors.Api;
 public sealed class ResponsesSessions : IResponsesSessions
 {
     private readonly IActorRef manager;
+
+    /// <summary>Completes when the actor system has terminated: no turn can be ended by it any more.</summary>
+    private readonly Task stopped;
     private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>How many taken events are acknowledged at once: an eighth of the consumer window.</summary>
@@ -34,12 +37,14 @@ public sealed class ResponsesSessions : IResponsesSessions
         ArgumentNullException.ThrowIfNull(credentials);
         Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
         manager = StartManager(system, credentials, Settings, name);
+        stopped = system.WhenTerminated;
     }
 
-    internal ResponsesSessions(IActorRef manager, FantasySettings settings)
+    internal ResponsesSessions(ActorSystem system, IActorRef manager, FantasySettings settings)
     {
         this.manager = manager;
         Settings = settings;
+        stopped = system.WhenTerminated;
     }
 
     /// <summary>Starts a session manager; its shared connection handler is released when the system terminates.</summary>
@@ -90,8 +95,28 @@ public sealed class ResponsesSessions : IResponsesSessions
         try
         {
             // The turn always ends with TurnFinished (cancellation included), so reading does not take the token.
-            await foreach (var item in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            var reader = channel.Reader;
+            while (true)
             {
+                if (!reader.TryRead(out var item))
+                {
+                    var more = reader.WaitToReadAsync(CancellationToken.None).AsTask();
+                    if (await Task.WhenAny(more, stopped).ConfigureAwait(false) != more && !reader.TryPeek(out _))
+                    {
+                        // The actor system is gone and took the turn with it (it never reached a session): end it here.
+                        finished = true;
+                        yield return new TurnFinished(TurnEnd.Failed("the session service stopped before the turn ended", retryable: true));
+                        yield break;
+                    }
+
+                    if (!await more.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
                 if (item is TurnFinished)
                 {
                     finished = true;
