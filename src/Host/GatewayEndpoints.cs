@@ -10,20 +10,37 @@ using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Host;
 
-/// <summary>Counts running turns and refuses new ones once shutdown has begun.</summary>
+/// <summary>Counts running turns, refuses new ones once shutdown has begun, and says when the last one ended.</summary>
 public sealed class TurnGate
 {
+    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int running;
 
     public bool Stopping { get; private set; }
 
     public int Running => Volatile.Read(ref running);
 
-    public void Stop() => Stopping = true;
+    /// <summary>Stops taking turns; the task completes when no turn is running.</summary>
+    public Task StopAsync()
+    {
+        Stopping = true;
+        if (Running == 0)
+        {
+            drained.TrySetResult();
+        }
+
+        return drained.Task;
+    }
 
     public void Enter() => Interlocked.Increment(ref running);
 
-    public void Exit() => Interlocked.Decrement(ref running);
+    public void Exit()
+    {
+        if (Interlocked.Decrement(ref running) == 0 && Stopping)
+        {
+            drained.TrySetResult();
+        }
+    }
 }
 
 /// <summary>On shutdown: stop taking turns, then wait (bounded) for the running ones before the actors stop.</summary>
@@ -33,14 +50,11 @@ internal sealed class DrainService(TurnGate gate, GatewayOptions options, ILogge
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        gate.Stop();
-        var deadline = Stopwatch.StartNew();
-        while (gate.Running > 0 && deadline.Elapsed < options.DrainTimeout && !cancellationToken.IsCancellationRequested)
+        try
         {
-            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            await gate.StopAsync().WaitAsync(options.DrainTimeout, cancellationToken).ConfigureAwait(false);
         }
-
-        if (gate.Running > 0)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             Logs.DrainTimedOut(log, gate.Running, options.DrainTimeout);
         }
