@@ -29,8 +29,7 @@ public sealed class TransportPolicy
     /// <summary>The endpoint answered 426: WebSocket mode is not available, for good.</summary>
     public bool Sticky { get; private set; }
 
-    /// <summary>Why the conversation is on its current transport, for status pages and logs.</summary>
-    public string Reason { get; private set; } = "websocket: default";
+    private string reason = "websocket: default";
 
     public int ConsecutiveFailures => consecutiveFailures;
 
@@ -42,18 +41,14 @@ public sealed class TransportPolicy
             return Transport.Http;
         }
 
-        if (consecutiveFailures > 0 && now < cooldownUntil)
-        {
-            return Transport.Http;
-        }
-
-        if (consecutiveFailures > 0)
-        {
-            Reason = $"websocket: probing again after a {CurrentCooldown()} cooldown";
-        }
-
-        return Transport.WebSocket;
+        return consecutiveFailures > 0 && now < cooldownUntil ? Transport.Http : Transport.WebSocket;
     }
+
+    /// <summary>Why the conversation is on the transport <see cref="Choose"/> gives at <paramref name="now"/>, for status pages and logs.</summary>
+    public string Describe(DateTimeOffset now) =>
+        !Sticky && consecutiveFailures > 0 && now >= cooldownUntil
+            ? $"websocket: probing again after a {CurrentCooldown()} cooldown"
+            : reason;
 
     /// <summary>
     /// A WebSocket connection could not be opened. Returns whether the waiting turn goes over HTTP now
@@ -65,7 +60,7 @@ public sealed class TransportPolicy
         if (error.IsUpgradeRequired)
         {
             Sticky = true;
-            Reason = "http: the endpoint answered 426 (no WebSocket mode); staying on HTTP";
+            reason = "http: the endpoint answered 426 (no WebSocket mode); staying on HTTP";
             return true;
         }
 
@@ -77,16 +72,16 @@ public sealed class TransportPolicy
         consecutiveFailures++;
         var cooldown = CurrentCooldown();
         cooldownUntil = now + cooldown;
-        Reason = $"http: WebSocket connect failed ({error.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? error.Code}: {Trim(error.Message)}); probing again after {cooldown}";
+        reason = $"http: WebSocket connect failed ({error.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? error.Code}: {Trim(error.Message)}); probing again after {cooldown}";
         return true;
     }
 
     /// <summary>A WebSocket connection opened: the failure streak is over.</summary>
     public void OnConnected()
     {
-        if (consecutiveFailures > 0 || Reason.StartsWith("websocket: probing", StringComparison.Ordinal))
+        if (consecutiveFailures > 0)
         {
-            Reason = "websocket: connected again";
+            reason = "websocket: connected again";
         }
 
         consecutiveFailures = 0;

@@ -340,7 +340,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         var submit = pending.Submit;
         if (submit.Options.GenerateWarmup)
         {
-            pending.Finish(TurnEnd.Rejected($"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Reason})", retryable: true));
+            pending.Finish(TurnEnd.Rejected($"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Describe(Now)})", retryable: true));
             TryStartNext();
             return;
         }
@@ -351,7 +351,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
         running = new Running(pending, HttpEpoch, plan, fullInput) { Transport = Transport.Http };
         lastChained = false;
-        log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Reason);
+        log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Describe(Now));
         env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow));
     }
 
@@ -748,7 +748,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         queue.Count,
         running is not null,
         policy.Choose(Now) == Transport.Http ? "http" : "websocket",
-        policy.Reason);
+        policy.Describe(Now));
 
     protected override void PreRestart(Exception reason, object message)
     {

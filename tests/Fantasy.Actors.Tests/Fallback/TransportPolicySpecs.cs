@@ -26,7 +26,7 @@ public sealed class TransportPolicySpecs
         Assert.True(policy.OnConnectFailed(Refused(426), T0));
         Assert.True(policy.Sticky);
         Assert.Equal(Transport.Http, policy.Choose(T0 + TimeSpan.FromDays(30)));
-        Assert.Contains("426", policy.Reason, StringComparison.Ordinal);
+        Assert.Contains("426", policy.Describe(T0), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -42,7 +42,7 @@ public sealed class TransportPolicySpecs
             Assert.Equal(Transport.Http, policy.Choose(now + TimeSpan.FromMinutes(minutes) - TimeSpan.FromSeconds(1)));
             now += TimeSpan.FromMinutes(minutes);
             Assert.Equal(Transport.WebSocket, policy.Choose(now));
-            Assert.StartsWith("websocket: probing", policy.Reason, StringComparison.Ordinal);
+            Assert.StartsWith("websocket: probing", policy.Describe(now), StringComparison.Ordinal);
         }
 
         policy.OnConnected();
