@@ -329,8 +329,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             generate: !submit.Options.GenerateWarmup);
         running = new Running(pending, epoch, plan, fullInput);
         lastChained = running.Chained;
-        log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
-            key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
+        if (log.IsDebugEnabled)
+        {
+            log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
+                key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
+        }
         connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow));
     }
 
