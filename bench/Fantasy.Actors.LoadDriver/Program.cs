@@ -14,7 +14,7 @@ using Fantasy.Actors.Protocol;
 // gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
 //   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
 //       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
-//       [--akka "extra hocon"]
+//       [--akka "extra hocon"] [--warmup-seconds 60]
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
@@ -30,6 +30,7 @@ var key = Arg("--key", "sk-load");
 var mode = Arg("--mode", "plain");
 var message = Arg("--message", "hello");
 var warmupTurns = Math.Min(20, turns);
+var warmup = TimeSpan.FromSeconds(double.Parse(Arg("--warmup-seconds", "60"), CultureInfo.InvariantCulture));
 if (mode == "sessions")
 {
     return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"));
@@ -43,9 +44,27 @@ using var system = mode == "actor"
 using var connector = new WebSocketConnector();
 using var streamSystem = mode.StartsWith("stream", StringComparison.Ordinal) ? ActorSystem.Create("stream", "akka.loglevel = WARNING") : null;
 
-// Warm the JIT on both sides before measuring.
-await RunAsync(-1, warmupTurns, record: false);
+// Warm up before measuring, until the JIT has settled: a long-running service runs its hot code optimised
+// (tier 1), but tiered compilation starts every method unoptimised (tier 0, then instrumented tier 0) and
+// promotes it only after it has been called often enough and a quiet period has passed. Measured before
+// that, both paths run several times slower than in steady state, and the actor path (more code, more
+// methods to promote) much more so. Warm-up rounds run for --warmup-seconds; the counts printed after it
+// (methods compiled in the last round and while measuring) tell whether steady state was reached.
+var warming = Stopwatch.StartNew();
+var warmupRounds = 0;
+long compiledInRound;
+do
+{
+    var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+    await RunAsync(-1, warmupTurns, record: false);
+    warmupRounds++;
+    compiledInRound = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
+}
+while (warming.Elapsed < warmup);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"warm-up {warming.Elapsed.TotalSeconds:F1} s, {warmupRounds} rounds, {compiledInRound} methods compiled in the last round"));
 
+var compiledBeforeRun = System.Runtime.JitInfo.GetCompiledMethodCount();
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
 var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -67,6 +86,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"driver cpu {cpu.TotalSeconds:F2} s, {cpu.TotalMilliseconds * 1000 / Math.Max(1, stats.Events):F2} us/event, allocated {allocated / (double)Math.Max(1, stats.Events):F0} B/event, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"methods compiled while measuring: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBeforeRun}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"turn latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}"));
 return stats.Errors == 0 ? 0 : 1;
 
@@ -86,7 +107,7 @@ Task ActorConversationAsync(int index, int count, bool record)
     var options = new ConnectionOptions(url, new UpstreamCredentials(key), Epoch: 1,
         ConnectTimeout: TimeSpan.FromSeconds(30), MaxMessageSize: 16 * 1024 * 1024,
         KeepAliveInterval: TimeSpan.Zero, TurnWatchdog: TimeSpan.FromMinutes(5));
-    system!.ActorOf(Props.Create(() => new ConversationDriver(options, connector, index, count, message, record ? stats : null, done)));
+    system!.ActorOf(Props.Create<ConversationDriver>(options, connector, index, count, message, record ? stats : null!, done));
     return done.Task;
 }
 

@@ -84,7 +84,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(SessionKey key, SessionEnvironment env) =>
-        Akka.Actor.Props.Create(() => new SessionActor(key, env));
+        Akka.Actor.Props.Create<SessionActor>(key, env);
 
     private static DateTimeOffset Now => Context.System.Scheduler.Now;
 
