@@ -20,7 +20,6 @@ using Fantasy.Actors.Protocol;
 //               to a driver actor), the path the service uses.
 // --mode stream: the connection's inbound stream alone (socket source, parse, batches) into a channel.
 // --mode stream-inline: the inbound stream with the fold inside its sink (no hand-off per event).
-// --mode pooled: the plain loop reading through the connection's pooled-buffer ReceiveAsync.
 // --mode sessions: --connections sessions × --turns tool-loop turns through IResponsesSessions (callers
 //               send the full conversation; the service sends deltas); --full sends full input every turn.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
@@ -29,7 +28,7 @@ var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
 var key = Arg("--key", "sk-load");
 var mode = Arg("--mode", "plain");
 var message = Arg("--message", "hello");
-var warmupTurns = Math.Min(20, turns);
+var warmupTurns = Math.Min(5, turns);
 var warmup = TimeSpan.FromSeconds(double.Parse(Arg("--warmup-seconds", "60"), CultureInfo.InvariantCulture));
 if (mode == "sessions")
 {
@@ -56,7 +55,9 @@ long compiledInRound;
 do
 {
     var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
-    await RunAsync(-1, warmupTurns, record: false);
+    // A round has the run's shape (as many concurrent conversations), so the code paths that only
+    // concurrency reaches (contended mailboxes, thread-pool queues) are warmed as well.
+    await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(-1 - c, warmupTurns, record: false))));
     warmupRounds++;
     compiledInRound = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
 }
@@ -68,11 +69,15 @@ var compiledBeforeRun = System.Runtime.JitInfo.GetCompiledMethodCount();
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
 var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+var pauseBefore = GC.GetTotalPauseDuration();
+var workItemsBefore = ThreadPool.CompletedWorkItemCount;
 var clock = Stopwatch.StartNew();
 await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(c, turns, record: true))));
 clock.Stop();
 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+var pause = GC.GetTotalPauseDuration() - pauseBefore;
+var workItems = ThreadPool.CompletedWorkItemCount - workItemsBefore;
 var gcs = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
 
 var total = connections * turns;
@@ -86,6 +91,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"driver cpu {cpu.TotalSeconds:F2} s, {cpu.TotalMilliseconds * 1000 / Math.Max(1, stats.Events):F2} us/event, allocated {allocated / (double)Math.Max(1, stats.Events):F0} B/event, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"GC pauses {pause.TotalMilliseconds:F0} ms ({pause / clock.Elapsed:P1} of the run), thread-pool work items {workItems / (double)Math.Max(1, stats.Events):F2} per event"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"methods compiled while measuring: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBeforeRun}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"turn latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}"));
@@ -96,9 +103,8 @@ Task RunAsync(int index, int count, bool record) => mode switch
     "plain" => PlainConversationAsync(index, count, record),
     "actor" => ActorConversationAsync(index, count, record),
     "stream" => StreamConversationAsync(index, count, record),
-    "pooled" => PooledConversationAsync(index, count, record),
     "stream-inline" => StreamInlineConversationAsync(index, count, record),
-    _ => throw new ArgumentException($"--mode must be plain, pooled, stream, stream-inline, actor or sessions, not '{mode}'"),
+    _ => throw new ArgumentException($"--mode must be plain, stream, stream-inline, actor or sessions, not '{mode}'"),
 };
 
 Task ActorConversationAsync(int index, int count, bool record)
@@ -112,7 +118,7 @@ Task ActorConversationAsync(int index, int count, bool record)
 }
 
 // Runs `count` chained turns on one socket; `reader` makes, for the open socket, the function that reads
-// the next event the way the mode reads (plain loop, pooled reads, the inbound stream through a channel).
+// the next event the way the mode reads (plain loop, the inbound stream through a channel).
 async Task SocketConversationAsync(int index, int count, bool record, Func<ClientWebSocket, Func<ValueTask<ServerEvent>>> reader)
 {
     using var socket = await ConnectAsync();
@@ -184,21 +190,6 @@ Task PlainConversationAsync(int index, int count, bool record) =>
 
             return EventParser.Parse(buffer.WrittenSpan);
         };
-    });
-
-// The plain loop, but reading through the connection's own ReceiveAsync (pooled buffer per message).
-Task PooledConversationAsync(int index, int count, bool record) =>
-    SocketConversationAsync(index, count, record, socket => async ValueTask<ServerEvent> () =>
-    {
-        var raw = (await InboundFrames.ReceiveAsync(socket, 16 * 1024 * 1024, CancellationToken.None))!;
-        try
-        {
-            return EventParser.Parse(raw.Span);
-        }
-        finally
-        {
-            raw.Release();
-        }
     });
 
 // The inbound stream alone (socket source → parse → batches) into a channel, no actor.

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using Akka;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -60,7 +61,8 @@ internal sealed record InboundFault(Exception Cause);
 /// <summary>Events (and at most one final <see cref="InboundFault"/>) that arrived while the actor was busy.</summary>
 internal sealed class InboundBatch(object first)
 {
-    private readonly List<object> elements = [first];
+    // Sized for a typical batch under load, so that filling one rarely grows the list more than once.
+    private readonly List<object> elements = new(8) { first };
 
     public IReadOnlyList<object> Elements => elements;
 
@@ -130,9 +132,11 @@ internal static class InboundFrames
     }
 
     /// <summary>
-    /// The socket-reading stage. A receive that completes synchronously (the data was already in the socket)
-    /// is pushed at once, inside the stream's own turn; only a receive that has to wait goes through an async
-    /// callback. (<c>Source.UnfoldAsync</c> pays a task continuation and an actor message for every element.)
+    /// The socket-reading stage: frames are read into a buffer rented from the shared pool until <c>EndOfMessage</c>,
+    /// and the whole message is pushed. A receive that completes synchronously (the data was already in the socket)
+    /// is handled at once, inside the stream's own turn, without allocating; only a receive that has to wait
+    /// resumes the stage through an async callback. (<c>Source.UnfoldAsync</c> pays a task, a continuation and an
+    /// actor message for every element.)
     /// </summary>
     private sealed class MessageSource(WebSocket socket, long maxMessageSize, CancellationToken ct) : GraphStage<SourceShape<object>>
     {
@@ -148,17 +152,23 @@ internal static class InboundFrames
         private sealed class Logic : OutGraphStageLogic
         {
             private readonly MessageSource stage;
-            private Action<Task<RawMessage?>> completed = null!;
+            private readonly Action readCompleted;
+            private Action<NotUsed> resume = null!;
+            private ValueTaskAwaiter<ValueWebSocketReceiveResult> pending;
+            private byte[]? buffer;
+            private int length;
+            private bool reading;
             private bool faulted;
 
             public Logic(MessageSource stage)
                 : base(stage.Shape)
             {
                 this.stage = stage;
+                readCompleted = () => resume(NotUsed.Instance);
                 SetHandler(stage.outlet, this);
             }
 
-            public override void PreStart() => completed = GetAsyncCallback<Task<RawMessage?>>(Deliver);
+            public override void PreStart() => resume = GetAsyncCallback<NotUsed>(_ => Resume());
 
             public override void OnPull()
             {
@@ -168,94 +178,141 @@ internal static class InboundFrames
                     return;
                 }
 
-                var read = ReceiveAsync(stage.socket, stage.maxMessageSize, stage.ct);
-                if (read.IsCompleted)
+                Read();
+            }
+
+            /// <summary>Receives until a whole message was pushed, the stream ended, or a receive has to wait.</summary>
+            [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2012", Justification = "Each receive's awaiter is consumed exactly once: GetResult here, or in Resume after it completed.")]
+            private void Read()
+            {
+                try
                 {
-                    Deliver(read);
+                    while (true)
+                    {
+                        var receive = stage.socket.ReceiveAsync(NextSegment(), stage.ct).GetAwaiter();
+                        if (!receive.IsCompleted)
+                        {
+                            reading = true;
+                            pending = receive;
+                            pending.UnsafeOnCompleted(readCompleted);
+                            return;
+                        }
+
+                        if (Received(receive.GetResult()))
+                        {
+                            return;
+                        }
+                    }
                 }
-                else
+                catch (Exception ex)
                 {
-                    read.ContinueWith(static (t, state) => ((Action<Task<RawMessage?>>)state!)(t), completed,
-                        CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    Fail(ex);
                 }
             }
 
-            private void Deliver(Task<RawMessage?> read)
+            private void Resume()
             {
-                if (read.IsCompletedSuccessfully)
+                reading = false;
+                try
                 {
-                    if (read.Result is { } message)
+                    var result = pending.GetResult();
+                    pending = default;
+                    if (Received(result))
                     {
-                        Push(stage.outlet, message);
+                        return;
                     }
-                    else
-                    {
-                        CompleteStage();
-                    }
-
+                }
+                catch (Exception ex)
+                {
+                    pending = default;
+                    Fail(ex);
                     return;
                 }
 
-                // Faulted or cancelled: the fault travels as the last element, behind what was already read.
-                faulted = true;
-                Exception cause = read.Exception is { InnerExceptions.Count: 1 } single ? single.InnerException!
-                    : read.Exception is { } many ? many : new OperationCanceledException("the read was cancelled");
-                Push(stage.outlet, new InboundFault(cause));
+                Read();
             }
-        }
-    }
 
-    /// <summary>One whole message, or null when the server sent a close frame.</summary>
-    internal static async Task<RawMessage?> ReceiveAsync(WebSocket socket, long maxMessageSize, CancellationToken ct)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
-        var length = 0;
-        try
-        {
-            while (true)
+            /// <summary>The buffer space for the next receive, growing the buffer (up to the limit) when it is full.</summary>
+            private Memory<byte> NextSegment()
             {
-                if (length == buffer.Length)
+                if (buffer is null)
                 {
-                    if (length >= maxMessageSize)
+                    buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+                    length = 0;
+                }
+                else if (length == buffer.Length)
+                {
+                    if (length >= stage.maxMessageSize)
                     {
-                        throw new ProtocolException($"an inbound message is larger than the {maxMessageSize}-byte limit (connection.max-message-size)");
+                        throw TooLarge();
                     }
 
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(maxMessageSize + 1, Array.MaxLength)));
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(stage.maxMessageSize + 1, Array.MaxLength)));
                     buffer.AsSpan(0, length).CopyTo(bigger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = bigger;
                 }
 
-                var result = await socket.ReceiveAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                return buffer.AsMemory(length);
+            }
+
+            /// <summary>Takes one receive's result; true when the stage pushed a message or completed.</summary>
+            private bool Received(ValueWebSocketReceiveResult result)
+            {
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return null;
+                    ReturnBuffer();
+                    CompleteStage();
+                    return true;
                 }
 
                 length += result.Count;
-                if (length > maxMessageSize)
+                if (length > stage.maxMessageSize)
                 {
-                    throw new ProtocolException($"an inbound message is larger than the {maxMessageSize}-byte limit (connection.max-message-size)");
+                    throw TooLarge();
                 }
 
-                if (result.EndOfMessage)
+                if (!result.EndOfMessage)
                 {
-                    var message = new RawMessage(buffer, length, result.MessageType);
-                    buffer = null!;
-                    return message;
+                    return false;
                 }
+
+                var message = new RawMessage(buffer!, length, result.MessageType);
+                buffer = null;
+                length = 0;
+                Push(stage.outlet, message);
+                return true;
             }
-        }
-        catch
-        {
-            if (buffer is not null)
+
+            /// <summary>Reading failed or was cancelled: the fault travels as the last element, behind what was already read.</summary>
+            private void Fail(Exception cause)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ReturnBuffer();
+                faulted = true;
+                Push(stage.outlet, new InboundFault(cause));
             }
 
-            throw;
+            private ProtocolException TooLarge() =>
+                new($"an inbound message is larger than the {stage.maxMessageSize}-byte limit (connection.max-message-size)");
+
+            private void ReturnBuffer()
+            {
+                if (buffer is { } b)
+                {
+                    buffer = null;
+                    ArrayPool<byte>.Shared.Return(b);
+                }
+            }
+
+            public override void PostStop()
+            {
+                // A receive still waiting may yet write into the buffer (until the socket is aborted), so it is
+                // left to the garbage collector rather than returned to the pool.
+                if (!reading)
+                {
+                    ReturnBuffer();
+                }
+            }
         }
     }
 }
