@@ -14,7 +14,7 @@ using Fantasy.Actors.Protocol;
 // gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
 //   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
 //       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
-//       [--akka "extra hocon"] [--warmup-seconds 60]
+//       [--akka "extra hocon"] [--warmup-seconds 20]
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
@@ -29,10 +29,10 @@ var key = Arg("--key", "sk-load");
 var mode = Arg("--mode", "plain");
 var message = Arg("--message", "hello");
 var warmupTurns = Math.Min(5, turns);
-var warmup = TimeSpan.FromSeconds(double.Parse(Arg("--warmup-seconds", "60"), CultureInfo.InvariantCulture));
+var warmup = TimeSpan.FromSeconds(double.Parse(Arg("--warmup-seconds", "20"), CultureInfo.InvariantCulture));
 if (mode == "sessions")
 {
-    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"));
+    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup);
 }
 
 var stats = new Stats(connections * turns);
@@ -45,10 +45,18 @@ using var streamSystem = mode.StartsWith("stream", StringComparison.Ordinal) ? A
 
 // Warm up before measuring, until the JIT has settled: a long-running service runs its hot code optimised
 // (tier 1), but tiered compilation starts every method unoptimised (tier 0, then instrumented tier 0) and
-// promotes it only after it has been called often enough and a quiet period has passed. Measured before
-// that, both paths run several times slower than in steady state, and the actor path (more code, more
-// methods to promote) much more so. Warm-up rounds run for --warmup-seconds; the counts printed after it
-// (methods compiled in the last round and while measuring) tell whether steady state was reached.
+// promotes it only once the process has gone 100 ms without compiling a new method and the method has then
+// been called 30 more times. Measured before that, both paths run several times slower than in steady state, and the
+// actor path (more code, more methods to promote) much more so. A busy process that keeps compiling
+// something new can postpone promotion for minutes, so the figures in bench/RESULTS.md are taken with
+// DOTNET_TC_CallCountingDelayMs=0 (promotion without the quiet period: the same optimised code, sooner).
+// Warm-up rounds run for --warmup-seconds; the counts printed after it (methods compiled in the last round
+// and while measuring) tell whether steady state was reached.
+if (Environment.GetEnvironmentVariable("DOTNET_TC_CallCountingDelayMs") != "0")
+{
+    Console.WriteLine("note: DOTNET_TC_CallCountingDelayMs is not 0; tiered compilation may not settle during the warm-up (see bench/RESULTS.md)");
+}
+
 var warming = Stopwatch.StartNew();
 var warmupRounds = 0;
 long compiledInRound;
@@ -113,6 +121,9 @@ Task ActorConversationAsync(int index, int count, bool record)
     var options = new ConnectionOptions(url, new UpstreamCredentials(key), Epoch: 1,
         ConnectTimeout: TimeSpan.FromSeconds(30), MaxMessageSize: 16 * 1024 * 1024,
         KeepAliveInterval: TimeSpan.Zero, TurnWatchdog: TimeSpan.FromMinutes(5));
+    // Not Props.Create(() => new ConversationDriver(...)): Akka evaluates an expression's arguments by
+    // reflection when they are plain captured variables, but compiles a lambda for any other argument (the
+    // conditional below), which compiled a method per conversation and kept tiered compilation from settling.
     system!.ActorOf(Props.Create<ConversationDriver>(options, connector, index, count, message, record ? stats : null!, done));
     return done.Task;
 }
@@ -206,6 +217,8 @@ Task StreamConversationAsync(int index, int count, bool record) =>
                 {
                     queue.Writer.TryWrite((ServerEvent)e);
                 }
+
+                b.Release();
             }), Akka.Streams.ActorMaterializer.Create(streamSystem!));
         return () => queue.Reader.ReadAsync();
     });

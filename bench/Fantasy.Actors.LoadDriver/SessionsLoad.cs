@@ -17,7 +17,7 @@ namespace Fantasy.Actors.LoadDriver;
 /// </summary>
 internal static class SessionsLoad
 {
-    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full)
+    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup)
     {
         var config = ConfigurationFactory.ParseString($"""
             akka.loglevel = WARNING
@@ -29,8 +29,16 @@ internal static class SessionsLoad
         using var http = new HttpClient();
         var stats = new Uri(new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http", Path = "/_stats" }.Uri.ToString());
 
-        // Warm the JIT on both sides.
-        await ConversationAsync(api, new SessionKey("warm", "up"), 5, full, null);
+        // Warm up until tiered compilation has settled (see Program.cs): rounds of up to 100 concurrent
+        // conversations on the same warm-up sessions, for the given time.
+        var warming = Stopwatch.StartNew();
+        var warmers = Math.Min(sessionCount, 100);
+        do
+        {
+            await Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
+                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, null))));
+        }
+        while (warming.Elapsed < warmup);
 
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -75,11 +75,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    // Every actor of this library is created with Props.Create<T>(args), never Props.Create(() => new T(...)):
-    // the expression form compiles a lambda for each actor created, which for connections, sessions and HTTP
-    // turns means a JIT compilation per connection or turn.
     public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector) =>
-        Akka.Actor.Props.Create<ConnectionActor>(options, parent, connector);
+        Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
 
     /// <summary>The running turn.</summary>
     private sealed class Turn(StartTurn command, DateTimeOffset now)

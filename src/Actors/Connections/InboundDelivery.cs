@@ -56,6 +56,8 @@ internal sealed class InboundDelivery
                     inbox.Enqueue(element);
                 }
 
+                batch.Release();
+
                 ackOwed = true;
                 Drain(canTake, take);
                 return true;

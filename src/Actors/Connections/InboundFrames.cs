@@ -11,22 +11,40 @@ using Fantasy.Actors.Protocol;
 namespace Fantasy.Actors.Connections;
 
 /// <summary>
-/// One whole WebSocket message in a buffer rented from the shared pool. Whoever consumes it returns
-/// the buffer with <see cref="Release"/>.
+/// One spare object kept for reuse between two parties of a stream (the stage that makes it and whoever
+/// is done with it, possibly on another thread): a reader under load then allocates nothing per message or
+/// per batch. Holding one is enough: while one object is in use downstream, the other is being filled.
+/// </summary>
+internal sealed class Spare<T>
+    where T : class
+{
+    private T? spare;
+
+    public T? Take() => Interlocked.Exchange(ref spare, null);
+
+    public void Put(T item) => Volatile.Write(ref spare, item);
+}
+
+/// <summary>
+/// One whole WebSocket message in a buffer rented from the shared pool. Whoever consumes it calls
+/// <see cref="Release"/>, which returns the buffer (and, for a message made by the socket source, the
+/// message object itself for reuse); the message must not be touched after that.
 /// </summary>
 internal sealed class RawMessage
 {
+    private readonly Spare<RawMessage>? owner;
     private byte[]? buffer;
 
     public RawMessage(byte[] buffer, int length, WebSocketMessageType type)
+        : this(null)
     {
-        this.buffer = buffer;
-        Length = length;
-        Type = type;
+        Reset(buffer, length, type);
     }
 
-    public int Length { get; }
-    public WebSocketMessageType Type { get; }
+    private RawMessage(Spare<RawMessage>? owner) => this.owner = owner;
+
+    public int Length { get; private set; }
+    public WebSocketMessageType Type { get; private set; }
 
     public ReadOnlySpan<byte> Span => buffer.AsSpan(0, Length);
 
@@ -41,12 +59,28 @@ internal sealed class RawMessage
         return new RawMessage(rented, payload.Length, type);
     }
 
+    /// <summary>A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
+    internal static RawMessage From(Spare<RawMessage> spares, byte[] buffer, int length, WebSocketMessageType type)
+    {
+        var message = spares.Take() ?? new RawMessage(spares);
+        message.Reset(buffer, length, type);
+        return message;
+    }
+
+    private void Reset(byte[] rented, int length, WebSocketMessageType type)
+    {
+        Length = length;
+        Type = type;
+        Volatile.Write(ref buffer, rented);
+    }
+
     public void Release()
     {
         var b = Interlocked.Exchange(ref buffer, null);
         if (b is not null)
         {
             ArrayPool<byte>.Shared.Return(b);
+            owner?.Put(this);
         }
     }
 }
@@ -58,18 +92,34 @@ internal sealed class RawMessage
 /// </summary>
 internal sealed record InboundFault(Exception Cause);
 
-/// <summary>Events (and at most one final <see cref="InboundFault"/>) that arrived while the actor was busy.</summary>
-internal sealed class InboundBatch(object first)
+/// <summary>
+/// Events (and at most one final <see cref="InboundFault"/>) that arrived while the actor was busy. The actor
+/// calls <see cref="Release"/> once it has taken the elements out, so the batch can be filled again.
+/// </summary>
+internal sealed class InboundBatch
 {
-    // Sized for a typical batch under load, so that filling one rarely grows the list more than once.
-    private readonly List<object> elements = new(8) { first };
+    private readonly List<object> elements = new(4);
+    private readonly Spare<InboundBatch>? owner;
+
+    private InboundBatch(Spare<InboundBatch>? owner) => this.owner = owner;
 
     public IReadOnlyList<object> Elements => elements;
+
+    /// <summary>A batch holding <paramref name="first"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
+    public static InboundBatch Start(Spare<InboundBatch>? spares, object first) =>
+        (spares?.Take() ?? new InboundBatch(spares)).Add(first);
 
     public InboundBatch Add(object element)
     {
         elements.Add(element);
         return this;
+    }
+
+    /// <summary>Empties the batch and hands it back for reuse; it must not be touched after that.</summary>
+    public void Release()
+    {
+        elements.Clear();
+        owner?.Put(this);
     }
 }
 
@@ -107,8 +157,11 @@ internal static class InboundFrames
     /// event; when downstream keeps up, every batch holds one element. Upstream is not pulled beyond
     /// <paramref name="max"/> (back-pressure).
     /// </summary>
-    public static Flow<object, InboundBatch, NotUsed> Batches(int max) =>
-        Flow.Create<object>().Batch(max, static first => new InboundBatch(first), static (batch, next) => batch.Add(next));
+    public static Flow<object, InboundBatch, NotUsed> Batches(int max)
+    {
+        var spares = new Spare<InboundBatch>();
+        return Flow.Create<object>().Batch(max, first => InboundBatch.Start(spares, first), static (batch, next) => batch.Add(next));
+    }
 
     private static object ParseOne(RawMessage raw, bool keepRaw)
     {
@@ -153,6 +206,7 @@ internal static class InboundFrames
         {
             private readonly MessageSource stage;
             private readonly Action readCompleted;
+            private readonly Spare<RawMessage> messages = new();
             private Action<NotUsed> resume = null!;
             private ValueTaskAwaiter<ValueWebSocketReceiveResult> pending;
             private byte[]? buffer;
@@ -277,7 +331,7 @@ internal static class InboundFrames
                     return false;
                 }
 
-                var message = new RawMessage(buffer!, length, result.MessageType);
+                var message = RawMessage.From(messages, buffer!, length, result.MessageType);
                 buffer = null;
                 length = 0;
                 Push(stage.outlet, message);

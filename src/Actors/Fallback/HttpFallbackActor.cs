@@ -34,7 +34,7 @@ internal sealed class HttpFallbackActor : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(FantasySettings settings, HttpClient client, UpstreamCredentials credentials) =>
-        Akka.Actor.Props.Create<HttpFallbackActor>(settings, client, credentials);
+        Akka.Actor.Props.Create(() => new HttpFallbackActor(settings, client, credentials));
 
     private sealed record WaitExpired(IActorRef ReplyTo, string TurnId);
 

@@ -63,7 +63,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(RunHttpTurn run, FantasySettings settings, HttpClient client, UpstreamCredentials credentials) =>
-        Akka.Actor.Props.Create<HttpTurnActor>(run, settings, client, credentials);
+        Akka.Actor.Props.Create(() => new HttpTurnActor(run, settings, client, credentials));
 
     private sealed record Answered(HttpResponseMessage Response, int Attempt);
 

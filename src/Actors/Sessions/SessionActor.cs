@@ -84,7 +84,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(SessionKey key, SessionEnvironment env) =>
-        Akka.Actor.Props.Create<SessionActor>(key, env);
+        Akka.Actor.Props.Create(() => new SessionActor(key, env));
 
     private static DateTimeOffset Now => Context.System.Scheduler.Now;
 
@@ -419,6 +419,15 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             }
         }
 
+        ForgetClosingConnection();
+    }
+
+    /// <summary>
+    /// The current connection has reported that it is closing itself (after an error while idle, or its close):
+    /// it is no longer used, and its later reports are ignored once a new connection (a new epoch) replaces it.
+    /// </summary>
+    private void ForgetClosingConnection()
+    {
         connection = null;
         connected = false;
         chain = null;
@@ -485,9 +494,12 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 OnInterrupted(interrupted);
                 break;
             case TurnCancelled cancelled when running is { } r && r.Pending.Id == cancelled.TurnId:
+                // The connection discards its socket after a cancel (a cancel that came while it was still
+                // connecting leaves it open, so it is stopped here too): the next turn needs a new one.
+                DropConnection(close: false);
                 running = null;
-                chain = null;
                 r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+                AfterTurn();
                 break;
             case TurnRefused refused when running is { } r && r.Pending.Id == refused.TurnId:
                 // The connection is closing; the turn goes back to the head of the queue for the next one.
@@ -496,12 +508,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 break;
             case IdleError idle:
                 log.Info("session {SessionId}: connection {ConnectionEpoch} reported {Code} while idle; it will be replaced on the next turn", key.SessionId, epoch, idle.Error.Code);
+                ForgetClosingConnection();
                 break;
             case ConnectionClosed:
-                connection = null;
-                connected = false;
-                chain = null;
-                Timers.Cancel(RotateKey);
+                ForgetClosingConnection();
                 TryStartNext();
                 break;
         }
@@ -641,8 +651,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
+        // A connection that interrupted a turn closes itself (a misbehaving socket is never reused): a turn sent
+        // to it now would be lost, so the next one goes to a new connection.
+        DropConnection(close: false);
         running = null;
-        chain = null;
         if (r.CancelRequested)
         {
             r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));

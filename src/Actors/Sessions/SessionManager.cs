@@ -21,7 +21,7 @@ internal sealed class SessionManager : UntypedActor
 
     public SessionManager(SessionEnvironment env) => this.env = env;
 
-    public static Props Props(SessionEnvironment env) => Akka.Actor.Props.Create<SessionManager>(env);
+    public static Props Props(SessionEnvironment env) => Akka.Actor.Props.Create(() => new SessionManager(env));
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(10, TimeSpan.FromMinutes(1), ex =>

@@ -292,6 +292,55 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     }
 
     [Fact]
+    public async Task A_turn_queued_behind_an_interrupted_one_runs_on_a_new_connection()
+    {
+        // The first turn's socket drops after three events have been delivered (no replay is possible), and the
+        // connection closes itself: the queued turn must go to a new connection, not to the closing one.
+        Sim.Faults.CloseAfterEvents(3, transport: FaultTransport.WebSocket);
+        Sim.Faults.Stall(TimeSpan.FromSeconds(1));
+        await using var first = Sessions.RunTurnAsync(Key, Request(User("first: ok: 20"))).GetAsyncEnumerator();
+        Assert.True(await first.MoveNextAsync());
+        var queued = Sessions.RunTurnToEndAsync(Key, Request(User("queued")));
+
+        ApiTurnEvent last = first.Current;
+        while (await first.MoveNextAsync())
+        {
+            last = first.Current;
+        }
+
+        var interrupted = Assert.IsType<TurnFinished>(last).End;
+        Assert.Equal(TurnOutcome.Failed, interrupted.Outcome);
+        Assert.True(interrupted.Retryable);
+
+        var next = await queued.WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, next.Outcome);
+        Assert.Equal(2, Sim.Counters.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task A_turn_submitted_as_soon_as_a_cancel_ends_runs_on_a_new_connection()
+    {
+        for (var round = 1; round <= 5; round++)
+        {
+            Sim.Faults.Stall(TimeSpan.FromSeconds(10));
+            using var cts = new CancellationTokenSource();
+            await foreach (var item in Sessions.RunTurnAsync(Key, Request(User($"long {round}")), cancellationToken: cts.Token))
+            {
+                if (item is TurnUpstreamEvent)
+                {
+                    await cts.CancelAsync();
+                }
+            }
+
+            // Submitted the moment the cancelled turn ended, racing the old connection's close report.
+            var next = await Sessions.RunTurnToEndAsync(Key, Request(User($"again {round}"))).WaitAsync(Patience);
+            Assert.Equal(TurnOutcome.Completed, next.Outcome);
+        }
+
+        Assert.Equal(6, Sim.Counters.ConnectionsOpened);
+    }
+
+    [Fact]
     public async Task A_crash_inside_the_session_fails_the_running_turn_and_keeps_the_queued_ones()
     {
         var manager = await Sys.ActorSelection("/user/fantasy-sessions").ResolveOne(Patience);
