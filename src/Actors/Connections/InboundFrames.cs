@@ -5,7 +5,6 @@ using Akka;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
-using Akka.Util;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Connections;

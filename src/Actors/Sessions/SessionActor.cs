@@ -468,6 +468,22 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
+        if (report is TurnCancelled or TurnInterrupted or IdleError)
+        {
+            // The connection is closing itself: a cancelled or interrupted turn discards its socket, an error
+            // while idle closes it (a socket that misbehaved is never reused). A turn sent to it now would be
+            // lost, so it gets none: the next turn opens a new connection. A cancel that came while it was
+            // still connecting leaves it open, so a cancelled or interrupted one is stopped here as well.
+            if (report is IdleError)
+            {
+                ForgetClosingConnection();
+            }
+            else
+            {
+                DropConnection(close: false);
+            }
+        }
+
         switch (report)
         {
             case Connected:
@@ -494,9 +510,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 OnInterrupted(interrupted);
                 break;
             case TurnCancelled cancelled when running is { } r && r.Pending.Id == cancelled.TurnId:
-                // The connection discards its socket after a cancel (a cancel that came while it was still
-                // connecting leaves it open, so it is stopped here too): the next turn needs a new one.
-                DropConnection(close: false);
                 running = null;
                 r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
                 AfterTurn();
@@ -508,7 +521,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 break;
             case IdleError idle:
                 log.Info("session {SessionId}: connection {ConnectionEpoch} reported {Code} while idle; it will be replaced on the next turn", key.SessionId, epoch, idle.Error.Code);
-                ForgetClosingConnection();
                 break;
             case ConnectionClosed:
                 ForgetClosingConnection();
@@ -651,9 +663,6 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             return;
         }
 
-        // A connection that interrupted a turn closes itself (a misbehaving socket is never reused): a turn sent
-        // to it now would be lost, so the next one goes to a new connection.
-        DropConnection(close: false);
         running = null;
         if (r.CancelRequested)
         {
