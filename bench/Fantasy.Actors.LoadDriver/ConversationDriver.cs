@@ -34,6 +34,32 @@ internal sealed class Stats(int turns)
 }
 
 /// <summary>
+/// Holds every conversation of the measured run until all have connected, then lets them start together.
+/// </summary>
+internal sealed class StartGate(int count)
+{
+    private readonly TaskCompletionSource allReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int waiting = count;
+
+    /// <summary>Every conversation has connected (or failed to).</summary>
+    public Task AllReady => allReady.Task;
+
+    /// <summary>One conversation connected (or failed to); the task completes when the gate opens.</summary>
+    public Task Arrived()
+    {
+        if (Interlocked.Decrement(ref waiting) == 0)
+        {
+            allReady.TrySetResult();
+        }
+
+        return opened.Task;
+    }
+
+    public void Open() => opened.TrySetResult();
+}
+
+/// <summary>
 /// Parent and reply-to of one <see cref="ConnectionActor"/>: runs <c>count</c> chained turns on it, then
 /// closes it. The actor-path counterpart of the plain receive loop.
 /// </summary>
@@ -47,14 +73,16 @@ internal sealed class ConversationDriver : UntypedActor
     private readonly int count;
     private readonly string message;
     private readonly Stats? stats;
+    private readonly StartGate? gate;
     private readonly TaskCompletionSource done;
     private IActorRef connection = ActorRefs.Nobody;
     private string? previous;
     private int turn;
     private long started;
 
-    public ConversationDriver(ConnectionOptions options, WebSocketConnector connector, int index, int count, string message, Stats? stats, TaskCompletionSource done)
+    public ConversationDriver(ConnectionOptions options, WebSocketConnector connector, int index, int count, string message, Stats? stats, StartGate? gate, TaskCompletionSource done)
     {
+        this.gate = gate;
         this.options = options;
         this.connector = connector;
         this.index = index;
@@ -76,7 +104,13 @@ internal sealed class ConversationDriver : UntypedActor
             case TurnEvent:
                 stats?.Event();
                 break;
+            case Connected when gate is null:
+                Next();
+                break;
             case Connected:
+                gate.Arrived().PipeTo(Self, Self, static () => GateOpened.Instance);
+                break;
+            case GateOpened:
                 Next();
                 break;
             case TurnEnded ended:
@@ -90,13 +124,21 @@ internal sealed class ConversationDriver : UntypedActor
                 }
                 else
                 {
+                    // The conversation is done at its last turn's end, as the plain loop's is (which then aborts its
+                    // socket); the close handshake that follows is not part of the measured time.
+                    done.TrySetResult();
                     connection.Tell(Close.Instance);
                 }
 
                 break;
             case TurnSent:
                 break;
-            case ConnectFailed or TurnInterrupted or TurnRefused or IdleError:
+            case ConnectFailed:
+                stats?.Error();
+                gate?.Arrived();
+                Console.Error.WriteLine($"conversation {index}: {msg}");
+                break;
+            case TurnInterrupted or TurnRefused or IdleError:
                 stats?.Error();
                 Console.Error.WriteLine($"conversation {index}: {msg}");
                 break;
@@ -105,6 +147,11 @@ internal sealed class ConversationDriver : UntypedActor
                 Context.Stop(Self);
                 break;
         }
+    }
+
+    private sealed class GateOpened
+    {
+        public static readonly GateOpened Instance = new();
     }
 
     private void Next()

@@ -14,7 +14,7 @@ using Fantasy.Actors.Protocol;
 // gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
 //   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
 //       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
-//       [--akka "extra hocon"] [--warmup-seconds 20]
+//       [--akka "extra hocon"] [--warmup-seconds 20] [--allocations]
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
@@ -22,6 +22,7 @@ using Fantasy.Actors.Protocol;
 // --mode stream-inline: the inbound stream with the fold inside its sink (no hand-off per event).
 // --mode sessions: --connections sessions × --turns tool-loop turns through IResponsesSessions (callers
 //               send the full conversation; the service sends deltas); --full sends full input every turn.
+// --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
 var turns = int.Parse(Arg("--turns", "200"), CultureInfo.InvariantCulture);
@@ -65,13 +66,27 @@ do
     var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
     // A round has the run's shape (as many concurrent conversations), so the code paths that only
     // concurrency reaches (contended mailboxes, thread-pool queues) are warmed as well.
-    await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(-1 - c, warmupTurns, record: false))));
+    await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(-1 - c, warmupTurns, gate: null))));
     warmupRounds++;
     compiledInRound = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
 }
 while (warming.Elapsed < warmup);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"warm-up {warming.Elapsed.TotalSeconds:F1} s, {warmupRounds} rounds, {compiledInRound} methods compiled in the last round"));
+
+using var sampler = args.Contains("--allocations") ? new AllocationSampler() : null;
+sampler?.Start();
+// Every connection is opened before the clock starts (the turns wait at a gate): the figures are event
+// throughput with that many warm connections, the steady state of the service; opening them is timed apart.
+var gate = new StartGate(connections);
+var connectClock = Stopwatch.StartNew();
+var connectCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+var conversations = Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(c, turns, gate))).ToList();
+await Task.WhenAny(gate.AllReady, Task.WhenAll(conversations));
+connectClock.Stop();
+var connectCpu = Process.GetCurrentProcess().TotalProcessorTime - connectCpuBefore;
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"opened {connections} connections in {connectClock.Elapsed.TotalSeconds:F2} s, driver cpu {connectCpu.TotalMilliseconds * 1000 / connections:F0} us per connection"));
 
 var compiledBeforeRun = System.Runtime.JitInfo.GetCompiledMethodCount();
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -80,7 +95,8 @@ var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount
 var pauseBefore = GC.GetTotalPauseDuration();
 var workItemsBefore = ThreadPool.CompletedWorkItemCount;
 var clock = Stopwatch.StartNew();
-await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => RunAsync(c, turns, record: true))));
+gate.Open();
+await Task.WhenAll(conversations);
 clock.Stop();
 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
@@ -104,18 +120,31 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"methods compiled while measuring: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBeforeRun}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"turn latency ms: p50 {P(0.50):F2}, p90 {P(0.90):F2}, p99 {P(0.99):F2}, max {latencies[^1]:F2}"));
+if (sampler is not null)
+{
+    sampler.Stop();
+    Console.WriteLine(sampler.Promotions());
+    Console.WriteLine("allocations by type (sampled every ~100 KB):");
+    foreach (var line in sampler.Top(15, stats.Events))
+    {
+        Console.WriteLine(line);
+    }
+}
+
 return stats.Errors == 0 ? 0 : 1;
 
-Task RunAsync(int index, int count, bool record) => mode switch
+// Runs one conversation of `count` turns; with a gate (the measured run) it is recorded, and its turns start
+// once the gate opens, after every conversation has connected.
+Task RunAsync(int index, int count, StartGate? gate) => mode switch
 {
-    "plain" => PlainConversationAsync(index, count, record),
-    "actor" => ActorConversationAsync(index, count, record),
-    "stream" => StreamConversationAsync(index, count, record),
-    "stream-inline" => StreamInlineConversationAsync(index, count, record),
+    "plain" => PlainConversationAsync(index, count, gate),
+    "actor" => ActorConversationAsync(index, count, gate),
+    "stream" => StreamConversationAsync(index, count, gate),
+    "stream-inline" => StreamInlineConversationAsync(index, count, gate),
     _ => throw new ArgumentException($"--mode must be plain, stream, stream-inline, actor or sessions, not '{mode}'"),
 };
 
-Task ActorConversationAsync(int index, int count, bool record)
+Task ActorConversationAsync(int index, int count, StartGate? gate)
 {
     var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var options = new ConnectionOptions(url, new UpstreamCredentials(key), Epoch: 1,
@@ -124,15 +153,16 @@ Task ActorConversationAsync(int index, int count, bool record)
     // Not Props.Create(() => new ConversationDriver(...)): Akka evaluates an expression's arguments by
     // reflection when they are plain captured variables, but compiles a lambda for any other argument (the
     // conditional below), which compiled a method per conversation and kept tiered compilation from settling.
-    system!.ActorOf(Props.Create<ConversationDriver>(options, connector, index, count, message, record ? stats : null!, done));
+    system!.ActorOf(Props.Create<ConversationDriver>(options, connector, index, count, message, gate is null ? null! : stats, gate!, done));
     return done.Task;
 }
 
 // Runs `count` chained turns on one socket; `reader` makes, for the open socket, the function that reads
 // the next event the way the mode reads (plain loop, the inbound stream through a channel).
-async Task SocketConversationAsync(int index, int count, bool record, Func<ClientWebSocket, Func<ValueTask<ServerEvent>>> reader)
+async Task SocketConversationAsync(int index, int count, StartGate? gate, Func<ClientWebSocket, Func<ValueTask<ServerEvent>>> reader)
 {
-    using var socket = await ConnectAsync();
+    var record = gate is not null;
+    using var socket = await ConnectAsync(gate);
     var nextEvent = reader(socket);
     string? previous = null;
     for (var t = 0; t < count; t++)
@@ -160,11 +190,27 @@ async Task SocketConversationAsync(int index, int count, bool record, Func<Clien
     socket.Abort();
 }
 
-async Task<ClientWebSocket> ConnectAsync()
+// Opens a socket; with a gate, then waits until every conversation has connected and the gate opens.
+async Task<ClientWebSocket> ConnectAsync(StartGate? gate)
 {
     var socket = new ClientWebSocket();
     socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-    await socket.ConnectAsync(url, CancellationToken.None);
+    try
+    {
+        await socket.ConnectAsync(url, CancellationToken.None);
+    }
+    catch
+    {
+        stats.Error();
+        gate?.Arrived();
+        throw;
+    }
+
+    if (gate is not null)
+    {
+        await gate.Arrived();
+    }
+
     return socket;
 }
 
@@ -184,8 +230,8 @@ string? EndTurn(TurnResult result, int slot, long started, bool record)
 }
 
 // The plain loop: one reused buffer, messages reassembled and parsed in place (the floor).
-Task PlainConversationAsync(int index, int count, bool record) =>
-    SocketConversationAsync(index, count, record, socket =>
+Task PlainConversationAsync(int index, int count, StartGate? gate) =>
+    SocketConversationAsync(index, count, gate, socket =>
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         return async ValueTask<ServerEvent> () =>
@@ -204,8 +250,8 @@ Task PlainConversationAsync(int index, int count, bool record) =>
     });
 
 // The inbound stream alone (socket source → parse → batches) into a channel, no actor.
-Task StreamConversationAsync(int index, int count, bool record) =>
-    SocketConversationAsync(index, count, record, socket =>
+Task StreamConversationAsync(int index, int count, StartGate? gate) =>
+    SocketConversationAsync(index, count, gate, socket =>
     {
         var queue = System.Threading.Channels.Channel.CreateUnbounded<ServerEvent>();
         _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)
@@ -224,9 +270,10 @@ Task StreamConversationAsync(int index, int count, bool record) =>
     });
 
 // The inbound stream with the fold inside its sink (no hand-off to another thread per event).
-async Task StreamInlineConversationAsync(int index, int count, bool record)
+async Task StreamInlineConversationAsync(int index, int count, StartGate? gate)
 {
-    using var socket = await ConnectAsync();
+    var record = gate is not null;
+    using var socket = await ConnectAsync(gate);
     var acc = new TurnAccumulator();
     var turnDone = new TaskCompletionSource<TurnResult>(TaskCreationOptions.RunContinuationsAsynchronously);
     _ = InboundFrames.From(socket, 16 * 1024 * 1024, CancellationToken.None)

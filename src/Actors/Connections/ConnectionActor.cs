@@ -267,6 +267,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case EventConsumed consumed when consumed.TurnId == current.Id:
                 current.Outstanding = Math.Max(0, current.Outstanding - consumed.Count);
+                current.LastActivity = Now;
                 Drain();
 
                 break;
@@ -316,7 +317,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void Forward(Turn current, ServerEvent e)
     {
-        current.LastActivity = Now;
+        // LastActivity is set where elements are taken (a batch's arrival, the consumer's acknowledgement), once
+        // per batch rather than per event.
         current.FrameSent = true;
         var index = current.Forwarded++;
         current.Command.ReplyTo.Tell(new TurnEvent(epoch, current.Id, index, e));
@@ -476,6 +478,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 log.Debug("connection {ConnectionEpoch}: cancel for turn {TurnId}, which is not running here", epoch, cancel.TurnId);
                 break;
             default:
+                if (message is InboundBatch && turn is { } running)
+                {
+                    running.LastActivity = Now;
+                }
+
                 if (!delivery.Handle(message, Sender, canTake, take))
                 {
                     Unhandled(message);

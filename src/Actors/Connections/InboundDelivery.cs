@@ -13,9 +13,9 @@ namespace Fantasy.Actors.Connections;
 /// </summary>
 internal sealed class InboundDelivery
 {
-    private readonly Queue<object> inbox = new();
+    private InboundBatch? batch;
+    private int next;
     private IActorRef? stream;
-    private bool ackOwed;
     private bool draining;
 
     /// <summary>The stream started (its first message to the actor).</summary>
@@ -50,15 +50,10 @@ internal sealed class InboundDelivery
                 stream = sender;
                 sender.Tell(Ack.Instance);
                 return true;
-            case InboundBatch batch:
-                foreach (var element in batch.Elements)
-                {
-                    inbox.Enqueue(element);
-                }
-
-                batch.Release();
-
-                ackOwed = true;
+            case InboundBatch arrived:
+                // The sink sends the next batch only after this one was acknowledged, so there is never more than one.
+                batch = arrived;
+                next = 0;
                 Drain(canTake, take);
                 return true;
             default:
@@ -66,20 +61,25 @@ internal sealed class InboundDelivery
         }
     }
 
-    /// <summary>Hands buffered elements on, in order, while <paramref name="canTake"/> allows; then acknowledges the batch.</summary>
+    /// <summary>
+    /// Hands the batch's elements on, in order, while <paramref name="canTake"/> allows; once all are taken, hands the
+    /// batch back for reuse and acknowledges it.
+    /// </summary>
     public void Drain(Func<bool> canTake, Action<object> take)
     {
-        if (draining)
+        if (draining || batch is null)
         {
             return;
         }
 
         draining = true;
+        var current = batch;
         try
         {
-            while (inbox.Count > 0 && canTake())
+            var elements = current.Elements;
+            while (ReferenceEquals(batch, current) && next < elements.Count && canTake())
             {
-                take(inbox.Dequeue());
+                take(elements[next++]);
             }
         }
         finally
@@ -87,17 +87,18 @@ internal sealed class InboundDelivery
             draining = false;
         }
 
-        if (inbox.Count == 0 && ackOwed && canTake())
+        if (ReferenceEquals(batch, current) && next >= current.Elements.Count && canTake())
         {
-            ackOwed = false;
+            batch = null;
+            current.Release();
             stream?.Tell(Ack.Instance);
         }
     }
 
-    /// <summary>Forgets buffered elements (the stream is being torn down).</summary>
+    /// <summary>Forgets the elements not yet taken (the stream is being torn down).</summary>
     public void Clear()
     {
-        inbox.Clear();
-        ackOwed = false;
+        batch = null;
+        next = 0;
     }
 }

@@ -22,16 +22,21 @@ internal sealed class Spare<T>
     public T? Take() => Interlocked.Exchange(ref spare, null);
 
     public void Put(T item) => Volatile.Write(ref spare, item);
+
+    /// <summary>Keeps <paramref name="item"/> unless a spare is already kept; false then (the caller disposes of it).</summary>
+    public bool TryPut(T item) => Interlocked.CompareExchange(ref spare, item, null) is null;
 }
 
 /// <summary>
 /// One whole WebSocket message in a buffer rented from the shared pool. Whoever consumes it calls
-/// <see cref="Release"/>, which returns the buffer (and, for a message made by the socket source, the
-/// message object itself for reuse); the message must not be touched after that.
+/// <see cref="Release"/>, which hands the buffer back (to the socket source that read it, for its next
+/// receive, or else to the pool) and, for a message made by the socket source, the message object itself
+/// for reuse; the message must not be touched after that.
 /// </summary>
 internal sealed class RawMessage
 {
     private readonly Spare<RawMessage>? owner;
+    private Spare<byte[]>? bufferOwner;
     private byte[]? buffer;
 
     public RawMessage(byte[] buffer, int length, WebSocketMessageType type)
@@ -58,10 +63,15 @@ internal sealed class RawMessage
         return new RawMessage(rented, payload.Length, type);
     }
 
-    /// <summary>A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
-    internal static RawMessage From(Spare<RawMessage> spares, byte[] buffer, int length, WebSocketMessageType type)
+    /// <summary>
+    /// A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to
+    /// <paramref name="spares"/>. On release the buffer goes to <paramref name="buffers"/> if it is not larger than
+    /// <paramref name="keepUpTo"/> bytes and no buffer is kept there yet, else to the pool.
+    /// </summary>
+    internal static RawMessage From(Spare<RawMessage> spares, Spare<byte[]> buffers, int keepUpTo, byte[] buffer, int length, WebSocketMessageType type)
     {
         var message = spares.Take() ?? new RawMessage(spares);
+        message.bufferOwner = buffer.Length <= keepUpTo ? buffers : null;
         message.Reset(buffer, length, type);
         return message;
     }
@@ -78,7 +88,13 @@ internal sealed class RawMessage
         var b = Interlocked.Exchange(ref buffer, null);
         if (b is not null)
         {
-            ArrayPool<byte>.Shared.Return(b);
+            var keeper = bufferOwner;
+            bufferOwner = null;
+            if (keeper is null || !keeper.TryPut(b))
+            {
+                ArrayPool<byte>.Shared.Return(b);
+            }
+
             owner?.Put(this);
         }
     }
@@ -131,6 +147,12 @@ internal static class InboundFrames
     private const int InitialBuffer = 16 * 1024;
 
     /// <summary>
+    /// The largest receive buffer a socket source keeps for its next message once the message read into it was
+    /// parsed; a larger one (grown for a big message) goes back to the pool.
+    /// </summary>
+    private const int KeptBuffer = 64 * 1024;
+
+    /// <summary>
     /// Reads <paramref name="socket"/> one whole message per element (frames reassembled until
     /// <c>EndOfMessage</c>) into pooled buffers: <see cref="RawMessage"/> elements, then an
     /// <see cref="InboundFault"/> if reading failed (a message above <paramref name="maxMessageSize"/>
@@ -146,9 +168,7 @@ internal static class InboundFrames
     /// nothing is read after a fault.
     /// </summary>
     public static Flow<object, object, NotUsed> Parse(bool keepRaw = false) =>
-        Flow.Create<object>()
-            .Select(element => element is RawMessage raw ? ParseOne(raw, keepRaw) : element)
-            .TakeWhile(static element => element is not InboundFault, inclusive: true);
+        Flow.FromGraph(new ParseStage(keepRaw));
 
     /// <summary>
     /// Groups the elements that arrive while downstream is busy into one <see cref="InboundBatch"/> of at most
@@ -184,6 +204,48 @@ internal static class InboundFrames
     }
 
     /// <summary>
+    /// The parsing stage: each <see cref="RawMessage"/> becomes its event (or an <see cref="InboundFault"/>), other
+    /// elements pass as they are, and the stage completes after passing on a fault. (One stage rather than a select
+    /// and a take-while: a hop less per event.)
+    /// </summary>
+    private sealed class ParseStage(bool keepRaw) : GraphStage<FlowShape<object, object>>
+    {
+        private readonly Inlet<object> inlet = new("InboundFrames.parse.in");
+        private readonly Outlet<object> outlet = new("InboundFrames.parse.out");
+        private readonly bool keepRaw = keepRaw;
+
+        public override FlowShape<object, object> Shape => new(inlet, outlet);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+        private sealed class Logic : InAndOutGraphStageLogic
+        {
+            private readonly ParseStage stage;
+
+            public Logic(ParseStage stage)
+                : base(stage.Shape)
+            {
+                this.stage = stage;
+                SetHandler(stage.inlet, this);
+                SetHandler(stage.outlet, this);
+            }
+
+            public override void OnPush()
+            {
+                var element = Grab(stage.inlet);
+                var parsed = element is RawMessage raw ? ParseOne(raw, stage.keepRaw) : element;
+                Push(stage.outlet, parsed);
+                if (parsed is InboundFault)
+                {
+                    CompleteStage();
+                }
+            }
+
+            public override void OnPull() => Pull(stage.inlet);
+        }
+    }
+
+    /// <summary>
     /// The socket-reading stage: frames are read into a buffer rented from the shared pool until <c>EndOfMessage</c>,
     /// and the whole message is pushed. A receive that completes synchronously (the data was already in the socket)
     /// is handled at once, inside the stream's own turn, without allocating; only a receive that has to wait
@@ -206,6 +268,7 @@ internal static class InboundFrames
             private readonly MessageSource stage;
             private readonly Action readCompleted;
             private readonly Spare<RawMessage> messages = new();
+            private readonly Spare<byte[]> buffers = new();
             private Action<NotUsed> resume = null!;
             private ValueTaskAwaiter<ValueWebSocketReceiveResult> pending;
             private byte[]? buffer;
@@ -290,7 +353,7 @@ internal static class InboundFrames
             {
                 if (buffer is null)
                 {
-                    buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+                    buffer = buffers.Take() ?? ArrayPool<byte>.Shared.Rent(InitialBuffer);
                     length = 0;
                 }
                 else if (length == buffer.Length)
@@ -330,7 +393,7 @@ internal static class InboundFrames
                     return false;
                 }
 
-                var message = RawMessage.From(messages, buffer!, length, result.MessageType);
+                var message = RawMessage.From(messages, buffers, KeptBuffer, buffer!, length, result.MessageType);
                 buffer = null;
                 length = 0;
                 Push(stage.outlet, message);
@@ -364,6 +427,11 @@ internal static class InboundFrames
                 if (!reading)
                 {
                     ReturnBuffer();
+                }
+
+                if (buffers.Take() is { } kept)
+                {
+                    ArrayPool<byte>.Shared.Return(kept);
                 }
             }
         }
