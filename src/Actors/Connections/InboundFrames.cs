@@ -148,9 +148,10 @@ internal static class InboundFrames
 
     /// <summary>
     /// The largest receive buffer a socket source keeps for its next message once the message read into it was
-    /// parsed; a larger one (grown for a big message) goes back to the pool.
+    /// parsed (so a busy connection reads into one buffer rather than renting one per message); a buffer grown for
+    /// a big message goes back to the pool, so an idle connection waits on no more than the initial size.
     /// </summary>
-    private const int KeptBuffer = 64 * 1024;
+    private const int KeptBuffer = InitialBuffer;
 
     /// <summary>
     /// Reads <paramref name="socket"/> one whole message per element (frames reassembled until
