@@ -208,10 +208,10 @@ async Task<ClientWebSocket> ConnectAsync(StartGate? gate)
     {
         await socket.ConnectAsync(url, CancellationToken.None);
     }
-    catch
+    catch when (gate is not null)
     {
         stats.Error();
-        gate?.Arrived();
+        _ = gate.Arrived(); // counts this conversation as arrived; it does not wait for the gate
         throw;
     }
 
