@@ -317,8 +317,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void Forward(Turn current, ServerEvent e)
     {
-        // LastActivity is set where elements are taken (a batch's arrival, the consumer's acknowledgement), once
-        // per batch rather than per event.
+        // LastActivity is stamped where elements are taken in: a batch's arrival and the consumer's acknowledgement.
         current.FrameSent = true;
         var index = current.Forwarded++;
         current.Command.ReplyTo.Tell(new TurnEvent(epoch, current.Id, index, e));
@@ -477,12 +476,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case CancelTurn cancel:
                 log.Debug("connection {ConnectionEpoch}: cancel for turn {TurnId}, which is not running here", epoch, cancel.TurnId);
                 break;
+            case InboundBatch when turn is { } running:
+                // The turn's watchdog counts from the last batch taken in (one clock read per batch, not per event).
+                running.LastActivity = Now;
+                delivery.Handle(message, Sender, canTake, take);
+                break;
             default:
-                if (message is InboundBatch && turn is { } running)
-                {
-                    running.LastActivity = Now;
-                }
-
                 if (!delivery.Handle(message, Sender, canTake, take))
                 {
                     Unhandled(message);

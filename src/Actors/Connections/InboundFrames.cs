@@ -22,21 +22,16 @@ internal sealed class Spare<T>
     public T? Take() => Interlocked.Exchange(ref spare, null);
 
     public void Put(T item) => Volatile.Write(ref spare, item);
-
-    /// <summary>Keeps <paramref name="item"/> unless a spare is already kept; false then (the caller disposes of it).</summary>
-    public bool TryPut(T item) => Interlocked.CompareExchange(ref spare, item, null) is null;
 }
 
 /// <summary>
 /// One whole WebSocket message in a buffer rented from the shared pool. Whoever consumes it calls
-/// <see cref="Release"/>, which hands the buffer back (to the socket source that read it, for its next
-/// receive, or else to the pool) and, for a message made by the socket source, the message object itself
-/// for reuse; the message must not be touched after that.
+/// <see cref="Release"/>, which returns the buffer (and, for a message made by the socket source, the
+/// message object itself for reuse); the message must not be touched after that.
 /// </summary>
 internal sealed class RawMessage
 {
     private readonly Spare<RawMessage>? owner;
-    private Spare<byte[]>? bufferOwner;
     private byte[]? buffer;
 
     public RawMessage(byte[] buffer, int length, WebSocketMessageType type)
@@ -63,15 +58,10 @@ internal sealed class RawMessage
         return new RawMessage(rented, payload.Length, type);
     }
 
-    /// <summary>
-    /// A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to
-    /// <paramref name="spares"/>. On release the buffer goes to <paramref name="buffers"/> if it is not larger than
-    /// <paramref name="keepUpTo"/> bytes and no buffer is kept there yet, else to the pool.
-    /// </summary>
-    internal static RawMessage From(Spare<RawMessage> spares, Spare<byte[]> buffers, int keepUpTo, byte[] buffer, int length, WebSocketMessageType type)
+    /// <summary>A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
+    internal static RawMessage From(Spare<RawMessage> spares, byte[] buffer, int length, WebSocketMessageType type)
     {
         var message = spares.Take() ?? new RawMessage(spares);
-        message.bufferOwner = buffer.Length <= keepUpTo ? buffers : null;
         message.Reset(buffer, length, type);
         return message;
     }
@@ -88,13 +78,7 @@ internal sealed class RawMessage
         var b = Interlocked.Exchange(ref buffer, null);
         if (b is not null)
         {
-            var keeper = bufferOwner;
-            bufferOwner = null;
-            if (keeper is null || !keeper.TryPut(b))
-            {
-                ArrayPool<byte>.Shared.Return(b);
-            }
-
+            ArrayPool<byte>.Shared.Return(b);
             owner?.Put(this);
         }
     }
@@ -145,13 +129,6 @@ internal sealed class InboundBatch
 internal static class InboundFrames
 {
     private const int InitialBuffer = 16 * 1024;
-
-    /// <summary>
-    /// The largest receive buffer a socket source keeps for its next message once the message read into it was
-    /// parsed (so a busy connection reads into one buffer rather than renting one per message); a buffer grown for
-    /// a big message goes back to the pool, so an idle connection waits on no more than the initial size.
-    /// </summary>
-    private const int KeptBuffer = InitialBuffer;
 
     /// <summary>
     /// Reads <paramref name="socket"/> one whole message per element (frames reassembled until
@@ -269,7 +246,6 @@ internal static class InboundFrames
             private readonly MessageSource stage;
             private readonly Action readCompleted;
             private readonly Spare<RawMessage> messages = new();
-            private readonly Spare<byte[]> buffers = new();
             private Action<NotUsed> resume = null!;
             private ValueTaskAwaiter<ValueWebSocketReceiveResult> pending;
             private byte[]? buffer;
@@ -354,7 +330,7 @@ internal static class InboundFrames
             {
                 if (buffer is null)
                 {
-                    buffer = buffers.Take() ?? ArrayPool<byte>.Shared.Rent(InitialBuffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
                     length = 0;
                 }
                 else if (length == buffer.Length)
@@ -394,7 +370,7 @@ internal static class InboundFrames
                     return false;
                 }
 
-                var message = RawMessage.From(messages, buffers, KeptBuffer, buffer!, length, result.MessageType);
+                var message = RawMessage.From(messages, buffer!, length, result.MessageType);
                 buffer = null;
                 length = 0;
                 Push(stage.outlet, message);
@@ -430,10 +406,6 @@ internal static class InboundFrames
                     ReturnBuffer();
                 }
 
-                if (buffers.Take() is { } kept)
-                {
-                    ArrayPool<byte>.Shared.Return(kept);
-                }
             }
         }
     }

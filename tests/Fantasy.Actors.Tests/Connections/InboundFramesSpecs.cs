@@ -132,35 +132,4 @@ public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(50, events.Count);
         Assert.All(messages, m => Assert.True(m.Released));
     }
-
-    [Fact]
-    public void A_released_message_hands_its_buffer_back_to_the_reader_that_kept_it_once()
-    {
-        var messages = new Spare<RawMessage>();
-        var buffers = new Spare<byte[]>();
-        var first = new byte[16];
-        var second = new byte[16];
-
-        RawMessage.From(messages, buffers, keepUpTo: 16, first, 3, WebSocketMessageType.Text).Release();
-        // The reader already keeps a buffer: the next one released goes to the pool rather than replacing it.
-        RawMessage.From(messages, buffers, keepUpTo: 16, second, 3, WebSocketMessageType.Text).Release();
-
-        Assert.Same(first, buffers.Take());
-        Assert.Null(buffers.Take());
-    }
-
-    [Fact]
-    public void A_buffer_grown_beyond_the_kept_size_goes_back_to_the_pool_not_to_the_reader()
-    {
-        var messages = new Spare<RawMessage>();
-        var buffers = new Spare<byte[]>();
-        var message = RawMessage.From(messages, buffers, keepUpTo: 16, new byte[64], 40, WebSocketMessageType.Text);
-
-        message.Release();
-
-        Assert.True(message.Released);
-        Assert.Null(buffers.Take());
-        // The message object itself is kept for the next message.
-        Assert.Same(message, messages.Take());
-    }
 }
