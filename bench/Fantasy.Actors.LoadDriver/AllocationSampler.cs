@@ -12,6 +12,9 @@ internal sealed class AllocationSampler : EventListener
 {
     private const int AllocationTick = 10;
     private const int HeapStats = 4;
+    private const int MarkWithType = 202;
+    private static readonly string[] MarkRoots = ["stack", "finalize queue", "handles", "older generations (cards)", "sized refs", "overflow", "dependent handles", "new finalize queue", "steal"];
+    private readonly ConcurrentDictionary<int, long> markedByRoot = new();
     private readonly ConcurrentDictionary<string, long> bytesByType = new();
     private volatile bool recording;
     private long gcs;
@@ -45,6 +48,14 @@ internal sealed class AllocationSampler : EventListener
             return;
         }
 
+        if (e.EventId == MarkWithType)
+        {
+            var root = Convert.ToInt32(e.Payload[e.PayloadNames.IndexOf("Type")], CultureInfo.InvariantCulture);
+            var bytes = Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("Bytes")], CultureInfo.InvariantCulture);
+            markedByRoot.AddOrUpdate(root, bytes, (_, sum) => sum + bytes);
+            return;
+        }
+
         if (e.EventId != AllocationTick)
         {
             return;
@@ -60,6 +71,10 @@ internal sealed class AllocationSampler : EventListener
     /// <summary>What the collections kept: bytes promoted out of generations 0 and 1, per collection.</summary>
     public string Promotions() => string.Create(CultureInfo.InvariantCulture,
         $"GCs seen {gcs}, promoted per GC: from gen0 {promoted0 / (double)Math.Max(1, gcs) / 1e6:F2} MB, from gen1 {promoted1 / (double)Math.Max(1, gcs) / 1e6:F2} MB");
+
+    /// <summary>What the collections marked, by where the marking started (per collection).</summary>
+    public string Marked() => "marked per GC by root: " + string.Join(", ", markedByRoot.OrderBy(kv => kv.Key).Select(kv =>
+        string.Create(CultureInfo.InvariantCulture, $"{(kv.Key < MarkRoots.Length ? MarkRoots[kv.Key] : kv.Key.ToString(CultureInfo.InvariantCulture))} {kv.Value / (double)Math.Max(1, gcs) / 1e6:F2} MB")));
 
     /// <summary>The types with the most sampled bytes, as bytes per event.</summary>
     public IEnumerable<string> Top(int count, long events) =>

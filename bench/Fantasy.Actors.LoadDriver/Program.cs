@@ -14,7 +14,7 @@ using Fantasy.Actors.Protocol;
 // gateway). Prints turns/s, events/s, the driver's CPU per event and per-turn latency percentiles.
 //   dotnet run -c Release --project bench/Fantasy.Actors.LoadDriver -- --url ws://127.0.0.1:5099/v1/responses
 //       [--connections 50] [--turns 200] [--key K] [--mode plain|actor] [--message "CALL bench 250"]
-//       [--akka "extra hocon"] [--warmup-seconds 20] [--allocations]
+//       [--akka "extra hocon"] [--warmup-seconds 20] [--allocations] [--hold-seconds 0]
 // --mode plain: one ClientWebSocket receive loop per conversation parsing with EventParser (the floor).
 // --mode actor: one ConnectionActor per conversation (Akka.Streams reading, events forwarded as messages
 //               to a driver actor), the path the service uses.
@@ -95,6 +95,15 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 GC.Collect();
 GC.WaitForPendingFinalizers();
 GC.Collect();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"managed heap with the connections open: {GC.GetTotalMemory(false) / 1e6:F1} MB ({GC.GetTotalMemory(false) / (double)connections / 1024:F1} KB per connection)"));
+
+// --hold-seconds: keeps the connections open and idle before the measured run (time to take a heap snapshot).
+if (double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture) is > 0 and var hold)
+{
+    Console.WriteLine($"holding the open connections for {hold} s (pid {Environment.ProcessId})");
+    await Task.Delay(TimeSpan.FromSeconds(hold));
+}
 
 var compiledBeforeRun = System.Runtime.JitInfo.GetCompiledMethodCount();
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -133,8 +142,9 @@ if (sampler is not null)
 {
     sampler.Stop();
     Console.WriteLine(sampler.Promotions());
+    Console.WriteLine(sampler.Marked());
     Console.WriteLine("allocations by type (sampled every ~100 KB):");
-    foreach (var line in sampler.Top(15, stats.Events))
+    foreach (var line in sampler.Top(40, stats.Events))
     {
         Console.WriteLine(line);
     }
