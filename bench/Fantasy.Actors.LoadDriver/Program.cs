@@ -75,7 +75,6 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"warm-up {warming.Elapsed.TotalSeconds:F1} s, {warmupRounds} rounds, {compiledInRound} methods compiled in the last round; {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, {Environment.ProcessorCount} processor(s)"));
 
 using var sampler = args.Contains("--allocations") ? new AllocationSampler() : null;
-sampler?.Start();
 // Every connection is opened before the clock starts (the turns wait at a gate): the figures are event
 // throughput with that many warm connections, the steady state of the service; opening them is timed apart.
 var gate = new StartGate(connections);
@@ -105,6 +104,8 @@ if (double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture) is > 
     await Task.Delay(TimeSpan.FromSeconds(hold));
 }
 
+// Sampled from here: the measured run only, not the opening of its connections.
+sampler?.Start();
 var compiledBeforeRun = System.Runtime.JitInfo.GetCompiledMethodCount();
 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
