@@ -252,7 +252,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
         Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
-        TurnLog(id).Debug("connection {ConnectionEpoch}: turn {TurnId} started", epoch, id);
+        if (log.IsDebugEnabled)
+        {
+            // Guarded: the turn's log context is an adapter made per call, not worth making per turn for nothing.
+            TurnLog(id).Debug("connection {ConnectionEpoch}: turn {TurnId} started", epoch, id);
+        }
+
         Go(Busy);
     }
 
@@ -341,7 +346,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Timers.Cancel(WatchdogKey);
         turn = null;
         var result = current.Accumulator.ToResult();
-        TurnLog(current.Id).Debug("connection {ConnectionEpoch}: turn {TurnId} ended {Status} after {EventsForwarded} events", epoch, current.Id, result.Status, current.Forwarded);
+        if (log.IsDebugEnabled)
+        {
+            TurnLog(current.Id).Debug("connection {ConnectionEpoch}: turn {TurnId} ended {Status} after {EventsForwarded} events", epoch, current.Id, result.Status, current.Forwarded);
+        }
+
         parent.Tell(new TurnEnded(epoch, current.Id, result, current.Forwarded));
         Go(Idle);
         if (closeRequested)

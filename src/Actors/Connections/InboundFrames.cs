@@ -405,7 +405,6 @@ internal static class InboundFrames
                 {
                     ReturnBuffer();
                 }
-
             }
         }
     }
