@@ -52,6 +52,7 @@ public sealed record TurnFaults
 /// The fault and latency knobs of a running simulator. Each "next K" fault is consumed by the next K
 /// upgrades, posts or turns it applies to. Thread-safe; change it at any time.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The idle-push token sources have no timer and are never disposed (a connection may be reading one).")]
 public sealed class SimulatorFaults
 {
     private readonly object gate = new();
@@ -85,6 +86,29 @@ public sealed class SimulatorFaults
     {
         get => TimeSpan.FromTicks(Interlocked.Read(ref firstEventTicks));
         set => Interlocked.Exchange(ref firstEventTicks, value.Ticks);
+    }
+
+    private CancellationTokenSource idlePush = new();
+    private long idlePushes;
+
+    /// <summary>Cancelled when <see cref="PushLimitErrorToIdleSockets"/> is called; a new one each time.</summary>
+    internal CancellationToken IdlePush => Volatile.Read(ref idlePush).Token;
+
+    /// <summary>How many times <see cref="PushLimitErrorToIdleSockets"/> was called; a socket remembers the count it opened at.</summary>
+    internal long IdlePushes => Interlocked.Read(ref idlePushes);
+
+    /// <summary>
+    /// Every socket open now gets the connection-limit <c>error</c> pushed unsolicited and is closed, as the real
+    /// service does when its 60 minutes run out between turns: at once if it is idle, else as soon as its running
+    /// response (and any request already waiting) is done. Sockets opened later are not touched.
+    /// </summary>
+    public void PushLimitErrorToIdleSockets()
+    {
+        Interlocked.Increment(ref idlePushes);
+        var old = Interlocked.Exchange(ref idlePush, new CancellationTokenSource());
+
+        // Not disposed: a connection may be reading its token right now. Without a timer it holds nothing to free.
+        old.Cancel();
     }
 
     /// <summary>Refuse the next <paramref name="count"/> upgrades (426, 429 + Retry-After, 500, …).</summary>

@@ -20,6 +20,7 @@ internal sealed class WebSocketConnection : IDisposable
     private readonly DateTimeOffset openedAt = DateTimeOffset.UtcNow;
     private readonly Channel<Inbound> inbound = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource clientClosing = new();
+    private readonly long pushesAtOpen;
     private StoredResponse? cache;
 
     public WebSocketConnection(WebSocket socket, Stream transport, SimulatorEngine engine)
@@ -27,7 +28,11 @@ internal sealed class WebSocketConnection : IDisposable
         this.socket = socket;
         this.transport = transport;
         this.engine = engine;
+        pushesAtOpen = engine.Faults.IdlePushes;
     }
+
+    /// <summary>Whether a push of the limit error was asked for since this socket opened.</summary>
+    private bool PushAsked => engine.Faults.IdlePushes != pushesAtOpen;
 
     public void Dispose() => clientClosing.Dispose();
 
@@ -183,25 +188,33 @@ internal sealed class WebSocketConnection : IDisposable
         }
     }
 
-    /// <summary>The next inbound message, or null when the lifetime ran out while idle and the push option is on.</summary>
+    /// <summary>
+    /// The next inbound message, or null when the server pushes the limit error to this idle socket: its lifetime
+    /// ran out (with the push option on) or <see cref="SimulatorFaults.PushLimitErrorToIdleSockets"/> was called.
+    /// </summary>
     private async Task<Inbound?> NextAsync(CancellationToken ct)
     {
-        if (!engine.Options.PushLimitErrorWhenIdle)
+        if (inbound.Reader.TryRead(out var queued))
         {
-            return await inbound.Reader.ReadAsync(ct).ConfigureAwait(false);
+            return queued;
         }
 
-        var left = openedAt + engine.Options.ConnectionLifetime - DateTimeOffset.UtcNow;
-        if (left <= TimeSpan.Zero)
+        var push = engine.Faults.IdlePush;
+        TimeSpan? left = engine.Options.PushLimitErrorWhenIdle ? openedAt + engine.Options.ConnectionLifetime - DateTimeOffset.UtcNow : null;
+        if (left <= TimeSpan.Zero || PushAsked)
         {
-            return inbound.Reader.TryRead(out var ready) ? ready : null;
+            return null;
         }
 
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        lifetime.CancelAfter(left);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, push);
+        if (left is { } l)
+        {
+            wait.CancelAfter(l);
+        }
+
         try
         {
-            return await inbound.Reader.ReadAsync(lifetime.Token).ConfigureAwait(false);
+            return await inbound.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

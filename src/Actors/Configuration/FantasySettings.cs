@@ -39,7 +39,8 @@ public sealed record SessionSettings(
     int MaxTranscriptItems,
     bool WarmOnRotate,
     TimeSpan SessionIdleTimeout,
-    int ConsumerWindow = 256);
+    int ConsumerWindow,
+    TimeSpan OrphanedTurnTimeout);
 
 public sealed record HttpSettings(
     int MaxRetries,
@@ -107,7 +108,8 @@ public sealed record FantasySettings(
                 r.Int("session.max-transcript-items", min: 1),
                 r.Bool("session.warm-on-rotate"),
                 r.Positive("session.session-idle-timeout"),
-                r.Int("session.consumer-window", min: 16)),
+                r.Int("session.consumer-window", min: 16),
+                r.Positive("session.orphaned-turn-timeout")),
             new HttpSettings(
                 r.Int("http.max-retries", min: 0),
                 r.Positive("http.initial-backoff"),

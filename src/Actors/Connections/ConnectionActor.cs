@@ -427,6 +427,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case StartTurn start:
                 Sender.Tell(new TurnRefused(epoch, start.TurnId, "the connection is closing"));
                 break;
+            case Close:
+                break;
             default:
                 IgnoreOrUnhandled(message);
                 break;
@@ -510,6 +512,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void Finish(string reason, WebSocketCloseStatus? status)
     {
+        // ConnectionClosed is the last report: a turn this connection still holds is reported before it.
+        ReportHeldTurns(reason);
         if (!closedReported)
         {
             closedReported = true;
@@ -520,17 +524,24 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Context.Stop(Self);
     }
 
-    protected override void PostStop()
+    private void ReportHeldTurns(string reason)
     {
         if (turn is { } t)
         {
-            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, "the connection actor stopped"));
+            turn = null;
+            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, reason));
         }
 
         if (waiting is { } w)
         {
-            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, "the connection actor stopped"));
+            waiting = null;
+            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, reason));
         }
+    }
+
+    protected override void PostStop()
+    {
+        ReportHeldTurns("the connection actor stopped");
 
         if (!closedReported)
         {

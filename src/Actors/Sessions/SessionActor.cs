@@ -23,6 +23,12 @@ internal sealed record SessionEnvironment(
     WebSocketConnector Connector,
     IActorRef Http)
 {
+    /// <summary>
+    /// Where a connection of the given epoch sends its reports, given the session; the session itself unless a
+    /// spec interposes (to order a connection's reports against the session's own messages).
+    /// </summary>
+    public Func<long, IActorRef, IActorRef>? ReportsTo { get; init; }
+
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;
 }
@@ -44,6 +50,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private const string RotateKey = "rotate";
     private const string IdleKey = "idle-close";
     private const string PassivateKey = "session-idle";
+    private const string LivenessKey = "turn-liveness";
+
+    /// <summary>Connections in a row that may close before taking a turn before the turn fails.</summary>
+    private const int MaxHandoffs = 3;
 
     private readonly SessionKey key;
     private readonly SessionEnvironment env;
@@ -97,6 +107,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         public bool Finished { get; set; }
         public bool Replayed { get; set; }
 
+        /// <summary>How many connections closed before taking this turn.</summary>
+        public int Handoffs { get; set; }
+
         /// <summary>Internal warm-ups (rotation priming) have no caller.</summary>
         public bool Internal { get; init; }
 
@@ -140,7 +153,13 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         public int Delivered { get; set; }
         public UpstreamError? HeldError { get; set; }
         public bool CancelRequested { get; set; }
+
+        /// <summary>The connection took the turn: it reported the frame sent, an event, or a refusal.</summary>
+        public bool Acknowledged { get; set; }
     }
+
+    /// <summary>The check, <c>session.orphaned-turn-timeout</c> after a WebSocket turn was handed out or lost its connection, that it has a live one.</summary>
+    private sealed record TurnLiveness(string TurnId);
 
     private sealed record Rotate(long Epoch);
 
@@ -247,6 +266,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case IConnectionReport report:
                 OnConnectionReport(report);
                 break;
+            case TurnLiveness liveness:
+                CheckLiveness(liveness.TurnId);
+                break;
             default:
                 Unhandled(message);
                 break;
@@ -329,6 +351,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             generate: !submit.Options.GenerateWarmup);
         running = new Running(pending, epoch, plan, fullInput);
         lastChained = running.Chained;
+        Timers.StartSingleTimer(LivenessKey, new TurnLiveness(pending.Id), settings.OrphanedTurnTimeout);
         if (log.IsDebugEnabled)
         {
             log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
@@ -402,7 +425,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         epoch++;
         connected = false;
         var options = ConnectionOptions.From(env.Settings, env.Credentials, epoch);
-        connection = Context.ActorOf(ConnectionActor.Props(options, Self, env.Connector), "ws-" + epoch);
+        var reportsTo = env.ReportsTo?.Invoke(epoch, Self) ?? Self;
+        connection = Context.ActorOf(ConnectionActor.Props(options, reportsTo, env.Connector), "ws-" + epoch);
+        ArmLivenessIfOrphaned();
     }
 
     private void DropConnection(bool close)
@@ -432,6 +457,16 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         connected = false;
         chain = null;
         Timers.Cancel(RotateKey);
+        ArmLivenessIfOrphaned();
+    }
+
+    /// <summary>A running WebSocket turn that just lost its connection is checked again after the bound.</summary>
+    private void ArmLivenessIfOrphaned()
+    {
+        if (running is { Transport: Transport.WebSocket } r)
+        {
+            Timers.StartSingleTimer(LivenessKey, new TurnLiveness(r.Pending.Id), settings.OrphanedTurnTimeout);
+        }
     }
 
     private void RotateNow(string why)
@@ -501,6 +536,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case ConnectionTurnEvent e:
                 OnEvent(e);
                 break;
+            case TurnSent sent when running is { } r && r.Pending.Id == sent.TurnId:
+                r.Acknowledged = true;
+                break;
             case TurnSent:
                 break;
             case TurnEnded ended:
@@ -515,15 +553,27 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 AfterTurn();
                 break;
             case TurnRefused refused when running is { } r && r.Pending.Id == refused.TurnId:
-                // The connection is closing; the turn goes back to the head of the queue for the next one.
-                running = null;
-                queue.AddFirst(r.Pending);
+                // The connection did not take the turn (it is closing, or still busy with a send): it gets no
+                // further turn, and this one goes back to the head of the queue for a new connection.
+                log.Info("session {SessionId}: connection {ConnectionEpoch} refused turn {TurnId} ({Reason}); it goes to a new connection", key.SessionId, epoch, refused.TurnId, refused.Reason);
+                DropConnection(close: true);
+                Requeue(r, refused.Reason);
+                TryStartNext();
                 break;
             case IdleError idle:
                 log.Info("session {SessionId}: connection {ConnectionEpoch} reported {Code} while idle; it will be replaced on the next turn", key.SessionId, epoch, idle.Error.Code);
+                if (running is { Transport: Transport.WebSocket } sentTo && sentTo.Epoch == idle.Epoch)
+                {
+                    // The connection reported the error from its idle state, so the turn sent to it had not been
+                    // taken yet: it is refused there or dead-lettered. It goes to a new connection instead.
+                    Requeue(sentTo, $"connection {idle.Epoch} closed itself ({idle.Error.Code ?? idle.Error.Message}) before it took the turn");
+                    TryStartNext();
+                }
+
                 break;
-            case ConnectionClosed:
+            case ConnectionClosed closed:
                 ForgetClosingConnection();
+                ConnectionGone(closed.Reason);
                 TryStartNext();
                 break;
         }
@@ -562,6 +612,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             Acknowledge(e);
             return;
         }
+
+        r.Acknowledged = true;
 
         if (r.Delivered == 0 && !r.Pending.Replayed && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error }
             && (error.Code != UpstreamError.PreviousResponseNotFound || r.FullInput is not null))
@@ -683,6 +735,74 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         AfterTurn();
     }
 
+    /// <summary>
+    /// The current connection is gone (its last report, or its actor stopped) while a turn it was given is still
+    /// running here: the turn never waits on a connection that no longer exists.
+    /// </summary>
+    private void ConnectionGone(string reason)
+    {
+        if (running is not { Transport: Transport.WebSocket } r || r.Epoch != epoch)
+        {
+            return;
+        }
+
+        if (!r.Acknowledged && r.Delivered == 0 && !r.CancelRequested)
+        {
+            // The connection closed before it took the turn (it would have reported the turn otherwise).
+            Requeue(r, $"connection {r.Epoch} closed before it took the turn: {reason}");
+            return;
+        }
+
+        OnInterrupted(new TurnInterrupted(r.Epoch, r.Pending.Id, r.Delivered, FrameSent: true, reason));
+    }
+
+    /// <summary>
+    /// A turn that no connection took goes back to the head of the queue unchanged (nothing was sent, so it is
+    /// no replay). A turn that connection after connection does not take fails instead of circling for ever.
+    /// </summary>
+    private void Requeue(Running r, string why)
+    {
+        running = null;
+        if (++r.Pending.Handoffs > MaxHandoffs)
+        {
+            log.Warning("session {SessionId}: turn {TurnId} was not taken by {Handoffs} connections in a row; failing it: {Why}", key.SessionId, r.Pending.Id, r.Pending.Handoffs, why);
+            r.Finish(TurnEnd.Failed($"{r.Pending.Handoffs} connections in a row closed before taking the turn (last: {why})", retryable: true));
+            AfterTurn();
+            return;
+        }
+
+        log.Info("session {SessionId}: turn {TurnId} goes to a new connection: {Why}", key.SessionId, r.Pending.Id, why);
+        queue.AddFirst(r.Pending);
+    }
+
+    /// <summary>
+    /// Armed when a WebSocket turn is handed to a connection and again whenever the running turn's connection is
+    /// forgotten or replaced; when it fires, a turn that still has no live connection that took it ends.
+    /// A live connection that took the turn bounds it itself (<c>connection.turn-watchdog</c>).
+    /// </summary>
+    private void CheckLiveness(string turnId)
+    {
+        if (running is not { Transport: Transport.WebSocket } r || r.Pending.Id != turnId
+            || (connection is not null && connected && r.Epoch == epoch && r.Acknowledged))
+        {
+            return;
+        }
+
+        running = null;
+        var state = connection is null ? "no connection" : r.Epoch != epoch ? $"connection {r.Epoch} was replaced" : $"connection {epoch} never took it";
+        log.Warning("session {SessionId}: turn {TurnId} had no live connection for {Timeout} ({State}); failing it", key.SessionId, r.Pending.Id, settings.OrphanedTurnTimeout, state);
+        if (connection is not null && r.Epoch == epoch)
+        {
+            // A connection that holds a turn it never acknowledged is not trusted with the next one.
+            DropConnection(close: false);
+        }
+
+        r.Finish(TurnEnd.Failed(
+            $"the turn had no live connection for {settings.OrphanedTurnTimeout} ({state}; session.orphaned-turn-timeout)",
+            retryable: true, result: new TurnResult { Status = TurnStatus.Interrupted }));
+        AfterTurn();
+    }
+
     /// <summary>Nothing reached the caller yet: the same turn once more, full input, on a fresh connection.</summary>
     private void Replay(Running r, string why)
     {
@@ -752,9 +872,16 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             {
                 env.Http.Tell(new CancelHttpTurn(turnId));
             }
+            else if (connection is null || r.Epoch != epoch)
+            {
+                // Its connection is gone: nothing upstream to stop, the turn ends here.
+                running = null;
+                r.Finish(TurnEnd.Cancelled($"cancelled after {r.Delivered} events"));
+                AfterTurn();
+            }
             else
             {
-                connection?.Tell(new CancelTurn(turnId));
+                connection.Tell(new CancelTurn(turnId));
             }
         }
     }

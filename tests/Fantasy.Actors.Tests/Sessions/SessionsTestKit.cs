@@ -42,7 +42,11 @@ public abstract class SessionsTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
 
     /// <summary>A session manager named <paramref name="name"/> over the simulator, with <paramref name="extra"/> HOCON.</summary>
     protected ResponsesSessions Start(string extra = "", string name = "fantasy-sessions", Uri? webSocketUrl = null) =>
-        new(Sys, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(ConfigurationFactory.ParseString($"""
+        new(Sys, new UpstreamCredentials("sk-test"), Settings(extra, webSocketUrl), name);
+
+    /// <summary>The specs' settings over the simulator, with <paramref name="extra"/> HOCON.</summary>
+    protected FantasySettings Settings(string extra = "", Uri? webSocketUrl = null) =>
+        FantasySettings.FromConfig(ConfigurationFactory.ParseString($"""
             fantasy.upstream.websocket-url = "{webSocketUrl ?? Sim.WebSocketUrl}"
             fantasy.upstream.base-url = "{Sim.BaseUrl}"
             fantasy.connection.max-age-jitter = 0s
@@ -53,5 +57,5 @@ public abstract class SessionsTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
             fantasy.http.max-retries = 2
             fantasy.http.initial-backoff = 500ms
             {extra}
-            """)), name);
+            """));
 }
