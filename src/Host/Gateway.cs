@@ -80,6 +80,10 @@ public sealed class Gateway : IAsyncDisposable
 
         // The gateway passes events on exactly as received.
         fantasy.Hocon = (fantasy.Hocon ?? string.Empty) + "\nfantasy.connection.keep-raw-events = on";
+
+        // The host's lifetime stops the actor system, after the drain: Akka's own process-exit hook would run
+        // CoordinatedShutdown the moment SIGTERM arrives and cut every running turn.
+        fantasy.Hocon += "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
         var settings = FantasySettings.FromConfig(fantasy.ToConfig());
         var upstream = fantasy.BaseUrl ?? settings.Upstream.BaseUrl;
 
@@ -89,7 +93,8 @@ public sealed class Gateway : IAsyncDisposable
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddFantasyActors(fantasy);
 
-        // Registered after the actor system: hosted services stop in reverse order, so turns drain first.
+        // The drain runs in the hosts's "stopping" phase, before any hosted service stops: Kestrel still answers
+        // (503 to new turns) and the actor system still runs the turns in flight.
         builder.Services.AddHostedService<DrainService>();
         builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>()));
 

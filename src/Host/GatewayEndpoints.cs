@@ -13,18 +13,19 @@ namespace Fantasy.Actors.Host;
 /// <summary>Counts running turns, refuses new ones once shutdown has begun, and says when the last one ended.</summary>
 public sealed class TurnGate
 {
+    /// <summary>Set in <see cref="state"/> once shutdown began; the other bits count the running turns.</summary>
+    private const int StoppingBit = 1 << 30;
     private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int running;
+    private int state;
 
-    public bool Stopping { get; private set; }
+    public bool Stopping => (Volatile.Read(ref state) & StoppingBit) != 0;
 
-    public int Running => Volatile.Read(ref running);
+    public int Running => Volatile.Read(ref state) & ~StoppingBit;
 
     /// <summary>Stops taking turns; the task completes when no turn is running.</summary>
     public Task StopAsync()
     {
-        Stopping = true;
-        if (Running == 0)
+        if ((Interlocked.Or(ref state, StoppingBit) & ~StoppingBit) == 0)
         {
             drained.TrySetResult();
         }
@@ -32,33 +33,71 @@ public sealed class TurnGate
         return drained.Task;
     }
 
-    public void Enter() => Interlocked.Increment(ref running);
+    /// <summary>Enters a turn unless shutdown has begun: checking and counting are one step, so no turn slips in after the drain.</summary>
+    public bool TryEnter()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref state);
+            if ((current & StoppingBit) != 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref state, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
 
     public void Exit()
     {
-        if (Interlocked.Decrement(ref running) == 0 && Stopping)
+        if (Interlocked.Decrement(ref state) == StoppingBit)
         {
             drained.TrySetResult();
         }
     }
 }
 
-/// <summary>On shutdown: stop taking turns, then wait (bounded) for the running ones before the actors stop.</summary>
-internal sealed class DrainService(TurnGate gate, GatewayOptions options, ILogger<DrainService> log) : IHostedService
+/// <summary>
+/// On shutdown (SIGTERM, Ctrl+C, <c>StopApplication</c>): stop taking turns, then wait (bounded by
+/// <c>Fantasy:Gateway:DrainTimeout</c>) for the running ones. It runs in the host's stopping phase, before any
+/// hosted service stops, so the server still answers new requests (503) and the actors still run the turns.
+/// </summary>
+internal sealed class DrainService(TurnGate gate, GatewayOptions options, ILogger<DrainService> log) : IHostedLifecycleService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        if (gate.Stopping)
+        {
+            // The host is stopped a second time (disposal after a signal): the drain already ran.
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        Logs.DrainStarted(log, gate.Running, options.DrainTimeout);
         try
         {
             await gate.StopAsync().WaitAsync(options.DrainTimeout, cancellationToken).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Logs.DrainCompleted(log, elapsed);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             Logs.DrainTimedOut(log, gate.Running, options.DrainTimeout);
         }
     }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The gateway's HTTP API.</summary>
@@ -81,6 +120,9 @@ internal static class GatewayEndpoints
         return options.Authenticate(key) is { } tenant ? directory[tenant] : null;
     }
 
+    private static Task ShuttingDownAsync(HttpContext context) =>
+        OpenAIErrors.WriteAsync(context, 503, "The gateway is shutting down; retry on another instance.", "server_error", code: "shutting_down", retryAfter: TimeSpan.FromSeconds(1));
+
     private static Task UnauthorizedAsync(HttpContext context) =>
         context.Request.Headers.Authorization.Count == 0
             ? OpenAIErrors.WriteAsync(context, 401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code: "missing_api_key")
@@ -96,7 +138,7 @@ internal static class GatewayEndpoints
 
         if (gate.Stopping)
         {
-            await OpenAIErrors.WriteAsync(context, 503, "The gateway is shutting down; retry on another instance.", "server_error", code: "shutting_down", retryAfter: TimeSpan.FromSeconds(1));
+            await ShuttingDownAsync(context);
             return;
         }
 
@@ -125,7 +167,7 @@ internal static class GatewayEndpoints
         }
 
         var sessionHeader = context.Request.Headers["X-Session-Id"].ToString();
-        var ephemeral = sessionHeader.Length == 0;
+        var ephemeral = !context.Request.Headers.ContainsKey("X-Session-Id");
         if (!ephemeral && !SessionKey.IsValidPart(sessionHeader))
         {
             await OpenAIErrors.WriteAsync(context, 400, "X-Session-Id must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", param: "X-Session-Id", code: "invalid_session_id");
@@ -152,7 +194,12 @@ internal static class GatewayEndpoints
         context.Response.Headers["x-request-id"] = requestId;
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;
-        gate.Enter();
+        if (!gate.TryEnter())
+        {
+            await ShuttingDownAsync(context);
+            return;
+        }
+
         try
         {
             end = request.Stream == true
@@ -169,9 +216,13 @@ internal static class GatewayEndpoints
             if (end is not null)
             {
                 tenant.Remember(end.ResponseId);
-                metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", end.Outcome.ToString().ToLowerInvariant()), new KeyValuePair<string, object?>("transport", end.Transport));
-                metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", end.Transport));
             }
+
+            // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
+            var outcome = end?.Outcome.ToString().ToLowerInvariant() ?? "cancelled";
+            var transport = end?.Transport ?? "none";
+            metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("transport", transport));
+            metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", transport));
 
             if (ephemeral)
             {

@@ -7,4 +7,10 @@ internal static partial class Logs
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "shutdown: {Running} turns still running after {DrainTimeout}; closing anyway")]
     public static partial void DrainTimedOut(ILogger logger, int running, TimeSpan drainTimeout);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: new turns get 503; waiting up to {DrainTimeout} for {Running} running turns")]
+    public static partial void DrainStarted(ILogger logger, int running, TimeSpan drainTimeout);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: every running turn ended after {Elapsed}; stopping the server and the actor system")]
+    public static partial void DrainCompleted(ILogger logger, TimeSpan elapsed);
 }

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Simulator;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>
+/// The gateway as a real process stopped by a real signal: the turns it is running finish, new turns get 503
+/// meanwhile, and the process exits after them.
+/// </summary>
+public sealed class SignalSpecs
+{
+    private const int SigInt = 2;
+    private const int SigTerm = 15;
+    private const int Turns = 4;
+
+    /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/> with kill(1).</summary>
+    private static async Task<int> KillAsync(int pid, int signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {pid}") { UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
+        return kill.ExitCode;
+    }
+
+    /// <summary>The gateway's own build output beside this test run's (same configuration).</summary>
+    private static string HostDirectory()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // …/tests/Fantasy.Actors.Host.Tests/bin/{Configuration}/{tfm}/
+        var tfm = testDir.Name;
+        var configuration = testDir.Parent!.Name;
+        for (var dir = testDir; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Fantasy.Actors.sln")))
+            {
+                return Path.Combine(dir.FullName, "src", "Host", "bin", configuration, tfm);
+            }
+        }
+
+        throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static HttpRequestMessage Post(string baseUrl, string input, string sessionId, bool stream)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/responses")
+        {
+            Content = new StringContent($$"""{"model":"m","input":"{{input}}","stream":{{(stream ? "true" : "false")}}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-signal");
+        request.Headers.Add("X-Session-Id", sessionId);
+        return request;
+    }
+
+    [Theory]
+    [InlineData(SigTerm)]
+    [InlineData(SigInt)]
+    public async Task A_signal_lets_running_turns_finish_answers_503_meanwhile_and_then_exits(int signal)
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+
+        // Each running turn sends response.created, then nothing for 3 s: the signal comes in that gap.
+        sim.Faults.Stall(TimeSpan.FromSeconds(3), turns: Turns);
+        var output = new StringBuilder();
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hostDir = HostDirectory();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = hostDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     Path.Combine(hostDir, "Fantasy.Actors.Host.dll"), "--urls", "http://127.0.0.1:0",
+                     $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}", $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
+                     "--Fantasy:Upstream:ApiKey=sk-upstream", "--Fantasy:Tenants:signal:Keys:0=sk-signal",
+                     "--Fantasy:Gateway:DrainTimeout=00:00:30",
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("ASPNETCORE_URLS");
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                ready.TrySetException(new InvalidOperationException("the gateway exited before it was ready:\n" + output));
+                return;
+            }
+
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
+            {
+                ready.TrySetResult(e.Data.Split(' ')[1]);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var baseUrl = await ready.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+            // Turns that are running: each has its headers and its first event.
+            var bodies = new List<Task<string>>();
+            var responses = new List<HttpResponseMessage>();
+            for (var i = 0; i < Turns; i++)
+            {
+                var response = await http.SendAsync(Post(baseUrl, "long", $"running-{i}", stream: true), HttpCompletionOption.ResponseHeadersRead);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+                var first = new StringBuilder();
+                while (await reader.ReadLineAsync() is { } line && !line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                    first.AppendLine(line);
+                }
+
+                responses.Add(response);
+                bodies.Add(reader.ReadToEndAsync());
+            }
+
+            Assert.Equal(0, await KillAsync(process.Id, signal));
+
+            // Until the process sees the signal a new turn may still be taken (and then runs to its end);
+            // from then on every new turn is answered 503 shutting_down, not refused.
+            HttpResponseMessage? refused = null;
+            for (var attempt = 0; attempt < 200 && refused is null; attempt++)
+            {
+                var answer = await http.SendAsync(Post(baseUrl, "new", $"late-{attempt}", stream: false));
+                if (answer.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    refused = answer;
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                    answer.Dispose();
+                }
+            }
+
+            Assert.NotNull(refused);
+            var error = JsonDocument.Parse(await refused!.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal("shutting_down", error.GetProperty("code").GetString());
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.False(process.HasExited);
+
+            // The running turns finish as if nothing happened.
+            foreach (var body in bodies)
+            {
+                var text = await body.WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.Contains("event: response.completed", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("event: error", text, StringComparison.Ordinal);
+            }
+
+            // Then the process exits on its own, cleanly.
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, process.ExitCode);
+            string log;
+            lock (output)
+            {
+                log = output.ToString();
+            }
+
+            Assert.Contains("every running turn ended", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("the session stopped while the turn was running", log, StringComparison.Ordinal);
+            responses.ForEach(r => r.Dispose());
+            refused.Dispose();
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+}
