@@ -22,6 +22,10 @@ using Fantasy.Actors.Protocol;
 // --mode stream-inline: the inbound stream with the fold inside its sink (no hand-off per event).
 // --mode sessions: --connections sessions × --turns tool-loop turns through IResponsesSessions (callers
 //               send the full conversation; the service sends deltas); --full sends full input every turn.
+// --mode cold-burst: --connections new sessions start their first turn at once on this fresh process (no
+//               warm-up): first-turn latency percentiles; every one should be done within 2 s.
+// --mode cold-burst-gateway: the same through a freshly started gateway (--gateway http://127.0.0.1:5080/v1,
+//               --key its tenant key); bench/cold-burst.sh starts a simulator and a fresh gateway and runs both.
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
@@ -31,6 +35,16 @@ var mode = Arg("--mode", "plain");
 var message = Arg("--message", "hello");
 var warmupTurns = Math.Min(5, turns);
 var warmup = TimeSpan.FromSeconds(double.Parse(Arg("--warmup-seconds", "20"), CultureInfo.InvariantCulture));
+if (mode == "cold-burst")
+{
+    return await ColdBurst.LibraryAsync(url, key, connections);
+}
+
+if (mode == "cold-burst-gateway")
+{
+    return await ColdBurst.GatewayAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1")), Arg("--key", "sk-fantasy-dev"), connections);
+}
+
 if (mode == "sessions")
 {
     return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup);

@@ -137,7 +137,8 @@ public static class FantasyHostingExtensions
         {
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = sp.GetRequiredService<ActorRegistry>();
-            return new ResponsesSessions(system, registry.Get<FantasySessionManager>(), FantasySettings.FromConfig(system.Settings.Config));
+            // Not registry.Get: resolved before the actor system has started its actors, that throws.
+            return new ResponsesSessions(system, registry.GetAsync<FantasySessionManager>(), FantasySettings.FromConfig(system.Settings.Config));
         });
 
     /// <summary>For applications without Akka.Hosting: starts an actor system with the service and registers the API.</summary>

@@ -16,7 +16,8 @@ namespace Fantasy.Actors.Api;
 /// </summary>
 public sealed class ResponsesSessions : IResponsesSessions
 {
-    private readonly IActorRef manager;
+    /// <summary>The session manager; under Akka.Hosting it may not be registered yet when this API is resolved.</summary>
+    private readonly Task<IActorRef> managerRef;
 
     /// <summary>Completes when the actor system has terminated: no turn can be ended by it any more.</summary>
     private readonly Task stopped;
@@ -36,13 +37,19 @@ public sealed class ResponsesSessions : IResponsesSessions
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(credentials);
         Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
-        manager = StartManager(system, credentials, Settings, name);
+        managerRef = Task.FromResult(StartManager(system, credentials, Settings, name));
         stopped = system.WhenTerminated;
     }
 
     internal ResponsesSessions(ActorSystem system, IActorRef manager, FantasySettings settings)
+        : this(system, Task.FromResult(manager), settings)
     {
-        this.manager = manager;
+    }
+
+    /// <summary>Over a manager that is still being registered (Akka.Hosting's <c>ActorRegistry.GetAsync</c>): calls wait for it.</summary>
+    internal ResponsesSessions(ActorSystem system, Task<IActorRef> manager, FantasySettings settings)
+    {
+        managerRef = manager;
         Settings = settings;
         stopped = system.WhenTerminated;
     }
@@ -51,6 +58,7 @@ public sealed class ResponsesSessions : IResponsesSessions
     /// <param name="http">The HTTP fallback's client (from <c>IHttpClientFactory</c> where DI is present); default: one owned here.</param>
     internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null)
     {
+        StartScheduler(system);
         var connector = new WebSocketConnector();
         var owned = http is null;
         http ??= new HttpClient(CreateHandler(settings), disposeHandler: true);
@@ -66,6 +74,15 @@ public sealed class ResponsesSessions : IResponsesSessions
         var fallback = system.ActorOf(HttpFallbackActor.Props(settings, http, credentials), name + "-http");
         return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector, fallback)), name);
     }
+
+    /// <summary>
+    /// Starts the actor system's scheduler now, while the thread pool is free. Akka's default scheduler
+    /// (<c>HashedWheelTimerScheduler</c>) starts on its first scheduled item and blocks the calling thread until its
+    /// worker runs; left to the first sessions, a burst of them each block a pool thread in their first timer
+    /// while the worker waits for one, and the burst stalls for seconds.
+    /// </summary>
+    internal static void StartScheduler(ActorSystem system) =>
+        system.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(1), static () => { });
 
     public FantasySettings Settings { get; }
 
@@ -88,6 +105,7 @@ public sealed class ResponsesSessions : IResponsesSessions
 
         var turnId = "turn-" + Interlocked.Increment(ref nextTurn).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var manager = managerRef.IsCompletedSuccessfully ? managerRef.Result : await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
         manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, channel.Writer));
         var finished = false;
         var taken = 0;
@@ -156,12 +174,14 @@ public sealed class ResponsesSessions : IResponsesSessions
 
     public async Task<SessionStatus?> GetStatusAsync(SessionKey session, CancellationToken cancellationToken = default)
     {
+        var manager = await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
         var answer = await manager.Ask<object>(new GetSessionStatus(session), askTimeout, cancellationToken).ConfigureAwait(false);
         return answer as SessionStatus;
     }
 
     public async Task<bool> CloseAsync(SessionKey session, CancellationToken cancellationToken = default)
     {
+        var manager = await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
         var answer = await manager.Ask<SessionClosed>(new CloseSession(session), askTimeout, cancellationToken).ConfigureAwait(false);
         return answer.Existed;
     }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Cold burst: N new conversations start their first turn at the same moment on a freshly started process,
+# once through the library (the load driver's own actor system) and once through a freshly started gateway,
+# both against the simulator on loopback. Every first turn should be done within 2 s.
+#   bench/cold-burst.sh [SESSIONS=1000] [RUNS=3]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+sessions="${1:-1000}"
+runs="${2:-3}"
+sim_port=5199
+gw_port=5188
+
+dotnet build -c Release src/Simulator -v q -nologo > /dev/null
+dotnet build -c Release src/Host -v q -nologo > /dev/null
+dotnet build -c Release bench/Fantasy.Actors.LoadDriver -v q -nologo > /dev/null
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; }
+trap cleanup EXIT
+
+wait_for() { # URL
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.2
+  done
+  echo "nothing answers at $1" >&2
+  return 1
+}
+
+dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$sim_port" > /dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$sim_port/_stats"
+
+driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll
+for run in $(seq 1 "$runs"); do
+  echo "== library, run $run"
+  dotnet "$driver" --mode cold-burst --connections "$sessions" --url "ws://127.0.0.1:$sim_port/v1/responses" || true
+done
+
+for run in $(seq 1 "$runs"); do
+  echo "== gateway, run $run (fresh gateway process)"
+  dotnet src/Host/bin/Release/net10.0/Fantasy.Actors.Host.dll --urls "http://127.0.0.1:$gw_port" \
+    --Fantasy:Upstream:BaseUrl="http://127.0.0.1:$sim_port/v1" --Fantasy:Upstream:ApiKey=sk-burst > /dev/null 2>&1 &
+  gw=$!
+  pids+=($gw)
+  wait_for "http://127.0.0.1:$gw_port/healthz"
+  dotnet "$driver" --mode cold-burst-gateway --connections "$sessions" --gateway "http://127.0.0.1:$gw_port/v1" --key sk-fantasy-dev || true
+  kill -TERM "$gw"
+  wait "$gw" 2> /dev/null || true
+done
