@@ -33,7 +33,8 @@ internal sealed record ModelTurn(IReadOnlyList<PlannedItem> Items, ModelOutcome 
 /// anything else gives "ok: N". Keywords in the last user message add behaviour:
 /// <c>REASON</c> (a reasoning item with two summary parts first), <c>CITE</c> (a url citation),
 /// <c>REFUSE</c> (a refusal instead of text), <c>TRUNCATE</c> (response.incomplete, max_output_tokens),
-/// <c>FAIL</c> (response.failed, server_error). A <c>max_output_tokens</c> below the output's
+/// <c>FAIL</c> (response.failed, server_error), <c>LONG &lt;kib&gt;</c> (the text is preceded by about that many KiB of
+/// padding, streamed in 16 KiB deltas). A <c>max_output_tokens</c> below the output's
 /// tokens (10 per item) also gives response.incomplete.
 /// </summary>
 internal static partial class ScriptedModel
@@ -42,6 +43,12 @@ internal static partial class ScriptedModel
 
     [GeneratedRegex(@"\bCALL\s+([A-Za-z0-9_.\-]+)\s+(\d{1,4})\b", RegexOptions.CultureInvariant)]
     private static partial Regex CallPattern();
+
+    [GeneratedRegex(@"\bLONG\s+(\d{1,6})\b", RegexOptions.CultureInvariant)]
+    private static partial Regex LongPattern();
+
+    /// <summary>One padding word of a <c>LONG</c> answer: each becomes one delta.</summary>
+    private static readonly string PaddingBlock = new('x', 16 * 1024 - 1);
 
     public static ModelTurn Decide(IReadOnlyList<JsonElement> newInput, int contextItems, int? maxOutputTokens)
     {
@@ -79,6 +86,12 @@ internal static partial class ScriptedModel
             var text = TypeOf(last) == "function_call_output"
                 ? string.Create(CultureInfo.InvariantCulture, $"tool results received: {TrailingToolResults(newInput)}. {ok}")
                 : ok;
+            if (userText is not null && LongPattern().Match(userText) is { Success: true } pad)
+            {
+                var blocks = (int.Parse(pad.Groups[1].ValueSpan, CultureInfo.InvariantCulture) + 15) / 16;
+                text = string.Join(' ', Enumerable.Repeat(PaddingBlock, blocks)) + " " + text;
+            }
+
             items.Add(new PlannedItem.Message(text, userText is not null && userText.Contains("CITE", StringComparison.Ordinal)));
         }
 

@@ -25,6 +25,9 @@ public sealed class ResponsesSessions : IResponsesSessions
 
     /// <summary>How many taken events are acknowledged at once: an eighth of the consumer window.</summary>
     private int AckEvery => Math.Max(1, Settings.Session.ConsumerWindow / 8);
+
+    /// <summary>Or as soon as this many bytes were taken: an eighth of the window in bytes.</summary>
+    private long AckBytes => Math.Max(1, Settings.Session.ConsumerWindowBytes / 8);
     private long nextTurn;
 
     /// <summary>Starts the session manager in <paramref name="system"/>.</summary>
@@ -109,6 +112,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, channel.Writer));
         var finished = false;
         var taken = 0;
+        var takenBytes = 0L;
         await using var registration = cancellationToken.Register(() => manager.Tell(new CancelSessionTurn(session, turnId)));
         try
         {
@@ -139,11 +143,12 @@ public sealed class ResponsesSessions : IResponsesSessions
                 {
                     finished = true;
                 }
-                else if (item is TurnUpstreamEvent && ++taken == AckEvery)
+                else if (item is TurnUpstreamEvent upstream && (++taken == AckEvery | (takenBytes += upstream.Event.ReceivedBytes) >= AckBytes))
                 {
-                    // Taken events are acknowledged in groups, well inside the consumer window.
+                    // Taken events are acknowledged in groups, well inside the consumer window (events and bytes).
                     manager.Tell(new TurnEventTaken(session, turnId, taken));
                     taken = 0;
+                    takenBytes = 0;
                 }
 
                 yield return item;

@@ -40,7 +40,8 @@ public sealed record SessionSettings(
     bool WarmOnRotate,
     TimeSpan SessionIdleTimeout,
     int ConsumerWindow,
-    TimeSpan OrphanedTurnTimeout);
+    TimeSpan OrphanedTurnTimeout,
+    long ConsumerWindowBytes);
 
 public sealed record HttpSettings(
     int MaxRetries,
@@ -109,7 +110,8 @@ public sealed record FantasySettings(
                 r.Bool("session.warm-on-rotate"),
                 r.Positive("session.session-idle-timeout"),
                 r.Int("session.consumer-window", min: 16),
-                r.Positive("session.orphaned-turn-timeout")),
+                r.Positive("session.orphaned-turn-timeout"),
+                r.Bytes("session.consumer-window-bytes", min: 64 * 1024)),
             new HttpSettings(
                 r.Int("http.max-retries", min: 0),
                 r.Positive("http.initial-backoff"),

@@ -85,7 +85,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         public string Id => Command.TurnId;
         public TurnAccumulator Accumulator { get; } = new();
         public int Forwarded { get; set; }
-        public int Outstanding { get; set; }
+
+        /// <summary>Events sent to the reply-to and not yet acknowledged (only with a consumer window).</summary>
+        public UnreadWindow? Unread { get; } = command.ConsumerWindow is { } events ? new UnreadWindow(events, command.ConsumerWindowBytes) : null;
         public bool FrameSent { get; set; }
         public DateTimeOffset LastActivity { get; set; } = now;
     }
@@ -271,7 +273,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Forward(current, e);
                 break;
             case EventConsumed consumed when consumed.TurnId == current.Id:
-                current.Outstanding = Math.Max(0, current.Outstanding - consumed.Count);
+                current.Unread?.Consumed(consumed.Count);
                 current.LastActivity = Now;
                 Drain();
 
@@ -334,11 +336,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             return;
         }
 
-        if (current.Command.ConsumerWindow is not null)
-        {
-            // At the window, elements stop being taken (and the stream acknowledged) until the consumer catches up.
-            current.Outstanding++;
-        }
+        // At the window, elements stop being taken (and the stream acknowledged) until the consumer catches up.
+        current.Unread?.Sent(e.ReceivedBytes);
     }
 
     private void End(Turn current)
@@ -469,7 +468,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     }
 
     /// <summary>Whether the running turn's consumer has as many events outstanding as its window allows.</summary>
-    private bool WindowFull => turn is { Command.ConsumerWindow: { } window } t && t.Outstanding >= window;
+    private bool WindowFull => turn is { Unread.Full: true };
 
     /// <summary>Hands the buffered inbound elements, in order, to the current state while the consumer window allows.</summary>
     private void Drain() => delivery.Drain(canTake, take);

@@ -27,7 +27,8 @@ internal static class ConnectionProtocol
     /// (at most <see cref="ConnectionActor.ReadAhead"/> messages are read ahead), so TCP back-pressure
     /// reaches the server instead of memory growing.
     /// </summary>
-    public sealed record StartTurn(string TurnId, byte[] Frame, IActorRef ReplyTo, int? ConsumerWindow = null);
+    /// <remarks><paramref name="ConsumerWindowBytes"/> bounds the same window in bytes (each event's size as received).</remarks>
+    public sealed record StartTurn(string TurnId, byte[] Frame, IActorRef ReplyTo, int? ConsumerWindow = null, long ConsumerWindowBytes = long.MaxValue);
 
     /// <summary>Abandon the running turn: the socket is discarded (there is no cancel event).</summary>
     public sealed record CancelTurn(string TurnId);

@@ -46,7 +46,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     private UniqueKillSwitch? killSwitch;
     private int attempts;
     private int forwarded;
-    private int outstanding;
+    private readonly UnreadWindow unread;
     private bool done;
 
     public HttpTurnActor(RunHttpTurn run, FantasySettings settings, HttpClient client, UpstreamCredentials credentials)
@@ -56,7 +56,8 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         this.client = client;
         this.credentials = credentials;
         log = Context.GetLogger().WithContext("TurnId", run.TurnId);
-        canTake = () => !done && outstanding < run.ConsumerWindow;
+        unread = new UnreadWindow(run.ConsumerWindow, run.ConsumerWindowBytes);
+        canTake = () => !done && !unread.Full;
         take = Take;
     }
 
@@ -149,7 +150,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
                 attemptCts?.Cancel();
                 break;
             case HttpEventConsumed consumed:
-                outstanding = Math.Max(0, outstanding - consumed.Count);
+                unread.Consumed(consumed.Count);
                 Drain();
                 break;
             case InboundDelivery.Completed:
@@ -230,7 +231,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     {
         Timers.Cancel(TimeoutKey);
         run.ReplyTo.Tell(new TurnEvent(HttpEpoch, run.TurnId, forwarded++, e));
-        outstanding++;
+        unread.Sent(e.ReceivedBytes);
         if (accumulator.Apply(e) == TurnProgress.Ended)
         {
             var result = accumulator.ToResult();

@@ -31,6 +31,9 @@ internal sealed record SessionEnvironment(
 
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;
+
+    /// <summary>Bytes of a turn's events its caller may hold unread (<c>session.consumer-window-bytes</c>).</summary>
+    public long ConsumerWindowBytes => Settings.Session.ConsumerWindowBytes;
 }
 
 /// <summary>
@@ -357,7 +360,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             log.Debug("session {SessionId}: turn {TurnId} on connection {ConnectionEpoch}: {Plan} with {Items} input items",
                 key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
         }
-        connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow));
+        connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
     }
 
     /// <summary>The turn goes over HTTP: the full input (the session's transcript covers a caller chaining from one of its ids).</summary>
@@ -378,7 +381,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         running = new Running(pending, HttpEpoch, plan, fullInput) { Transport = Transport.Http };
         lastChained = false;
         log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Describe(Now));
-        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow));
+        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
     }
 
     /// <summary>The plan for a turn and the whole conversation it amounts to.</summary>

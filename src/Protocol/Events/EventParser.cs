@@ -69,7 +69,9 @@ public static class EventParser
         try
         {
             var kind = FindKind(utf8, out var unknownType);
-            return kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8);
+            var e = kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8);
+            e.ReceivedBytes = utf8.Length;
+            return e;
         }
         catch (Exception ex) when (ProtocolException.IsParseFailure(ex))
         {

@@ -56,6 +56,9 @@ public abstract record ServerEvent
     /// </summary>
     public ReadOnlyMemory<byte> ReceivedJson { get; internal set; }
 
+    /// <summary>The size of the event's JSON as received (0 for an event not made by the parser); not part of equality.</summary>
+    public int ReceivedBytes { get; internal set; }
+
     /// <summary>Equality of the envelope; derived records add their own fields (<see cref="ReceivedJson"/> is left out).</summary>
     public virtual bool Equals(ServerEvent? other) =>
         ReferenceEquals(this, other)

@@ -485,6 +485,69 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     }
 
     [Fact]
+    public async Task ConnectionActor_should_not_read_past_a_consumer_window_full_in_bytes()
+    {
+        var parent = CreateTestProbe();
+        var replyTo = CreateTestProbe();
+        var connection = await ConnectAsync(parent);
+
+        // About 1 MiB of text in 16 KiB deltas, a 64 KiB byte window and a generous event window: the bytes bound.
+        connection.Tell(new StartTurn("t1", Frame(User("LONG 1024")), replyTo.Ref, ConsumerWindow: 256, ConsumerWindowBytes: 64 * 1024));
+        var sent = new List<TurnEvent>();
+        var bytes = 0L;
+        while (bytes < 64 * 1024)
+        {
+            var e = await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+            sent.Add(e);
+            bytes += e.Event.ReceivedBytes;
+        }
+
+        // The window is full: nothing more is forwarded (the socket is not read) until the consumer takes some.
+        Assert.InRange(sent.Count, 4, 8);
+        await replyTo.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        var seen = sent.Count;
+        connection.Tell(new EventConsumed("t1", sent.Count));
+        while (true)
+        {
+            var e = await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+            seen++;
+            connection.Tell(new EventConsumed("t1"));
+            if (e.Event is ResponseCompleted completed)
+            {
+                Assert.True(completed.ReceivedBytes > 1024 * 1024);
+                break;
+            }
+        }
+
+        var ended = await parent.FishForMessageAsync<TurnEnded>(m => m is TurnEnded, Patience);
+        Assert.Equal(seen, ended.EventsForwarded);
+        Assert.EndsWith("ok: 1", ended.Result.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unread_window_is_full_at_its_event_or_byte_bound_but_always_lets_one_event_through()
+    {
+        var window = new UnreadWindow(maxEvents: 3, maxBytes: 100);
+        Assert.False(window.Full);
+        window.Sent(500); // one event larger than the whole byte bound still goes
+        Assert.True(window.Full);
+        window.Consumed(1);
+        Assert.False(window.Full);
+        Assert.Equal(0, window.Bytes);
+        window.Sent(10);
+        window.Sent(10);
+        window.Sent(10);
+        Assert.True(window.Full); // the event bound
+        window.Consumed(2);
+        Assert.Equal(10, window.Bytes);
+        Assert.False(window.Full);
+        window.Consumed(5); // more than outstanding: never negative
+        Assert.Equal(0, window.Events);
+        Assert.Equal(0, window.Bytes);
+    }
+
+    [Fact]
     public async Task ConnectionActor_should_never_show_the_key_in_its_options()
     {
         var options = Options(key: "sk-secret-value");
