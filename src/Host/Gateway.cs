@@ -49,7 +49,7 @@ public sealed class Gateway : IAsyncDisposable
 
         var json = builder.Configuration.GetValue<bool>("Fantasy:Logging:Json");
         var logger = new LoggerConfiguration()
-            .MinimumLevel.Information()
+            .MinimumLevel.Is(builder.Configuration.GetValue("Fantasy:Logging:MinimumLevel", LogEventLevel.Information))
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Extensions.Http", LogEventLevel.Warning)
             .Enrich.FromLogContext();
@@ -100,6 +100,14 @@ public sealed class Gateway : IAsyncDisposable
 
         var app = builder.Build();
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms");
+
+        // Every error is {"error":{…}}, also the ones routing produces without a body (unknown path, wrong method).
+        app.UseStatusCodePages(pages => pages.HttpContext.Response.StatusCode switch
+        {
+            404 => OpenAIErrors.WriteAsync(pages.HttpContext, 404, $"No endpoint {pages.HttpContext.Request.Method} {pages.HttpContext.Request.Path}; the gateway serves /v1/responses, /v1/sessions, /healthz and /metrics.", code: "not_found"),
+            405 => OpenAIErrors.WriteAsync(pages.HttpContext, 405, $"{pages.HttpContext.Request.Method} is not allowed on {pages.HttpContext.Request.Path}.", code: "method_not_allowed"),
+            var status => OpenAIErrors.WriteAsync(pages.HttpContext, status, $"The request failed with HTTP {status}.", status >= 500 ? "server_error" : "invalid_request_error"),
+        });
         GatewayEndpoints.Map(app);
         try
         {

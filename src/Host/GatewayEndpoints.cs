@@ -156,7 +156,7 @@ internal static class GatewayEndpoints
         }
         catch (ProtocolException ex)
         {
-            await OpenAIErrors.WriteAsync(context, 400, $"Invalid request body: {ex.Message}", code: "invalid_json");
+            await OpenAIErrors.WriteAsync(context, 400, $"Invalid request body: {ex.Message}", param: ex.Field, code: "invalid_json");
             return;
         }
 
@@ -175,20 +175,19 @@ internal static class GatewayEndpoints
         }
 
         var conversation = ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionHeader;
-        if (!ephemeral && !tenant.HasSession(conversation) && tenant.Options.MaxSessions is { } max && tenant.SessionIds.Count >= max)
-        {
-            await OpenAIErrors.WriteAsync(context, 429, $"This tenant already has {max} sessions (its limit); close one with DELETE /v1/sessions/{{id}}.", "rate_limit_error", code: "too_many_sessions", retryAfter: TimeSpan.FromSeconds(1));
-            return;
-        }
-
         if (request.PreviousResponseId is { } previous && !tenant.Owns(previous))
         {
             await OpenAIErrors.WriteAsync(context, 404, $"Previous response with id '{previous}' not found.", param: "previous_response_id", code: "previous_response_not_found");
             return;
         }
 
+        if (!tenant.TryAddSession(conversation, ephemeral ? null : tenant.Options.MaxSessions))
+        {
+            await OpenAIErrors.WriteAsync(context, 429, $"This tenant already has {tenant.Options.MaxSessions} sessions (its limit); close one with DELETE /v1/sessions/{{id}}.", "rate_limit_error", code: "too_many_sessions", retryAfter: TimeSpan.FromSeconds(1));
+            return;
+        }
+
         var key = new SessionKey(tenant.Options.Name, conversation);
-        tenant.AddSession(conversation);
         var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false };
         var requestId = "req_" + Guid.NewGuid().ToString("N");
         context.Response.Headers["x-request-id"] = requestId;
@@ -236,19 +235,29 @@ internal static class GatewayEndpoints
     {
         TurnEnd? end = null;
         ServerEvent? last = null;
+        TurnStarted? turnStarted = null;
         var writer = context.Response.Body;
         await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted))
         {
             switch (item)
             {
                 case TurnStarted started:
-                    context.Response.StatusCode = 200;
-                    context.Response.ContentType = "text/event-stream";
-                    context.Response.Headers.CacheControl = "no-cache";
-                    SetTurnHeaders(context.Response, started);
-                    await context.Response.StartAsync(context.RequestAborted);
+                    // The status line waits for the first event that is not an error: an error before any output is
+                    // answered with its own HTTP status, body and Retry-After, as over HTTP, so SDKs can retry it.
+                    turnStarted = started;
+                    break;
+                case TurnUpstreamEvent { Event: ErrorEvent } when !context.Response.HasStarted:
                     break;
                 case TurnUpstreamEvent e:
+                    if (!context.Response.HasStarted)
+                    {
+                        context.Response.StatusCode = 200;
+                        context.Response.ContentType = "text/event-stream";
+                        context.Response.Headers.CacheControl = "no-cache";
+                        SetTurnHeaders(context.Response, turnStarted!);
+                        await context.Response.StartAsync(context.RequestAborted);
+                    }
+
                     last = e.Event;
                     await WriteSseAsync(writer, e.Event.Type, Received(e.Event), context.RequestAborted);
                     await writer.FlushAsync(context.RequestAborted);
@@ -266,6 +275,11 @@ internal static class GatewayEndpoints
 
         if (!context.Response.HasStarted)
         {
+            if (turnStarted is not null)
+            {
+                SetTurnHeaders(context.Response, turnStarted);
+            }
+
             await WriteEndErrorAsync(context, end);
             return end;
         }

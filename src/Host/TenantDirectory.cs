@@ -63,13 +63,54 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
 
     public IResponsesSessions Sessions { get; } = sessions;
 
+    private readonly object sessionGate = new();
+    private int sessionCount;
+
     public IReadOnlyCollection<string> SessionIds => sessionIds.Keys.ToList();
+
+    /// <summary>The number of sessions, without copying their ids.</summary>
+    public int SessionCount => Volatile.Read(ref sessionCount);
 
     public bool HasSession(string conversation) => sessionIds.ContainsKey(conversation);
 
-    public void AddSession(string conversation) => sessionIds.TryAdd(conversation, 0);
+    public void AddSession(string conversation) => TryAddSession(conversation, max: null);
 
-    public void RemoveSession(string conversation) => sessionIds.TryRemove(conversation, out _);
+    /// <summary>Adds the session unless the tenant is at <paramref name="max"/> sessions; checking and adding are one step.</summary>
+    public bool TryAddSession(string conversation, int? max)
+    {
+        if (sessionIds.ContainsKey(conversation))
+        {
+            return true;
+        }
+
+        lock (sessionGate)
+        {
+            if (sessionIds.ContainsKey(conversation))
+            {
+                return true;
+            }
+
+            if (max is { } limit && sessionCount >= limit)
+            {
+                return false;
+            }
+
+            sessionIds[conversation] = 0;
+            sessionCount++;
+            return true;
+        }
+    }
+
+    public void RemoveSession(string conversation)
+    {
+        lock (sessionGate)
+        {
+            if (sessionIds.TryRemove(conversation, out _))
+            {
+                sessionCount--;
+            }
+        }
+    }
 
     public bool Owns(string responseId) => responseIds.ContainsKey(responseId);
 

@@ -43,6 +43,9 @@ public sealed class ProtocolException : Exception
     /// <summary>The start of the offending input, at most <see cref="MaxExcerptChars"/> characters.</summary>
     public string Excerpt { get; }
 
+    /// <summary>The field the failure is at (<c>temperature</c>, <c>input[2].content</c>), when known.</summary>
+    public string? Field { get; init; }
+
     /// <summary>The length in bytes of the whole offending input, when known.</summary>
     public int? InputLength { get; }
 
@@ -58,13 +61,16 @@ public sealed class ProtocolException : Exception
             return pe;
         }
 
+        var field = ex is JsonException { Path: { Length: > 2 } p } && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
         var what = ex switch
         {
-            JsonException je when je.Path is { Length: > 0 } path => $"invalid JSON at {path}: {FirstLine(je.Message)}",
+            // The serializer's own text names internal types ("could not be converted to …ResponseRequest"): say what the caller can fix.
+            JsonException je when field is not null && je.Message.Contains("could not be converted", StringComparison.Ordinal) => $"invalid value at $.{field}: '{field}' has a value of the wrong type",
+            JsonException je when field is not null => $"invalid value for '{field}': {FirstLine(je.Message)}",
             JsonException je => $"invalid JSON: {FirstLine(je.Message)}",
             _ => $"unexpected value: {FirstLine(ex.Message)}",
         };
-        return new ProtocolException(what, input, ex);
+        return new ProtocolException(what, input, ex) { Field = field };
     }
 
     private static string FirstLine(string s)

@@ -44,6 +44,8 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         if (json.Contains("hot", StringComparison.Ordinal))
         {
             Assert.Contains("temperature", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal("temperature", body.GetProperty("error").GetProperty("param").GetString());
+            Assert.DoesNotContain("Fantasy.", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         }
     }
 
@@ -84,6 +86,41 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", sessionId: "upstream-error"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         AssertError(body, "context_length_exceeded");
+    }
+
+    [Theory]
+    [InlineData(429, "rate_limit_exceeded")]
+    [InlineData(500, "server_error")]
+    [InlineData(429, "insufficient_quota")]
+    [InlineData(400, "context_length_exceeded")]
+    public async Task A_streaming_turn_whose_upstream_errs_before_any_event_gets_the_errors_own_status(int upstreamStatus, string code)
+    {
+        fx.Sim.Faults.SendError(upstreamStatus, code, $"injected {code}", transport: FaultTransport.WebSocket);
+        var (status, body, response) = await SendAsync(fx.Post("""{"model":"m","input":"x","stream":true}""", sessionId: $"stream-error-{code}"));
+        Assert.Equal((HttpStatusCode)upstreamStatus, status);
+        Assert.NotEqual("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        AssertError(body, code);
+        Assert.Equal("websocket", response.Headers.GetValues("x-fantasy-transport").Single());
+    }
+
+    [Fact]
+    public async Task An_empty_session_id_is_400()
+    {
+        var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", sessionId: ""));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, "invalid_session_id");
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/nothing-here", 404, "not_found")]
+    [InlineData("PUT", "/v1/responses", 405, "method_not_allowed")]
+    public async Task Routing_errors_have_an_error_body_too(string method, string path, int expected, string code)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(fx.Base, path));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayFixture.AcmeKey);
+        var (status, body, _) = await SendAsync(request);
+        Assert.Equal((HttpStatusCode)expected, status);
+        AssertError(body, code);
     }
 
     [Fact]

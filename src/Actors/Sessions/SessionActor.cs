@@ -108,7 +108,10 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         public string Id => Submit.TurnId;
         public DateTimeOffset Enqueued { get; } = enqueued;
         public bool Finished { get; set; }
-        public bool Replayed { get; set; }
+        public bool Replayed => Replays > 0;
+
+        /// <summary>How many times the turn was resent, full input, on a fresh connection.</summary>
+        public int Replays { get; set; }
 
         /// <summary>How many connections closed before taking this turn.</summary>
         public int Handoffs { get; set; }
@@ -361,6 +364,13 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
         }
         connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
+    }
+
+    /// <summary>Nothing of the turn reached its caller and WebSocket mode keeps failing it: this turn goes over HTTP.</summary>
+    private void SendOverHttp(Pending pending, string why)
+    {
+        log.Warning("session {SessionId}: turn {TurnId} goes over HTTP: {Why}", key.SessionId, pending.Id, why);
+        StartHttp(pending);
     }
 
     /// <summary>The turn goes over HTTP: the full input (the session's transcript covers a caller chaining from one of its ids).</summary>
@@ -618,7 +628,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         r.Acknowledged = true;
 
-        if (r.Delivered == 0 && !r.Pending.Replayed && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error }
+        if (r.Delivered == 0 && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error }
+            && (MayReplay(r.Pending, error) || error.Code == UpstreamError.ConnectionLimitReached)
             && (error.Code != UpstreamError.PreviousResponseNotFound || r.FullInput is not null))
         {
             // A lost cache is covered only when the session knows the whole conversation; a caller's
@@ -690,7 +701,17 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         var result = ended.Result;
         if (r.HeldError is { } held && r.Delivered == 0)
         {
-            Replay(r, $"{held.Code}: {held.Message}");
+            if (MayReplay(r.Pending, held))
+            {
+                Replay(r, $"{held.Code}: {held.Message}");
+            }
+            else
+            {
+                // Connection after connection aged out before the turn could run on it: the turn goes over HTTP.
+                DropConnection(close: false);
+                SendOverHttp(r.Pending, $"{r.Pending.Replays + 1} WebSocket connections in a row answered {held.Code}");
+            }
+
             return;
         }
 
@@ -761,16 +782,14 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
     /// <summary>
     /// A turn that no connection took goes back to the head of the queue unchanged (nothing was sent, so it is
-    /// no replay). A turn that connection after connection does not take fails instead of circling for ever.
+    /// no replay). A turn that connection after connection does not take goes over HTTP instead of circling for ever.
     /// </summary>
     private void Requeue(Running r, string why)
     {
         running = null;
         if (++r.Pending.Handoffs > MaxHandoffs)
         {
-            log.Warning("session {SessionId}: turn {TurnId} was not taken by {Handoffs} connections in a row; failing it: {Why}", key.SessionId, r.Pending.Id, r.Pending.Handoffs, why);
-            r.Finish(TurnEnd.Failed($"{r.Pending.Handoffs} connections in a row closed before taking the turn (last: {why})", retryable: true));
-            AfterTurn();
+            SendOverHttp(r.Pending, $"{r.Pending.Handoffs} WebSocket connections in a row closed before taking it (last: {why})");
             return;
         }
 
@@ -806,12 +825,20 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         AfterTurn();
     }
 
+    /// <summary>
+    /// A replay-safe error before the first event is resent once; the connection limit (a fresh connection is
+    /// exactly the remedy, and under load a new socket can age out before its first request) up to
+    /// <see cref="MaxHandoffs"/> times, so a caller does not see a transport condition it cannot act on.
+    /// </summary>
+    private static bool MayReplay(Pending pending, UpstreamError error) =>
+        pending.Replays == 0 || (error.Code == UpstreamError.ConnectionLimitReached && pending.Replays < MaxHandoffs);
+
     /// <summary>Nothing reached the caller yet: the same turn once more, full input, on a fresh connection.</summary>
     private void Replay(Running r, string why)
     {
         replays++;
         FantasyMetrics.Replays.Add(1);
-        r.Pending.Replayed = true;
+        r.Pending.Replays++;
         log.Info("session {SessionId}: turn {TurnId} replayed with full input on a new connection: {Why}", key.SessionId, r.Pending.Id, why);
         queue.AddFirst(r.Pending);
         DropConnection(close: false);

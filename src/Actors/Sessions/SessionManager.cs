@@ -13,6 +13,9 @@ namespace Fantasy.Actors.Sessions;
 /// </summary>
 internal sealed class SessionManager : UntypedActor
 {
+    /// <summary>Messages kept for a session that is stopping; past it a turn is rejected and anything else dropped (Akka's <c>Shard</c> bounds its buffer the same way).</summary>
+    internal const int MaxBufferedPerSession = 1000;
+
     private readonly SessionEnvironment env;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> live = new(StringComparer.Ordinal);
@@ -60,9 +63,19 @@ internal sealed class SessionManager : UntypedActor
             {
                 Sender.Tell(new SessionClosed(routed.Key, true));
             }
-            else
+            else if (buffer.Count < MaxBufferedPerSession)
             {
                 buffer.Add((routed, Sender));
+            }
+            else if (routed is SubmitTurn submit)
+            {
+                log.Warning("session {SessionId} is stopping and {Buffered} messages already wait for it; turn {TurnId} rejected", id, buffer.Count, submit.TurnId);
+                submit.Out.TryWrite(new Api.TurnFinished(Api.TurnEnd.Rejected($"busy: the session is restarting and {buffer.Count} messages already wait for it", retryable: true)));
+                submit.Out.TryComplete();
+            }
+            else
+            {
+                Context.System.DeadLetters.Tell(routed, Sender);
             }
 
             return;

@@ -137,6 +137,46 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     }
 
     [Fact]
+    public async Task A_connection_limit_that_keeps_coming_is_replayed_three_times_then_the_turn_goes_over_http()
+    {
+        var conversation = new Conversation();
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+
+        // The first request and every replay's answer is the limit error: four WebSocket answers in a row.
+        Sim.Faults.SendError(400, UpstreamError.ConnectionLimitReached, "injected limit", turns: 4, transport: FaultTransport.WebSocket);
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("two")));
+
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.Equal("http", end.Transport);
+        Assert.Equal($"ok: {conversation.Items.Count}", end.Result.Text);
+        Assert.DoesNotContain(events, e => e is ErrorEvent);
+        var status = await Sessions.GetStatusAsync(Key);
+        Assert.Equal(3, status!.Replays);
+        Assert.Equal(1, status.Fallbacks);
+        Assert.Equal(4, Sim.Counters.ConnectionsOpened);
+
+        // The next turn tries WebSocket again.
+        conversation.Absorb(end);
+        var next = await Sessions.RunTurnToEndAsync(Key, conversation.Next("three"));
+        Assert.Equal(TurnOutcome.Completed, next.Outcome);
+        Assert.Equal("websocket", next.Transport);
+    }
+
+    [Fact]
+    public async Task A_lost_cache_that_comes_again_after_its_replay_is_reported()
+    {
+        var conversation = new Conversation();
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        Sim.Faults.SendError(400, UpstreamError.PreviousResponseNotFound, "injected", turns: 2, transport: FaultTransport.WebSocket);
+
+        var end = await Sessions.RunTurnToEndAsync(Key, conversation.Next("two"));
+
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.Equal(UpstreamError.PreviousResponseNotFound, end.Error!.Code);
+        Assert.Equal(1, (await Sessions.GetStatusAsync(Key))!.Replays);
+    }
+
+    [Fact]
     public async Task A_caller_chaining_itself_never_sees_a_lost_cache_for_an_id_of_this_session()
     {
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));
