@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
@@ -110,7 +111,8 @@ internal static class GatewayEndpoints
         app.MapGet("/v1/sessions/{id}", GetSessionAsync);
         app.MapDelete("/v1/sessions/{id}", DeleteSessionAsync);
         app.MapGet("/healthz", HealthAsync);
-        app.MapGet("/metrics", (GatewayMetrics metrics) => Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4"));
+        app.MapGet("/readyz", ReadyAsync);
+        app.MapGet("/metrics", MetricsAsync);
     }
 
     private static TenantState? Authenticate(HttpContext context, GatewayOptions options, TenantDirectory directory)
@@ -128,7 +130,7 @@ internal static class GatewayEndpoints
             ? OpenAIErrors.WriteAsync(context, 401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code: "missing_api_key")
             : OpenAIErrors.WriteAsync(context, 401, "Incorrect API key provided.", code: "invalid_api_key");
 
-    private static async Task CreateResponseAsync(HttpContext context, GatewayOptions options, TenantDirectory directory, GatewayMetrics metrics, TurnGate gate, ILogger<GatewayOptions> log)
+    private static async Task CreateResponseAsync(HttpContext context, GatewayOptions options, TenantDirectory directory, GatewayMetrics metrics, TurnGate gate, UpstreamInfo upstream, ILogger<GatewayOptions> log)
     {
         if (Authenticate(context, options, directory) is not { } tenant)
         {
@@ -215,6 +217,7 @@ internal static class GatewayEndpoints
             if (end is not null)
             {
                 tenant.Remember(end.ResponseId);
+                upstream.Record(end);
             }
 
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
@@ -516,26 +519,126 @@ internal static class GatewayEndpoints
         w.WriteEndObject();
     }
 
-    private static async Task HealthAsync(HttpContext context, UpstreamInfo upstream)
+    /// <summary>Liveness: the process answers. Also what is known of the upstream, and what each figure rests on.</summary>
+    private static async Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate) =>
+        await WriteHealthAsync(context, upstream, gate, await upstream.CheckAsync(context.RequestAborted), ready: null);
+
+    /// <summary>Readiness: 200 while new turns are taken and the upstream accepts a connection, 503 otherwise.</summary>
+    private static async Task ReadyAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate)
     {
-        var reachable = await upstream.ReachableAsync(context.RequestAborted);
+        var check = await upstream.CheckAsync(context.RequestAborted);
+        var ready = !gate.Stopping && check.Reachable;
+        context.Response.StatusCode = ready ? 200 : 503;
+        await WriteHealthAsync(context, upstream, gate, check, ready);
+    }
+
+    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck check, bool? ready)
+    {
         context.Response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(context.Response.Body);
         w.WriteStartObject();
-        w.WriteString("status", "ok");
+        w.WriteString("status", ready switch { null => "ok", true => "ready", false => "not_ready" });
+        w.WriteBoolean("draining", gate.Stopping);
+        w.WriteNumber("running_turns", gate.Running);
         w.WriteStartObject("upstream");
         w.WriteString("base_url", upstream.BaseUrl.ToString());
         w.WriteBoolean("embedded_simulator", upstream.Embedded);
-        w.WriteBoolean("reachable", reachable);
+
+        // What "reachable" means: a TCP connection to the upstream's host and port was accepted just now; it
+        // says nothing of the API behind it. The turns say that: when one last completed, and the last failure.
+        w.WriteString("check", "tcp_connect");
+        w.WriteBoolean("reachable", check.Reachable);
+        w.WriteString("checked_at", check.At);
+        if (check.Failure is { } failure)
+        {
+            w.WriteString("check_failure", failure);
+        }
+
+        WriteTime(w, "last_turn_completed_at", upstream.LastCompleted);
+        if (upstream.LastFailure is { } last)
+        {
+            w.WriteStartObject("last_turn_failure");
+            w.WriteString("at", last.At);
+            w.WriteString("code", last.Code);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         w.WriteEndObject();
     }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? at)
+    {
+        if (at is { } value)
+        {
+            w.WriteString(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>Prometheus text; by default only for loopback clients, or anyone with <c>Fantasy:Gateway:MetricsKey</c>.</summary>
+    private static async Task MetricsAsync(HttpContext context, GatewayMetrics metrics, GatewayOptions options)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        var keyOk = options.MetricsKey is { } key && presented is not null
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented));
+        var loopback = context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
+        if (!keyOk && (options.MetricsLoopbackOnly || options.MetricsKey is not null) && !(loopback && options.MetricsKey is null))
+        {
+            await OpenAIErrors.WriteAsync(context, 403,
+                options.MetricsKey is null
+                    ? "/metrics answers only loopback clients; set Fantasy:Gateway:MetricsKey to scrape it from elsewhere."
+                    : "/metrics needs the metrics key as 'Authorization: Bearer <key>'.",
+                code: "metrics_forbidden");
+            return;
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4";
+        await context.Response.WriteAsync(metrics.ToPrometheusText(), context.RequestAborted);
+    }
 }
 
-/// <summary>Where the upstream is, and whether it answers a TCP connect.</summary>
-public sealed record UpstreamInfo(Uri BaseUrl, bool Embedded)
+/// <summary>The result of one upstream check.</summary>
+public sealed record UpstreamCheck(bool Reachable, DateTimeOffset At, string? Failure);
+
+/// <summary>Where the upstream is, whether it answers a TCP connect, and what the turns last said of it.</summary>
+public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
 {
-    public async Task<bool> ReachableAsync(CancellationToken ct)
+    private readonly object gate = new();
+    private DateTimeOffset? lastCompleted;
+    private (DateTimeOffset At, string Code)? lastFailure;
+
+    public Uri BaseUrl { get; } = baseUrl;
+
+    public bool Embedded { get; } = embedded;
+
+    /// <summary>When a turn last completed (any tenant), or null if none has since start.</summary>
+    public DateTimeOffset? LastCompleted { get { lock (gate) { return lastCompleted; } } }
+
+    /// <summary>When a turn last failed with an upstream or transport error, and its code.</summary>
+    public (DateTimeOffset At, string Code)? LastFailure { get { lock (gate) { return lastFailure; } } }
+
+    /// <summary>Records how a turn ended.</summary>
+    public void Record(TurnEnd end)
+    {
+        lock (gate)
+        {
+            if (end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete)
+            {
+                lastCompleted = DateTimeOffset.UtcNow;
+            }
+            else if (end.Outcome == TurnOutcome.Failed)
+            {
+                lastFailure = (DateTimeOffset.UtcNow, end.Error?.Code ?? "failed");
+            }
+        }
+    }
+
+    public async Task<UpstreamCheck> CheckAsync(CancellationToken ct)
     {
         try
         {
@@ -543,11 +646,11 @@ public sealed record UpstreamInfo(Uri BaseUrl, bool Embedded)
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             using var client = new TcpClient();
             await client.ConnectAsync(BaseUrl.Host, BaseUrl.Port, timeout.Token);
-            return true;
+            return new UpstreamCheck(true, DateTimeOffset.UtcNow, null);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
-            return false;
+            return new UpstreamCheck(false, DateTimeOffset.UtcNow, ex is SocketException se ? se.SocketErrorCode.ToString() : "timed out after 2 s");
         }
     }
 }

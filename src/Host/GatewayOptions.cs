@@ -32,6 +32,12 @@ public sealed class GatewayOptions
     /// <summary>Response ids remembered per tenant for chaining checks (<c>Fantasy:Gateway:ResponseIdsPerTenant</c>).</summary>
     public int ResponseIdsPerTenant { get; init; } = 100_000;
 
+    /// <summary><c>Fantasy:Gateway:MetricsKey</c>: when set, <c>/metrics</c> answers anyone presenting it as a bearer key.</summary>
+    public string? MetricsKey { get; init; }
+
+    /// <summary><c>Fantasy:Gateway:MetricsLoopbackOnly</c> (default true): without the key, <c>/metrics</c> answers only loopback clients.</summary>
+    public bool MetricsLoopbackOnly { get; init; } = true;
+
     public static GatewayOptions From(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -66,6 +72,8 @@ public sealed class GatewayOptions
             MaxBodyBytes = gateway.GetValue<long?>("MaxBodyBytes") ?? 16 * 1024 * 1024,
             DrainTimeout = gateway.GetValue<TimeSpan?>("DrainTimeout") ?? TimeSpan.FromSeconds(30),
             ResponseIdsPerTenant = gateway.GetValue<int?>("ResponseIdsPerTenant") ?? 100_000,
+            MetricsKey = string.IsNullOrWhiteSpace(gateway["MetricsKey"]) ? null : gateway["MetricsKey"],
+            MetricsLoopbackOnly = gateway.GetValue<bool?>("MetricsLoopbackOnly") ?? true,
         };
     }
 

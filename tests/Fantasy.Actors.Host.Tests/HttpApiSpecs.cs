@@ -268,6 +268,11 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
         Assert.False(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
+        Assert.Equal("tcp_connect", health.GetProperty("upstream").GetProperty("check").GetString());
+        Assert.Equal(JsonValueKind.String, health.GetProperty("upstream").GetProperty("last_turn_completed_at").ValueKind);
+        var (readyStatus, ready, _) = await SendAsync(fx.Get("/readyz", key: null));
+        Assert.Equal(HttpStatusCode.OK, readyStatus);
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
     }
 
     [Fact]

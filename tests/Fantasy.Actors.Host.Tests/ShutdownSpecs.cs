@@ -55,6 +55,51 @@ public sealed class ShutdownSpecs
     }
 
     [Fact]
+    public async Task Readiness_reports_what_was_checked_and_fails_while_the_upstream_refuses()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now
+        await using var gateway = await Gateway.StartAsync([
+            "--urls", "http://127.0.0.1:0",
+            $"--Fantasy:Upstream:BaseUrl=http://127.0.0.1:{port}/v1",
+            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        ]);
+        using var http = new HttpClient();
+
+        using var live = await http.GetAsync(new Uri(gateway.BaseAddress, "/healthz"));
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode); // liveness does not depend on the upstream
+        using var ready = await http.GetAsync(new Uri(gateway.BaseAddress, "/readyz"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("not_ready", body.GetProperty("status").GetString());
+        var upstream = body.GetProperty("upstream");
+        Assert.Equal("tcp_connect", upstream.GetProperty("check").GetString());
+        Assert.False(upstream.GetProperty("reachable").GetBoolean());
+        Assert.Equal("ConnectionRefused", upstream.GetProperty("check_failure").GetString());
+        Assert.Equal(JsonValueKind.Null, upstream.GetProperty("last_turn_completed_at").ValueKind);
+    }
+
+    [Fact]
+    public async Task With_a_metrics_key_metrics_need_it_even_on_loopback()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        await using var gateway = await StartAsync(sim, "--Fantasy:Gateway:MetricsKey=sk-metrics");
+        using var http = new HttpClient();
+        using var anonymous = await http.GetAsync(new Uri(gateway.BaseAddress, "/metrics"));
+        Assert.Equal(HttpStatusCode.Forbidden, anonymous.StatusCode);
+        Assert.Equal("metrics_forbidden", JsonDocument.Parse(await anonymous.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.BaseAddress, "/metrics"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-metrics");
+        using var scraped = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("fantasy_sessions_open", await scraped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_tenant_at_its_session_limit_gets_429()
     {
         await using var sim = await ResponsesSimulator.StartAsync();
