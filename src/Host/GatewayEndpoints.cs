@@ -382,6 +382,25 @@ internal static class GatewayEndpoints
             return null;
         }
 
+        if (context.Request.ContentLength is { } length)
+        {
+            // The usual case: read straight into one array of the announced size (no growing copies).
+            var body = new byte[length];
+            var filled = 0;
+            while (filled < body.Length)
+            {
+                var n = await context.Request.Body.ReadAsync(body.AsMemory(filled), context.RequestAborted);
+                if (n == 0)
+                {
+                    return body.AsSpan(0, filled).ToArray();
+                }
+
+                filled += n;
+            }
+
+            return body;
+        }
+
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;

@@ -250,7 +250,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         sendInFlight = true;
         var id = start.TurnId;
         FantasyMetrics.BytesSent.Add(start.Frame.Length, new KeyValuePair<string, object?>("transport", "websocket"));
-        socket.SendAsync(start.Frame, WebSocketMessageType.Text, endOfMessage: true, io.Token)
+        Send(socket, start.Frame, io.Token)
             .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
         Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
@@ -558,6 +558,27 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         socket.Abort();
         socket.Dispose();
         io.Dispose();
+    }
+
+    /// <summary>Largest WebSocket frame a request goes out in; a larger request is sent as a message of several frames.</summary>
+    internal const int MaxSendFrame = 64 * 1024;
+
+    /// <summary>
+    /// Sends one text message. The socket builds each frame in a buffer rented from the shared array pool, which
+    /// keeps what it lends: a request of many MiB sent as one frame would leave buffers of that size in the pool.
+    /// </summary>
+    private static Task Send(ClientWebSocket socket, byte[] frame, CancellationToken ct) =>
+        frame.Length <= MaxSendFrame
+            ? socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct)
+            : SendInFramesAsync(socket, frame, ct);
+
+    private static async Task SendInFramesAsync(ClientWebSocket socket, byte[] frame, CancellationToken ct)
+    {
+        for (var offset = 0; offset < frame.Length; offset += MaxSendFrame)
+        {
+            var length = Math.Min(MaxSendFrame, frame.Length - offset);
+            await socket.SendAsync(frame.AsMemory(offset, length), WebSocketMessageType.Text, endOfMessage: offset + length == frame.Length, ct).ConfigureAwait(false);
+        }
     }
 
     private static UpstreamError Describe(Exception cause) => cause switch

@@ -53,7 +53,7 @@ internal sealed class RawMessage
     /// <summary>Copies a message into a pooled buffer (tests and benchmarks).</summary>
     public static RawMessage Text(ReadOnlySpan<byte> payload, WebSocketMessageType type = WebSocketMessageType.Text)
     {
-        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, payload.Length));
+        var rented = MessageBuffers.Rent(Math.Max(1, payload.Length));
         payload.CopyTo(rented);
         return new RawMessage(rented, payload.Length, type);
     }
@@ -78,7 +78,7 @@ internal sealed class RawMessage
         var b = Interlocked.Exchange(ref buffer, null);
         if (b is not null)
         {
-            ArrayPool<byte>.Shared.Return(b);
+            MessageBuffers.Return(b);
             owner?.Put(this);
         }
     }
@@ -330,7 +330,7 @@ internal static class InboundFrames
             {
                 if (buffer is null)
                 {
-                    buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+                    buffer = MessageBuffers.Rent(InitialBuffer);
                     length = 0;
                 }
                 else if (length == buffer.Length)
@@ -340,9 +340,9 @@ internal static class InboundFrames
                         throw TooLarge();
                     }
 
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(stage.maxMessageSize + 1, Array.MaxLength)));
+                    var bigger = MessageBuffers.Rent((int)Math.Min((long)buffer.Length * 2, Math.Min(stage.maxMessageSize + 1, Array.MaxLength)));
                     buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    MessageBuffers.Return(buffer);
                     buffer = bigger;
                 }
 
@@ -393,7 +393,7 @@ internal static class InboundFrames
                 if (buffer is { } b)
                 {
                     buffer = null;
-                    ArrayPool<byte>.Shared.Return(b);
+                    MessageBuffers.Return(b);
                 }
             }
 
@@ -406,6 +406,27 @@ internal static class InboundFrames
                     ReturnBuffer();
                 }
             }
+        }
+    }
+}
+
+/// <summary>
+/// Buffers for reassembling inbound messages: the shared array pool up to <see cref="PooledMax"/>, plain arrays
+/// above it. The shared pool keeps what it lends, per size and core: a few messages of many MiB (a response
+/// object echoing a long <c>instructions</c>) would otherwise stay in the process as pooled buffers of that size.
+/// </summary>
+internal static class MessageBuffers
+{
+    internal const int PooledMax = 1024 * 1024;
+
+    public static byte[] Rent(int length) =>
+        length <= PooledMax ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+
+    public static void Return(byte[] buffer)
+    {
+        if (buffer.Length <= PooledMax)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -110,7 +110,7 @@ public sealed class ResponseRequest
     public byte[] ToWebSocketFrame(string? previousResponseId, IReadOnlyList<JsonElement> input, bool generate = true, string? streamId = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var buffer = new ArrayBufferWriter<byte>(SizeHint);
         using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
@@ -145,7 +145,7 @@ public sealed class ResponseRequest
     /// </summary>
     public byte[] ToHttpBody(string? previousResponseId = null, IReadOnlyList<JsonElement>? input = null, bool stream = true)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var buffer = new ArrayBufferWriter<byte>(SizeHint);
         using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
@@ -167,9 +167,20 @@ public sealed class ResponseRequest
     /// Every field that is not input and not transport, as one JSON object: two requests whose
     /// settings are <see cref="JsonElement.DeepEquals"/> are the same request but for their input.
     /// </summary>
-    public JsonElement Settings()
+    public JsonElement Settings() => settings ??= BuildSettings();
+
+    /// <summary>Built once: the planner compares it and the chain keeps it, and a large <c>instructions</c> is not copied twice.</summary>
+    private JsonElement? settings;
+
+    /// <summary>
+    /// A first buffer size for writing this request: its settings' strings dominate a large request, so the writer
+    /// does not grow through a chain of doubling copies.
+    /// </summary>
+    private int SizeHint => 256 + (int)Math.Min(int.MaxValue / 2, ((long)(Instructions?.Length ?? 0) + (PromptCacheKey?.Length ?? 0)) * 9 / 8);
+
+    private JsonElement BuildSettings()
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var buffer = new ArrayBufferWriter<byte>(SizeHint);
         using (var w = new Utf8JsonWriter(buffer, WireJson))
         {
             w.WriteStartObject();
@@ -234,11 +245,29 @@ public sealed class ResponseRequest
         w.WriteEndArray();
     }
 
+    /// <summary>Strings longer than this are written in segments of this many chars.</summary>
+    private const int StringSegment = 16 * 1024;
+
     private static void WriteIf(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
     {
-        if (value is not null)
+        if (value is null)
+        {
+            return;
+        }
+
+        if (value.Length <= StringSegment)
         {
             w.WriteString(name, value);
+            return;
+        }
+
+        // Written whole, the writer reserves three bytes per char of the value at once (a 15 MiB instructions
+        // string would take a 45 MiB buffer for every frame); in segments it reserves that per segment only.
+        w.WritePropertyName(name);
+        for (var offset = 0; offset < value.Length; offset += StringSegment)
+        {
+            var length = Math.Min(StringSegment, value.Length - offset);
+            w.WriteStringValueSegment(value.AsSpan(offset, length), isFinalSegment: offset + length == value.Length);
         }
     }
 

@@ -55,6 +55,43 @@ public sealed class ResponseRequestSpecs
         Assert.Equal(["service_tier", "vendor_extra"], r.Extra.Keys.Order());
     }
 
+    [Theory]
+    [InlineData(16 * 1024 - 1)] // a surrogate pair split across the first segment boundary
+    [InlineData(16 * 1024)]
+    [InlineData(3 * 16 * 1024 + 5)]
+    public void A_long_instructions_string_is_written_in_segments_with_the_same_bytes_as_whole(int emojiAt)
+    {
+        // Escapes, quotes, control characters and non-ASCII on both sides of every segment boundary.
+        var text = new StringBuilder();
+        while (text.Length < 70_000)
+        {
+            text.Append("line \"quoted\"\n\tcafé ").Append('\u0001').Append(" \\ end ");
+        }
+
+        text.Insert(emojiAt, "😀");
+        var instructions = text.ToString();
+        var request = new ResponseRequest { Model = "m", Instructions = instructions, Input = [] };
+
+        var frame = request.ToWebSocketFrame(null, []);
+        var body = request.ToHttpBody();
+
+        Assert.Equal(instructions, JsonDocument.Parse(frame).RootElement.GetProperty("instructions").GetString());
+        Assert.Equal(instructions, JsonDocument.Parse(body).RootElement.GetProperty("instructions").GetString());
+        Assert.Equal(instructions, request.Settings().GetProperty("instructions").GetString());
+
+        // Byte for byte what a whole-string write gives.
+        var whole = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(whole, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("instructions", instructions);
+            w.WriteEndObject();
+        }
+
+        var expected = Encoding.UTF8.GetString(whole.WrittenSpan)[1..^1];
+        Assert.Contains(expected, Encoding.UTF8.GetString(frame), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Websocket_frame_is_flat_with_type_and_no_transport_fields()
     {

@@ -548,6 +548,26 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     }
 
     [Fact]
+    public async Task ConnectionActor_should_send_a_large_request_as_one_message_of_several_frames()
+    {
+        var parent = CreateTestProbe();
+        var replyTo = CreateTestProbe();
+        var connection = await ConnectAsync(parent);
+
+        // Well over one send frame (64 KiB): sent in frames, reassembled by the server as one message.
+        var instructions = string.Concat(Enumerable.Repeat("Follow the house style. ", 12_000));
+        var request = new ResponseRequest { Model = "m", Instructions = instructions, Input = [User("hi")] };
+        var frame = request.ToWebSocketFrame(null, request.Input);
+        Assert.True(frame.Length > 4 * ConnectionActor.MaxSendFrame);
+        connection.Tell(new StartTurn("t1", frame, replyTo.Ref));
+
+        var ended = await parent.FishForMessageAsync<TurnEnded>(m => m is TurnEnded, Patience);
+        Assert.Equal(TurnStatus.Completed, ended.Result.Status);
+        Assert.Equal("ok: 1", ended.Result.Text);
+        Assert.Equal(frame.Length, sim.Counters.WebSocketBytesReceived);
+    }
+
+    [Fact]
     public async Task ConnectionActor_should_never_show_the_key_in_its_options()
     {
         var options = Options(key: "sk-secret-value");

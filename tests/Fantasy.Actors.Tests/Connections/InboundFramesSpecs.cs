@@ -30,6 +30,19 @@ public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
             .Run(materializer);
 
     [Fact]
+    public void Message_buffers_above_a_MiB_are_not_kept_by_the_shared_pool()
+    {
+        var small = MessageBuffers.Rent(64 * 1024);
+        MessageBuffers.Return(small);
+        Assert.Same(small, MessageBuffers.Rent(64 * 1024)); // pooled: the same thread gets it back
+
+        var large = MessageBuffers.Rent(MessageBuffers.PooledMax + 1);
+        Assert.Equal(MessageBuffers.PooledMax + 1, large.Length); // exact, not rounded up to a pool bucket
+        MessageBuffers.Return(large);
+        Assert.NotSame(large, MessageBuffers.Rent(MessageBuffers.PooledMax + 1));
+    }
+
+    [Fact]
     public async Task Parse_should_turn_each_whole_message_into_one_event_in_order()
     {
         var (up, down) = Materialize();
