@@ -218,6 +218,46 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     }
 
     [Fact]
+    public async Task A_json_turn_whose_client_leaves_before_its_end_is_counted_as_cancelled()
+    {
+        static double Cancelled(string metrics)
+        {
+            // Summed over transports: a turn that never started has none.
+            return metrics.Split('\n')
+                .Where(l => l.StartsWith("fantasy_turns_total{outcome=\"cancelled\"", StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var before = Cancelled(await fx.Http.GetStringAsync(new Uri(fx.Gateway.BaseAddress, "/metrics")));
+        fx.Sim.Faults.Stall(TimeSpan.FromSeconds(10));
+        var sent = fx.Sim.Counters.ResponseCreateFrames;
+        using (var cts = new CancellationTokenSource())
+        {
+            var call = fx.Http.SendAsync(fx.Post("""{"model":"m","input":"long"}""", sessionId: "json-leaves"), cts.Token);
+
+            // The turn is running upstream (its request arrived); then the client goes away.
+            var clock = Stopwatch.StartNew();
+            while (fx.Sim.Counters.ResponseCreateFrames == sent && clock.Elapsed < Patience)
+            {
+                await Task.Yield();
+            }
+
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        }
+
+        var waited = Stopwatch.StartNew();
+        var after = before;
+        while (after == before && waited.Elapsed < Patience)
+        {
+            after = Cancelled(await fx.Http.GetStringAsync(new Uri(fx.Gateway.BaseAddress, "/metrics")));
+            await Task.Yield();
+        }
+
+        Assert.Equal(before + 1, after);
+    }
+
+    [Fact]
     public async Task A_client_that_disconnects_mid_stream_cancels_its_turn_and_the_socket_is_discarded()
     {
         fx.Sim.Faults.Stall(TimeSpan.FromSeconds(10));
