@@ -6,19 +6,6 @@ namespace Fantasy.Actors.Host.Tests;
 /// <summary>The README's run command, as a person runs it, answers /healthz with its embedded simulator.</summary>
 public sealed class RunCommandSpecs
 {
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Fantasy.Actors.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public async Task With_json_logs_every_log_line_is_json_and_no_key_is_ever_logged()
     {
@@ -60,61 +47,13 @@ public sealed class RunCommandSpecs
         }
     }
 
-    private static async Task StopAsync(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        await process.WaitForExitAsync();
-    }
+    private static Task StopAsync(Process process) => HostProcess.KillAsync(process);
 
     /// <summary>`dotnet run --project src/Host`, already built by this test run (--no-build), on a free port.</summary>
-    private static async Task<(Process Process, System.Text.StringBuilder Output, string ReadyLine)> StartAsync(params string[] extra)
-    {
-        var start = new ProcessStartInfo("dotnet", "run --no-build --project src/Host -- --urls http://127.0.0.1:0 " + string.Join(' ', extra))
-        {
-            WorkingDirectory = RepositoryRoot(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment.Remove("ASPNETCORE_URLS");
-        var process = Process.Start(start)!;
-        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                ready.TrySetException(new InvalidOperationException("the host exited before it was ready:\n" + output));
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
-            {
-                ready.TrySetResult(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            return (process, output, await ready.Task.WaitAsync(TimeSpan.FromMinutes(2)));
-        }
-        catch
-        {
-            await StopAsync(process);
-            process.Dispose();
-            throw;
-        }
-    }
+    private static Task<(Process Process, System.Text.StringBuilder Output, string ReadyLine)> StartAsync(params string[] extra) =>
+        HostProcess.StartAsync(
+            new ProcessStartInfo("dotnet", "run --no-build --project src/Host -- --urls http://127.0.0.1:0 " + string.Join(' ', extra)) { WorkingDirectory = HostProcess.RepositoryRoot() },
+            TimeSpan.FromMinutes(2));
 
     [Fact]
     public async Task Dotnet_run_of_the_host_serves_healthz_with_the_embedded_simulator()

@@ -29,17 +29,7 @@ public sealed class SignalSpecs
     private static string HostDirectory()
     {
         var testDir = new DirectoryInfo(AppContext.BaseDirectory); // …/tests/Fantasy.Actors.Host.Tests/bin/{Configuration}/{tfm}/
-        var tfm = testDir.Name;
-        var configuration = testDir.Parent!.Name;
-        for (var dir = testDir; dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Fantasy.Actors.sln")))
-            {
-                return Path.Combine(dir.FullName, "src", "Host", "bin", configuration, tfm);
-            }
-        }
-
-        throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
+        return Path.Combine(HostProcess.RepositoryRoot(), "src", "Host", "bin", testDir.Parent!.Name, testDir.Name);
     }
 
     private static HttpRequestMessage Post(string baseUrl, string input, string sessionId, bool stream)
@@ -62,16 +52,8 @@ public sealed class SignalSpecs
 
         // Each running turn sends response.created, then nothing for 3 s: the signal comes in that gap.
         sim.Faults.Stall(TimeSpan.FromSeconds(3), turns: Turns);
-        var output = new StringBuilder();
-        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var hostDir = HostDirectory();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = hostDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = hostDir };
         foreach (var arg in new[]
                  {
                      Path.Combine(hostDir, "Fantasy.Actors.Host.dll"), "--urls", "http://127.0.0.1:0",
@@ -83,31 +65,11 @@ public sealed class SignalSpecs
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment.Remove("ASPNETCORE_URLS");
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                ready.TrySetException(new InvalidOperationException("the gateway exited before it was ready:\n" + output));
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data.StartsWith("READY ", StringComparison.Ordinal))
-            {
-                ready.TrySetResult(e.Data.Split(' ')[1]);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, output, readyLine) = await HostProcess.StartAsync(start, TimeSpan.FromMinutes(1));
+        using var owned = process;
         try
         {
-            var baseUrl = await ready.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            var baseUrl = readyLine.Split(' ')[1];
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
 
             // Turns that are running: each has its headers and its first event.
@@ -164,11 +126,7 @@ public sealed class SignalSpecs
             // Then the process exits on its own, cleanly.
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(0, process.ExitCode);
-            string log;
-            lock (output)
-            {
-                log = output.ToString();
-            }
+            var log = HostProcess.Text(output);
 
             Assert.Contains("every running turn ended", log, StringComparison.Ordinal);
             Assert.DoesNotContain("the session stopped while the turn was running", log, StringComparison.Ordinal);
@@ -177,11 +135,7 @@ public sealed class SignalSpecs
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
+            await HostProcess.KillAsync(process);
         }
     }
 }
