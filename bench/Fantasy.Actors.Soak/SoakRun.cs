@@ -140,18 +140,16 @@ public static class SoakRun
         var done = 0L;
         var faults = Task.Run(() => InjectFaultsAsync(sim, options, report, stop.Token), CancellationToken.None);
         var reporter = Task.Run(() => ReportProgressAsync(options, report, () => Interlocked.Read(ref done), clock, progress, stop.Token), CancellationToken.None);
-        await Task.WhenAll(Enumerable.Range(0, options.Sessions).Select(s => Task.Run(async () =>
-        {
-            await ConversationAsync(http, baseUrl, s, options, report, cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref done, options.Turns);
-        }, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(Enumerable.Range(0, options.Sessions).Select(s => Task.Run(
+            () => ConversationAsync(http, baseUrl, s, options, report, () => Interlocked.Increment(ref done), cancellationToken),
+            cancellationToken))).ConfigureAwait(false);
         report.Elapsed = clock.Elapsed;
         await stop.CancelAsync();
         await Task.WhenAll(faults, reporter).ConfigureAwait(false);
         return report;
     }
 
-    private static async Task ConversationAsync(HttpClient http, string url, int session, SoakOptions options, SoakReport report, CancellationToken ct)
+    private static async Task ConversationAsync(HttpClient http, string url, int session, SoakOptions options, SoakReport report, Action turnDone, CancellationToken ct)
     {
         var random = new Random(options.Seed * 7919 + session);
         var items = new List<string>();
@@ -177,6 +175,8 @@ public static class SoakRun
                     break;
                 }
             }
+
+            turnDone();
         }
     }
 
@@ -375,7 +375,7 @@ public static class SoakRun
                 var rss = Environment.WorkingSet;
                 report.PeakWorkingSetBytes = Math.Max(report.PeakWorkingSetBytes, rss);
                 await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"[{clock.Elapsed.TotalSeconds,6:F0} s] sessions' turns done {done()}/{total}, attempts {report.Attempts} ({report}), faults {report.FaultsInjected}, RSS {rss / 1048576} MB, GC heap {GC.GetTotalMemory(false) / 1048576} MB")).ConfigureAwait(false);
+                    $"[{clock.Elapsed.TotalSeconds,6:F0} s] turns done {done()}/{total}, attempts {report.Attempts} ({report}), faults {report.FaultsInjected}, RSS {rss / 1048576} MB, GC heap {GC.GetTotalMemory(false) / 1048576} MB")).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
