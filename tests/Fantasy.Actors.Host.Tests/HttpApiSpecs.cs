@@ -104,6 +104,19 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     }
 
     [Fact]
+    public async Task A_streaming_turn_chaining_from_the_tenants_own_id_of_another_session_gets_a_400_not_a_stream()
+    {
+        var (_, first, _) = await SendAsync(fx.Post("""{"model":"m","input":"hello","store":false}""", sessionId: "owner-a"));
+        var id = first.GetProperty("id").GetString();
+
+        // The tenant owns the id, so the gateway lets it through; the other session's connection never held it.
+        var (status, body, response) = await SendAsync(fx.Post($$"""{"model":"m","input":"next","stream":true,"store":false,"previous_response_id":"{{id}}"}""", sessionId: "owner-b"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.NotEqual("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        AssertError(body, "previous_response_not_found");
+    }
+
+    [Fact]
     public async Task An_empty_session_id_is_400()
     {
         var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x"}""", sessionId: ""));
