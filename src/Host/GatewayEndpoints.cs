@@ -155,6 +155,9 @@ internal static class GatewayEndpoints
         try
         {
             request = ResponseRequest.Parse(body);
+
+            // Parsed once; the bytes are not held for the rest of the turn (this method's locals live as long as it runs).
+            body = null;
         }
         catch (ProtocolException ex)
         {

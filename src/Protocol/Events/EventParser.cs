@@ -55,21 +55,28 @@ public static class EventParser
     /// </summary>
     public static ServerEvent Parse(ReadOnlySpan<byte> utf8, bool keepRaw)
     {
-        var e = Parse(utf8);
-        if (keepRaw)
+        if (!keepRaw)
         {
-            e.ReceivedJson = utf8.ToArray();
+            return Parse(utf8);
         }
 
+        // The kept copy is parsed in place, so a response object (which echoes the request's instructions and
+        // can be many MiB) is held once, in the kept bytes, not also as a second copy in its snapshot.
+        var raw = utf8.ToArray();
+        var e = Parse(raw, raw);
+        e.ReceivedJson = raw;
         return e;
     }
 
-    public static ServerEvent Parse(ReadOnlySpan<byte> utf8)
+    public static ServerEvent Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, backing: null);
+
+    /// <param name="backing">The array <paramref name="utf8"/> is, when the event may keep slices of it.</param>
+    private static ServerEvent Parse(ReadOnlySpan<byte> utf8, byte[]? backing)
     {
         try
         {
             var kind = FindKind(utf8, out var unknownType);
-            var e = kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8);
+            var e = kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8, backing);
             e.ReceivedBytes = utf8.Length;
             return e;
         }
@@ -153,7 +160,7 @@ public static class EventParser
         return new ErrorEvent(error) { SequenceNumber = error.SequenceNumber, StreamId = error.StreamId };
     }
 
-    private static ServerEvent ParseBody(Kind kind, string? unknownType, ReadOnlySpan<byte> utf8)
+    private static ServerEvent ParseBody(Kind kind, string? unknownType, ReadOnlySpan<byte> utf8, byte[]? backing)
     {
         var textField = kind switch
         {
@@ -232,7 +239,7 @@ public static class EventParser
                     throw new ProtocolException("'response' must be an object", utf8);
                 }
 
-                response = ResponseSnapshot.Read(ref reader);
+                response = backing is null ? ResponseSnapshot.Read(ref reader) : ResponseSnapshot.Read(ref reader, backing);
             }
             else if ((wantsItem && reader.ValueTextEquals("item"u8))
                      || (wantsPart && reader.ValueTextEquals("part"u8))

@@ -109,6 +109,21 @@ public sealed class ResponseSnapshot
 
     internal static ResponseSnapshot Read(ref Utf8JsonReader reader) => new(JsonElement.ParseValue(ref reader));
 
+    /// <summary>
+    /// As <see cref="Read(ref Utf8JsonReader)"/> for a reader over all of <paramref name="backing"/>: the snapshot
+    /// refers to the object's bytes there instead of copying them (the array must not change afterwards).
+    /// </summary>
+    internal static ResponseSnapshot Read(ref Utf8JsonReader reader, byte[] backing)
+    {
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var end = (int)reader.BytesConsumed;
+
+        // Not disposed: the document's own index is rented, and simply collected with it.
+        var document = JsonDocument.Parse(backing.AsMemory(start, end - start));
+        return new ResponseSnapshot(document.RootElement);
+    }
+
     /// <summary>Parses a non-streaming HTTP reply body (one Response object).</summary>
     public static ResponseSnapshot Parse(ReadOnlySpan<byte> utf8)
     {

@@ -177,6 +177,20 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     }
 
     [Fact]
+    public async Task A_turn_of_large_events_streams_to_its_end_under_a_small_byte_window()
+    {
+        // 64 KiB window, 16 KiB deltas: the window fills after 4 events, so the caller's acknowledgements must
+        // follow bytes too (acknowledging every 32 events would leave both sides waiting for ever).
+        Sessions = Start("fantasy.session.consumer-window-bytes = 64KiB", name: "small-byte-window");
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, Request(User("LONG 2048")))).WaitAsync(Patience);
+
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.EndsWith("ok: 1", end.Result.Text, StringComparison.Ordinal);
+        Assert.True(events.Count(e => e is OutputTextDelta) >= 128);
+        Assert.True(end.Result.Text.Length > 2 * 1024 * 1024 - 1024);
+    }
+
+    [Fact]
     public async Task A_caller_chaining_itself_never_sees_a_lost_cache_for_an_id_of_this_session()
     {
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));
