@@ -55,6 +55,34 @@ public sealed class HostingSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_api_resolved_before_the_host_starts_waits_for_the_session_manager()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Fantasy:Upstream:ApiKey"] = "sk-hosted",
+            ["Fantasy:Upstream:WebSocketUrl"] = sim.WebSocketUrl.ToString(),
+            ["Fantasy:Upstream:BaseUrl"] = sim.BaseUrl.ToString(),
+        });
+        builder.Services.AddFantasyActors(builder.Configuration.GetSection("Fantasy"), o => o.UseSerilog = false);
+        using var host = builder.Build();
+
+        // Resolved and used before the actor system has started its actors: no throw, the turn waits.
+        var sessions = host.Services.GetRequiredService<IResponsesSessions>();
+        var turn = sessions.RunTurnToEndAsync(new SessionKey("hosted", "early"), Request(User("hi")));
+        await host.StartAsync();
+        try
+        {
+            var end = await turn.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public void A_missing_key_is_a_clear_startup_error()
     {
         var options = new FantasyOptions { WebSocketUrl = sim.WebSocketUrl };
