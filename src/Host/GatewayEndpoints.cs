@@ -537,6 +537,10 @@ internal static class GatewayEndpoints
         w.WriteNumber("replays", s.Replays);
         w.WriteNumber("fallbacks", s.Fallbacks);
         w.WriteNumber("queue_length", s.QueueLength);
+
+        // What the running turn's caller has been sent and not yet taken (bounded by the consumer window).
+        w.WriteNumber("unread_events", s.UnreadEvents);
+        w.WriteNumber("unread_bytes", s.UnreadBytes);
         w.WriteBoolean("busy", s.Busy);
         w.WriteEndObject();
     }

@@ -137,4 +137,6 @@ public sealed record SessionStatus(
     int QueueLength,
     bool Busy,
     string Transport,
-    string TransportReason);
+    string TransportReason,
+    int UnreadEvents = 0,
+    long UnreadBytes = 0);

@@ -160,6 +160,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         public UpstreamError? HeldError { get; set; }
         public bool CancelRequested { get; set; }
 
+        /// <summary>Events written to the caller and not yet taken by it (what a caller that stops reading makes the session hold).</summary>
+        public UnreadWindow Unread { get; } = new(int.MaxValue, long.MaxValue);
+
         /// <summary>The connection took the turn: it reported the frame sent, an event, or a refusal.</summary>
         public bool Acknowledged { get; set; }
     }
@@ -208,9 +211,11 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 Enqueue(submit);
                 break;
             case TurnEventTaken taken when running is { Transport: Transport.Http } h && h.Pending.Id == taken.TurnId:
+                h.Unread.Consumed(taken.Count);
                 env.Http.Tell(new HttpEventConsumed(taken.TurnId, taken.Count));
                 break;
             case TurnEventTaken taken when running is { } r && r.Pending.Id == taken.TurnId && connection is not null:
+                r.Unread.Consumed(taken.Count);
                 connection.Tell(new EventConsumed(taken.TurnId, taken.Count));
                 break;
             case TurnEventTaken:
@@ -651,6 +656,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         }
         else
         {
+            r.Unread.Sent(e.Event.ReceivedBytes);
             r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e.Event));
         }
     }
@@ -929,7 +935,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         queue.Count,
         running is not null,
         policy.Choose(Now) == Transport.Http ? "http" : "websocket",
-        policy.Describe(Now));
+        policy.Describe(Now),
+        running?.Unread.Events ?? 0,
+        running?.Unread.Bytes ?? 0);
 
     protected override void PreRestart(Exception reason, object message)
     {

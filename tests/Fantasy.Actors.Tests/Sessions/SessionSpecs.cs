@@ -191,6 +191,40 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     }
 
     [Fact]
+    public async Task A_caller_that_stops_reading_leaves_at_most_the_byte_window_unread_however_long_the_answer()
+    {
+        const int window = 256 * 1024;
+        Sessions = Start($"fantasy.session.consumer-window-bytes = {window}", name: "stalled-reader");
+        var key = new SessionKey("tenant-a", "stalled");
+
+        // About 12 MiB of answer in 16 KiB deltas; the caller takes the start and one event, then stops reading.
+        var turn = Sessions.RunTurnAsync(key, Request(User("LONG 12288"))).GetAsyncEnumerator();
+        try
+        {
+            Assert.True(await turn.MoveNextAsync());
+            Assert.IsType<TurnStarted>(turn.Current);
+            Assert.True(await turn.MoveNextAsync());
+
+            SessionStatus? status = null;
+            await AwaitConditionAsync(async () => (status = await Sessions.GetStatusAsync(key))!.UnreadBytes >= window, Patience);
+
+            // The window is full: the socket is not read any more, and what waits unread stays at the window plus
+            // at most one event, not the 12 MiB answer.
+            await Task.Delay(300); // a negative check, as ExpectNoMsg: nothing more arrives while nobody reads
+            var later = await Sessions.GetStatusAsync(key);
+            Assert.Equal(status!.UnreadEvents, later!.UnreadEvents);
+            Assert.InRange(later.UnreadBytes, window, window + (17 * 1024));
+            Assert.True(later.Busy);
+        }
+        finally
+        {
+            await turn.DisposeAsync(); // leaving the enumeration cancels the turn
+        }
+
+        await AwaitConditionAsync(async () => !(await Sessions.GetStatusAsync(key))!.Busy, Patience);
+    }
+
+    [Fact]
     public async Task A_caller_chaining_itself_never_sees_a_lost_cache_for_an_id_of_this_session()
     {
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));
