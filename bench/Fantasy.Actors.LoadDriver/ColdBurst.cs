@@ -6,6 +6,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Simulator;
 using Serilog;

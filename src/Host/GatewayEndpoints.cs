@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Protocol;
 
@@ -123,7 +124,7 @@ internal static class GatewayEndpoints
     }
 
     private static Task ShuttingDownAsync(HttpContext context) =>
-        OpenAIErrors.WriteAsync(context, 503, "The gateway is shutting down; retry on another instance.", "server_error", code: "shutting_down", retryAfter: TimeSpan.FromSeconds(1));
+        TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.ShuttingDown, null));
 
     private static Task UnauthorizedAsync(HttpContext context) =>
         context.Request.Headers.Authorization.Count == 0
@@ -188,7 +189,7 @@ internal static class GatewayEndpoints
 
         if (!tenant.TryAddSession(conversation, ephemeral ? null : tenant.Options.MaxSessions))
         {
-            await OpenAIErrors.WriteAsync(context, 429, $"This tenant already has {tenant.Options.MaxSessions} sessions (its limit); close one with DELETE /v1/sessions/{{id}}.", "rate_limit_error", code: "too_many_sessions", retryAfter: TimeSpan.FromSeconds(1));
+            await TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.TenantSessionLimit, $"This tenant already has {tenant.Options.MaxSessions} sessions (its limit); close one with DELETE /v1/sessions/{{id}}."));
             return;
         }
 
@@ -225,7 +226,7 @@ internal static class GatewayEndpoints
 
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
             var outcome = end?.Outcome.ToString().ToLowerInvariant() ?? "cancelled";
-            var transport = end?.Transport ?? "none";
+            var transport = (end?.Transport ?? Transport.None).Name();
             metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("transport", transport));
             metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", transport));
 
@@ -339,24 +340,14 @@ internal static class GatewayEndpoints
         return end;
     }
 
-    private static Task WriteEndErrorAsync(HttpContext context, TurnEnd end) => end.Outcome switch
-    {
-        TurnOutcome.Rejected when end.Reason?.StartsWith("busy", StringComparison.Ordinal) == true =>
-            OpenAIErrors.WriteAsync(context, 429, $"The session is busy: {end.Reason}", "rate_limit_error", code: "session_busy", retryAfter: TimeSpan.FromSeconds(1)),
-        TurnOutcome.Rejected when end.Reason?.StartsWith("timeout", StringComparison.Ordinal) == true =>
-            OpenAIErrors.WriteAsync(context, 429, $"The turn waited too long: {end.Reason}", "rate_limit_error", code: "queue_timeout", retryAfter: TimeSpan.FromSeconds(1)),
-        TurnOutcome.Rejected =>
-            OpenAIErrors.WriteAsync(context, 409, end.Reason ?? "rejected", code: "turn_rejected"),
-        TurnOutcome.Cancelled =>
-            OpenAIErrors.WriteAsync(context, 499, end.Reason ?? "cancelled", code: "cancelled"),
-        _ when end.Error is { Origin: not ErrorOrigin.Transport } upstream =>
-            OpenAIErrors.WriteUpstreamAsync(context, upstream, end.Retryable),
-        _ => OpenAIErrors.WriteAsync(context, 502, $"The upstream could not be reached: {end.Reason}", "server_error", code: end.Error?.Code ?? "upstream_unavailable"),
-    };
+    private static Task WriteEndErrorAsync(HttpContext context, TurnEnd end) =>
+        TurnErrors.For(end) is { } error
+            ? TurnErrors.WriteAsync(context, error)
+            : OpenAIErrors.WriteUpstreamAsync(context, end.Error!, end.Retryable);
 
     private static void SetTurnHeaders(HttpResponse response, TurnStarted started)
     {
-        response.Headers["x-fantasy-transport"] = started.Transport;
+        response.Headers["x-fantasy-transport"] = started.Transport.Name();
         response.Headers["x-fantasy-chained"] = started.Chained ? "true" : "false";
     }
 
@@ -508,7 +499,7 @@ internal static class GatewayEndpoints
         w.WriteStartObject();
         w.WriteString("id", id);
         w.WriteString("object", "session");
-        w.WriteString("transport", s.Transport);
+        w.WriteString("transport", s.Transport.Name());
         w.WriteString("transport_reason", s.TransportReason);
         w.WriteStartObject("connection");
         w.WriteNumber("epoch", s.ConnectionEpoch);

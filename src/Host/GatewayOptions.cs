@@ -50,7 +50,7 @@ public sealed class GatewayOptions
                 throw new InvalidOperationException($"Fantasy:Tenants:{section.Key}:Keys is empty: a tenant needs at least one gateway key");
             }
 
-            if (!Api.SessionKey.IsValidPart(section.Key))
+            if (!Contract.SessionKey.IsValidPart(section.Key))
             {
                 throw new InvalidOperationException($"Fantasy:Tenants:{section.Key}: a tenant name must be 1–128 characters of letters, digits, '_', '.', ':' or '-'");
             }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 

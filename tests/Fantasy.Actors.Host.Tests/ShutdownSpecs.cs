@@ -100,6 +100,27 @@ public sealed class ShutdownSpecs
     }
 
     [Fact]
+    public async Task A_full_http_fallback_is_503_fallback_busy_not_a_busy_session()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        sim.Faults.RefuseUpgrades(new HttpFault(426), count: 100); // no WebSocket mode: every turn goes over HTTP
+        await using var gateway = await StartAsync(sim, "--Fantasy:Hocon=fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 0");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        // One turn holds the only HTTP slot (its stream stalls after its first event).
+        sim.Faults.Stall(TimeSpan.FromSeconds(5), transport: FaultTransport.Http);
+        using var holding = await http.SendAsync(Post(gateway, """{"model":"m","input":"hold","stream":true}""", "holder"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("http", holding.Headers.GetValues("x-fantasy-transport").Single());
+
+        using var second = await http.SendAsync(Post(gateway, """{"model":"m","input":"next"}""", "other"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
+        var error = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal("fallback_busy", error.GetProperty("code").GetString());
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.NotNull(second.Headers.RetryAfter);
+    }
+
+    [Fact]
     public async Task A_tenant_at_its_session_limit_gets_429()
     {
         await using var sim = await ResponsesSimulator.StartAsync();

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Contract;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Api;

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Contract;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;

@@ -87,8 +87,8 @@ internal sealed class HttpFallbackActor : UntypedActor, IWithTimers
         {
             rejected++;
             log.Warning("http fallback: turn {TurnId} rejected: {InFlight} in flight and {Waiting} waiting", run.TurnId, running.Count, waiting.Count);
-            run.ReplyTo.Tell(new HttpTurnRejected(run.TurnId,
-                $"busy: the HTTP fallback has {running.Count} turns in flight and {waiting.Count} waiting (fantasy.http.max-in-flight = {settings.Http.MaxInFlight}, max-waiting = {settings.Http.MaxWaiting})"));
+            run.ReplyTo.Tell(new HttpTurnRejected(run.TurnId, Contract.Rejection.FallbackBusy,
+                $"the HTTP fallback has {running.Count} turns in flight and {waiting.Count} waiting (fantasy.http.max-in-flight = {settings.Http.MaxInFlight}, max-waiting = {settings.Http.MaxWaiting})"));
             return;
         }
 
@@ -124,8 +124,8 @@ internal sealed class HttpFallbackActor : UntypedActor, IWithTimers
             {
                 waiting.Remove(node);
                 rejected++;
-                expired.ReplyTo.Tell(new HttpTurnRejected(expired.TurnId,
-                    $"timeout: the turn waited {settings.Http.WaitTimeout} for an HTTP slot (fantasy.http.wait-timeout)"));
+                expired.ReplyTo.Tell(new HttpTurnRejected(expired.TurnId, Contract.Rejection.FallbackTimeout,
+                    $"the turn waited {settings.Http.WaitTimeout} for an HTTP slot (fantasy.http.wait-timeout)"));
                 return;
             }
         }

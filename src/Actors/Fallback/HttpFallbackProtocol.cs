@@ -28,7 +28,7 @@ internal static class HttpFallbackProtocol
     public sealed record HttpTurnFailed(string TurnId, UpstreamError Error, bool Retryable, int EventsForwarded, int Attempts, IReadOnlyDictionary<string, string> Metadata);
 
     /// <summary>The fallback had no room for the turn (in-flight cap and wait queue full, or the wait was too long).</summary>
-    public sealed record HttpTurnRejected(string TurnId, string Reason);
+    public sealed record HttpTurnRejected(string TurnId, Contract.Rejection Rejection, string Reason);
 
     public sealed record HttpTurnCancelled(string TurnId, int EventsForwarded);
 

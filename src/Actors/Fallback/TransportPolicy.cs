@@ -1,14 +1,8 @@
 using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Fallback;
-
-/// <summary>Which transport a turn takes.</summary>
-public enum Transport
-{
-    WebSocket,
-    Http,
-}
 
 /// <summary>
 /// When a conversation uses WebSocket mode, when HTTP, and when it tries WebSocket again:

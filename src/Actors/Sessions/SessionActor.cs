@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
-using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Diagnostics;
@@ -11,7 +11,7 @@ using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;
 using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
 using static Fantasy.Actors.Sessions.SessionProtocol;
-using ApiTurnEvent = Fantasy.Actors.Api.TurnEvent;
+using ApiTurnEvent = Fantasy.Actors.Contract.TurnEvent;
 using ConnectionTurnEvent = Fantasy.Actors.Connections.ConnectionProtocol.TurnEvent;
 
 namespace Fantasy.Actors.Sessions;
@@ -143,11 +143,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     {
         public Transport Transport { get; init; } = Transport.WebSocket;
 
-        /// <summary>The transport as <see cref="TurnEnd.Transport"/> and <see cref="TurnStarted"/> name it.</summary>
-        public string TransportName => Transport == Transport.Http ? "http" : "websocket";
-
         /// <summary>Ends the turn, stamped with the transport it ran on and whether it went out chained.</summary>
-        public void Finish(TurnEnd end) => Pending.Finish(end with { Transport = TransportName, Chained = Chained });
+        public void Finish(TurnEnd end) => Pending.Finish(end with { Transport = Transport, Chained = Chained });
 
         public Pending Pending { get; } = pending;
         public long Epoch { get; } = epoch;
@@ -264,7 +261,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 break;
             case HttpTurnRejected rejected when running is { Transport: Transport.Http } r && r.Pending.Id == rejected.TurnId:
                 running = null;
-                r.Finish(TurnEnd.Rejected(rejected.Reason, retryable: true));
+                r.Finish(TurnEnd.Rejected(rejected.Rejection, rejected.Reason));
                 AfterTurn();
                 break;
             case HttpTurnCancelled cancelled when running is { Transport: Transport.Http } r && r.Pending.Id == cancelled.TurnId:
@@ -292,8 +289,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         if (queue.Count >= settings.MaxQueuedTurns)
         {
             log.Warning("session {SessionId}: turn {TurnId} rejected: {Queued} turns already queued (session.max-queued-turns)", key.SessionId, submit.TurnId, queue.Count);
-            new Pending(submit, Now).Finish(TurnEnd.Rejected(
-                $"busy: {queue.Count} turns are already queued for this session (session.max-queued-turns = {settings.MaxQueuedTurns})", retryable: true));
+            new Pending(submit, Now).Finish(TurnEnd.Rejected(Rejection.QueueFull,
+                $"{queue.Count} turns are already queued for this session (session.max-queued-turns = {settings.MaxQueuedTurns})"));
             return;
         }
 
@@ -312,7 +309,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             {
                 queue.Remove(node);
                 log.Warning("session {SessionId}: turn {TurnId} waited {Wait} in the queue; rejected", key.SessionId, turnId, settings.QueueWaitTimeout);
-                node.Value.Finish(TurnEnd.Rejected($"timeout: the turn waited {settings.QueueWaitTimeout} for the session (session.queue-wait-timeout)", retryable: true));
+                node.Value.Finish(TurnEnd.Rejected(Rejection.QueueTimeout, $"the turn waited {settings.QueueWaitTimeout} for the session (session.queue-wait-timeout)"));
                 return;
             }
         }
@@ -384,7 +381,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         var submit = pending.Submit;
         if (submit.Options.GenerateWarmup)
         {
-            pending.Finish(TurnEnd.Rejected($"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Describe(Now)})", retryable: true));
+            pending.Finish(TurnEnd.Rejected(Rejection.WarmupNeedsWebSocket, $"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Describe(Now)})"));
             TryStartNext();
             return;
         }
@@ -647,7 +644,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         if (r.Delivered++ == 0 && !r.Pending.Internal)
         {
-            r.Pending.Submit.Out.TryWrite(new TurnStarted(r.TransportName, r.Chained));
+            r.Pending.Submit.Out.TryWrite(new TurnStarted(r.Transport, r.Chained));
         }
 
         if (r.Pending.Internal)
@@ -884,7 +881,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             _ => result.Error?.Message ?? $"the response ended {result.Status}",
         };
         var retryable = outcome == TurnOutcome.Failed && result.Error is { Classification: not ErrorClass.Fatal };
-        return new TurnEnd(outcome, result, result.Error, retryable, reason, Chained: false, Transport: "none");
+        return new TurnEnd(outcome, result, result.Error, retryable, reason, Chained: false, Transport: Transport.None);
     }
 
     // ---- cancel, status, stop ----
@@ -934,7 +931,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         fallbacks,
         queue.Count,
         running is not null,
-        policy.Choose(Now) == Transport.Http ? "http" : "websocket",
+        policy.Choose(Now),
         policy.Describe(Now),
         running?.Unread.Events ?? 0,
         running?.Unread.Bytes ?? 0);

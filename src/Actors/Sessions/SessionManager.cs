@@ -70,7 +70,7 @@ internal sealed class SessionManager : UntypedActor
             else if (routed is SubmitTurn submit)
             {
                 log.Warning("session {SessionId} is stopping and {Buffered} messages already wait for it; turn {TurnId} rejected", id, buffer.Count, submit.TurnId);
-                submit.Out.TryWrite(new Api.TurnFinished(Api.TurnEnd.Rejected($"busy: the session is restarting and {buffer.Count} messages already wait for it", retryable: true)));
+                submit.Out.TryWrite(new Contract.TurnFinished(Contract.TurnEnd.Rejected(Contract.Rejection.SessionRestarting, $"the session is restarting and {buffer.Count} messages already wait for it")));
                 submit.Out.TryComplete();
             }
             else
@@ -110,7 +110,7 @@ internal sealed class SessionManager : UntypedActor
         }
     }
 
-    private IActorRef Create(Api.SessionKey key)
+    private IActorRef Create(Contract.SessionKey key)
     {
         var child = Context.ActorOf(SessionActor.Props(key, env), key.SessionId);
         Context.Watch(child);

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Sessions;

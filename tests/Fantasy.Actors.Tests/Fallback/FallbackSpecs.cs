@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Fallback;
@@ -43,8 +44,8 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         Sim.Faults.RefuseUpgrades(new HttpFault(426));
         var overHttp = await Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("tenant-f", "other"), request));
 
-        Assert.Equal("websocket", overWs.End.Transport);
-        Assert.Equal("http", overHttp.End.Transport);
+        Assert.Equal(Transport.WebSocket, overWs.End.Transport);
+        Assert.Equal(Transport.Http, overHttp.End.Transport);
         Assert.Equal(TurnOutcome.Completed, overHttp.End.Outcome);
         var (ws, http) = (overWs.End.Result, overHttp.End.Result);
         Assert.Equal(ws.Text, http.Text);
@@ -61,17 +62,17 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         Sim.Faults.RefuseUpgrades(new HttpFault(426));
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("one")));
         Assert.Equal(TurnOutcome.Completed, first.Outcome);
-        Assert.Equal("http", first.Transport);
+        Assert.Equal(Transport.Http, first.Transport);
 
         Clock.Advance(TimeSpan.FromHours(2));
         var second = await Sessions.RunTurnToEndAsync(Key, Request(User("one"), J("""{"type":"message","role":"assistant","content":"ok: 1"}"""), User("two")));
-        Assert.Equal("http", second.Transport);
+        Assert.Equal(Transport.Http, second.Transport);
         Assert.Equal("ok: 3", second.Result.Text);
         Assert.Equal(1, Sim.Counters.UpgradesRefused);
         Assert.Equal(2, Sim.Counters.HttpPosts);
 
         var status = await Sessions.GetStatusAsync(Key);
-        Assert.Equal("http", status!.Transport);
+        Assert.Equal(Transport.Http, status!.Transport);
         Assert.Contains("426", status.TransportReason, StringComparison.Ordinal);
         Assert.Equal(2, status.Fallbacks);
     }
@@ -82,20 +83,20 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         Sim.Faults.RefuseUpgrades(new HttpFault(500));
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("one"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, first.Outcome);
-        Assert.Equal("http", first.Transport);
+        Assert.Equal(Transport.Http, first.Transport);
 
         // Inside the cooldown the conversation stays on HTTP without trying the socket.
         var second = await Sessions.RunTurnToEndAsync(Key, Request(User("two"))).WaitAsync(Patience);
-        Assert.Equal("http", second.Transport);
+        Assert.Equal(Transport.Http, second.Transport);
         Assert.Equal(1, Sim.Counters.UpgradesRefused);
         Assert.Equal(0, Sim.Counters.ConnectionsOpened);
 
         Clock.Advance(TimeSpan.FromMinutes(5));
         var third = await Sessions.RunTurnToEndAsync(Key, Request(User("three"))).WaitAsync(Patience);
-        Assert.Equal("websocket", third.Transport);
+        Assert.Equal(Transport.WebSocket, third.Transport);
         Assert.Equal(1, Sim.Counters.ConnectionsOpened);
         var status = await Sessions.GetStatusAsync(Key);
-        Assert.Equal("websocket", status!.Transport);
+        Assert.Equal(Transport.WebSocket, status!.Transport);
     }
 
     [Fact]
@@ -110,7 +111,7 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         var end = await Sessions.RunTurnToEndAsync(Key, Request(User("hello"))).WaitAsync(Patience);
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
-        Assert.Equal("http", end.Transport);
+        Assert.Equal(Transport.Http, end.Transport);
         Assert.Equal("ok: 1", end.Result.Text);
         Assert.Contains("connect failed", (await Sessions.GetStatusAsync(Key))!.TransportReason, StringComparison.Ordinal);
     }
@@ -216,7 +217,7 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
             Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("many", $"c{i}"), Request(User($"hello {i}"))))));
 
         Assert.All(ends, e => Assert.Equal(TurnOutcome.Completed, e.End.Outcome));
-        Assert.All(ends, e => Assert.Equal("http", e.End.Transport));
+        Assert.All(ends, e => Assert.Equal(Transport.Http, e.End.Transport));
         var stats = await Sys.ActorSelection("/user/capped-http").Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience);
         Assert.Equal(200, stats.Started);
         Assert.Equal(8, stats.MaxInFlightSeen);
@@ -235,7 +236,9 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
             Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("tiny", $"c{i}"), Request(User($"hello {i}"))))));
 
         var rejected = Assert.Single(ends, e => e.End.Outcome == TurnOutcome.Rejected);
-        Assert.StartsWith("busy: the HTTP fallback", rejected.End.Reason, StringComparison.Ordinal);
+        Assert.Equal(Rejection.FallbackBusy, rejected.End.Rejection);
+        Assert.StartsWith("the HTTP fallback", rejected.End.Reason, StringComparison.Ordinal);
+        Assert.Null(rejected.End.Error); // a local rejection is not an upstream error
         Assert.Equal(2, ends.Count(e => e.End.Outcome == TurnOutcome.Completed));
     }
 
@@ -255,7 +258,8 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         Clock.Advance(TimeSpan.FromSeconds(30));
         var (_, end) = await waiting.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Rejected, end.Outcome);
-        Assert.StartsWith("timeout", end.Reason, StringComparison.Ordinal);
+        Assert.Equal(Rejection.FallbackTimeout, end.Rejection);
+        Assert.Contains("fantasy.http.wait-timeout", end.Reason, StringComparison.Ordinal);
         Assert.True(end.Retryable);
     }
 
@@ -288,7 +292,7 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
         var (_, end) = await turn.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
-        Assert.Equal("http", end.Transport);
+        Assert.Equal(Transport.Http, end.Transport);
         await AwaitAssertAsync(async () => Assert.Equal(0, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).InFlight), Patience);
     }
 

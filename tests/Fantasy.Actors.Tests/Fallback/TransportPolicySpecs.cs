@@ -1,3 +1,4 @@
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;

@@ -1,4 +1,5 @@
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Simulator;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,7 +45,7 @@ public sealed class HostingSpecs : IAsyncLifetime
             // The HTTP fallback runs on the factory's named client.
             sim.Faults.RefuseUpgrades(new HttpFault(426));
             var overHttp = await sessions.RunTurnToEndAsync(new SessionKey("hosted", "c2"), Request(User("hi"))).WaitAsync(TimeSpan.FromSeconds(20));
-            Assert.Equal("http", overHttp.Transport);
+            Assert.Equal(Transport.Http, overHttp.Transport);
             Assert.Equal(TurnOutcome.Completed, overHttp.Outcome);
             Assert.NotNull(host.Services.GetService<IHttpClientFactory>());
         }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Akka.Configuration;
 using Akka.TestKit;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;
@@ -10,7 +11,7 @@ using Fantasy.Actors.Sessions;
 using Fantasy.Actors.Simulator;
 using Xunit.Abstractions;
 using static Fantasy.Actors.Testing.Build;
-using ApiTurnEvent = Fantasy.Actors.Api.TurnEvent;
+using ApiTurnEvent = Fantasy.Actors.Contract.TurnEvent;
 
 namespace Fantasy.Actors.Tests.Sessions;
 
@@ -147,7 +148,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("two")));
 
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
-        Assert.Equal("http", end.Transport);
+        Assert.Equal(Transport.Http, end.Transport);
         Assert.Equal($"ok: {conversation.Items.Count}", end.Result.Text);
         Assert.DoesNotContain(events, e => e is ErrorEvent);
         var status = await Sessions.GetStatusAsync(Key);
@@ -159,7 +160,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         conversation.Absorb(end);
         var next = await Sessions.RunTurnToEndAsync(Key, conversation.Next("three"));
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
-        Assert.Equal("websocket", next.Transport);
+        Assert.Equal(Transport.WebSocket, next.Transport);
     }
 
     [Fact]
@@ -275,7 +276,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
 
         await using var turn = Sessions.RunTurnAsync(Key, conversation.Next("two")).GetAsyncEnumerator();
         Assert.True(await turn.MoveNextAsync());
-        Assert.Equal(new TurnStarted("websocket", Chained: true), turn.Current);
+        Assert.Equal(new TurnStarted(Transport.WebSocket, Chained: true), turn.Current);
         Assert.True(await turn.MoveNextAsync());
         Assert.IsType<ResponseCreated>(Assert.IsType<TurnUpstreamEvent>(turn.Current).Event);
         Clock.Advance(TimeSpan.FromMinutes(55));
@@ -340,13 +341,15 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         var queued = Sessions.RunTurnToEndAsync(Key, Request(User("queued")));
         var overflow = await Sessions.RunTurnToEndAsync(Key, Request(User("overflow"))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Rejected, overflow.Outcome);
-        Assert.StartsWith("busy", overflow.Reason, StringComparison.Ordinal);
+        Assert.Equal(Rejection.QueueFull, overflow.Rejection);
+        Assert.Contains("session.max-queued-turns", overflow.Reason, StringComparison.Ordinal);
         Assert.True(overflow.Retryable);
 
         Clock.Advance(TimeSpan.FromSeconds(30));
         var timedOut = await queued.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Rejected, timedOut.Outcome);
-        Assert.StartsWith("timeout", timedOut.Reason, StringComparison.Ordinal);
+        Assert.Equal(Rejection.QueueTimeout, timedOut.Rejection);
+        Assert.Contains("session.queue-wait-timeout", timedOut.Reason, StringComparison.Ordinal);
 
         ApiTurnEvent last = running.Current;
         while (await running.MoveNextAsync())

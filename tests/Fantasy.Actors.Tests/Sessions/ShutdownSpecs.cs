@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Simulator;
@@ -52,7 +53,7 @@ public sealed class ShutdownSpecs : IAsyncLifetime
         Assert.IsType<TurnFinished>(items[^1]);
         Assert.Equal(TurnOutcome.Failed, end.Outcome);
         Assert.True(end.Retryable);
-        Assert.Equal("websocket", end.Transport);
+        Assert.Equal(Transport.WebSocket, end.Transport);
     }
 
     [Fact]

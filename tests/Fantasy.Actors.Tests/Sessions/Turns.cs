@@ -1,4 +1,5 @@
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Tests.Sessions;
