@@ -101,7 +101,7 @@ internal sealed class ConversationDriver : UntypedActor
     {
         switch (msg)
         {
-            case TurnEvent:
+            case UpstreamEventReceived:
                 stats?.Event();
                 break;
             case Connected when gate is null:

@@ -1,3 +1,5 @@
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Streams;
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;

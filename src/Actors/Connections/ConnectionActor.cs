@@ -1,3 +1,4 @@
+using Fantasy.Actors.Streams;
 using System.Net.WebSockets;
 using Akka.Actor;
 using Akka.Event;
@@ -32,12 +33,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private const string ConnectTimeoutKey = "connect-timeout";
     private const string WatchdogKey = "turn-watchdog";
     private const string CloseTimeoutKey = "close-timeout";
-
-    /// <summary>
-    /// How many messages the stream may read ahead of this actor: while the actor works through one batch,
-    /// up to this many more are read and parsed into the next.
-    /// </summary>
-    internal const int ReadAhead = 16;
 
     private readonly ConnectionOptions options;
     private readonly IActorRef parent;
@@ -179,7 +174,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 closeRequested = true;
                 break;
             default:
-                IgnoreOrUnhandled(message);
+                HandleInboundOrLate(message);
                 break;
         }
     }
@@ -232,7 +227,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Abandon($"the inbound stream failed while idle: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
-                IgnoreOrUnhandled(message);
+                HandleInboundOrLate(message);
                 break;
         }
     }
@@ -317,7 +312,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Interrupt(current, $"the inbound stream failed: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
-                IgnoreOrUnhandled(message);
+                HandleInboundOrLate(message);
                 break;
         }
     }
@@ -327,7 +322,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         // LastActivity is stamped where elements are taken in: a batch's arrival and the consumer's acknowledgement.
         current.FrameSent = true;
         var index = current.Forwarded++;
-        current.Command.ReplyTo.Tell(new TurnEvent(epoch, current.Id, index, e));
+        current.Command.ReplyTo.Tell(new UpstreamEventReceived(epoch, current.Id, index, e));
         var ended = current.Accumulator.Apply(e) == TurnProgress.Ended;
 
         if (ended)
@@ -429,7 +424,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             case Close:
                 break;
             default:
-                IgnoreOrUnhandled(message);
+                HandleInboundOrLate(message);
                 break;
         }
     }
@@ -456,7 +451,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         killSwitch = InboundFrames.From(socket, options.MaxMessageSize, CancellationToken.None)
             .Via(InboundFrames.Parse(options.KeepRawEvents))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
-            .Via(InboundFrames.Batches(ReadAhead))
+            .Via(InboundFrames.Batches(InboundFrames.ReadAhead))
             .To(InboundDelivery.Sink(self))
             .Run(Context.Materializer());
     }
@@ -473,7 +468,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     /// <summary>Hands the buffered inbound elements, in order, to the current state while the consumer window allows.</summary>
     private void Drain() => delivery.Drain(canTake, take);
 
-    private void IgnoreOrUnhandled(object message)
+    /// <summary>
+    /// What any state handles alike: the inbound stream's batches and completion (through the delivery), and the
+    /// late replies of a state already left (a send, close or connect result, a stale tick or acknowledgement).
+    /// Anything else is unhandled.
+    /// </summary>
+    private void HandleInboundOrLate(object message)
     {
         switch (message)
         {

@@ -2,16 +2,6 @@ using Fantasy.Actors.Configuration;
 
 namespace Fantasy.Actors.Connections;
 
-/// <summary>
-/// Who the service is upstream: the API key and the optional OpenAI headers. <see cref="ToString"/>
-/// never shows the key, so a record that ends up in a log line leaks nothing.
-/// </summary>
-public sealed record UpstreamCredentials(string ApiKey, string? Organization = null, string? Project = null)
-{
-    public override string ToString() =>
-        $"UpstreamCredentials {{ ApiKey = ***, Organization = {Organization ?? "-"}, Project = {Project ?? "-"} }}";
-}
-
 /// <summary>Everything one <see cref="ConnectionActor"/> needs to open and run its socket.</summary>
 internal sealed record ConnectionOptions(
     Uri Url,

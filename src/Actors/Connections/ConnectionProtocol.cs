@@ -1,3 +1,4 @@
+using Fantasy.Actors.Streams;
 using System.Net.WebSockets;
 using Akka.Actor;
 using Fantasy.Actors.Protocol;
@@ -21,10 +22,10 @@ internal static class ConnectionProtocol
 
     /// <summary>
     /// Run one turn: send <paramref name="Frame"/> (a <c>response.create</c>) and forward every event of the
-    /// response to <paramref name="ReplyTo"/> as <see cref="TurnEvent"/>. With a
+    /// response to <paramref name="ReplyTo"/> as <see cref="UpstreamEventReceived"/>. With a
     /// <paramref name="ConsumerWindow"/>, at most that many events are outstanding: the reply-to answers
     /// each with <see cref="EventConsumed"/>, and until it does the connection stops reading the socket
-    /// (at most <see cref="ConnectionActor.ReadAhead"/> messages are read ahead), so TCP back-pressure
+    /// (at most <see cref="Streams.InboundFrames.ReadAhead"/> messages are read ahead), so TCP back-pressure
     /// reaches the server instead of memory growing.
     /// </summary>
     /// <remarks><paramref name="ConsumerWindowBytes"/> bounds the same window in bytes (each event's size as received).</remarks>
@@ -48,8 +49,8 @@ internal static class ConnectionProtocol
 
     // ---- To the turn's reply-to ----
 
-    /// <summary>One event of a running turn; <paramref name="Index"/> counts from 0 within the turn.</summary>
-    public sealed record TurnEvent(long Epoch, string TurnId, int Index, ServerEvent Event) : IConnectionReport;
+    /// <summary>One upstream event of a running turn; <paramref name="Index"/> counts from 0 within the turn.</summary>
+    public sealed record UpstreamEventReceived(long Epoch, string TurnId, int Index, ServerEvent Event) : IConnectionReport;
 
     /// <summary>The connection cannot take the turn now (busy, closing); the parent should queue it.</summary>
     public sealed record TurnRefused(long Epoch, string TurnId, string Reason) : IConnectionReport;

@@ -9,7 +9,7 @@ namespace Fantasy.Actors.Connections;
 /// connection settings in one place). A refused upgrade's status, headers and error body are
 /// captured, so the refusal can be reported as a parsed <see cref="Protocol.UpstreamError"/>.
 /// </summary>
-public sealed class WebSocketConnector : IDisposable
+internal sealed class WebSocketConnector : IDisposable
 {
     private readonly SocketsHttpHandler handler;
     private readonly HttpMessageInvoker shared;
@@ -78,27 +78,9 @@ public sealed class WebSocketConnector : IDisposable
 }
 
 /// <summary>The server answered the upgrade with plain HTTP instead of 101.</summary>
-public sealed class UpgradeRefusedException : Exception
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1032", Justification = "Thrown only by the connector, always with the refused answer.")]
+internal sealed class UpgradeRefusedException : Exception
 {
-    public UpgradeRefusedException()
-        : this(0, [], [])
-    {
-    }
-
-    public UpgradeRefusedException(string message)
-        : base(message)
-    {
-        Headers = [];
-        Body = [];
-    }
-
-    public UpgradeRefusedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Headers = [];
-        Body = [];
-    }
-
     public UpgradeRefusedException(int status, IReadOnlyList<KeyValuePair<string, string>> headers, byte[] body)
         : base($"the WebSocket upgrade was refused with HTTP {status}")
     {

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
 
 namespace Fantasy.Actors.Fallback;

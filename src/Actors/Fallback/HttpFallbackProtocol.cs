@@ -4,14 +4,14 @@ using Fantasy.Actors.Protocol;
 namespace Fantasy.Actors.Fallback;
 
 /// <summary>
-/// Messages of the HTTP fallback. Events of an HTTP turn reach the reply-to as the connection's own
-/// <see cref="Connections.ConnectionProtocol.TurnEvent"/> with epoch <see cref="HttpEpoch"/>, so the session
-/// folds and forwards them exactly as it does WebSocket events.
+/// Messages of the HTTP fallback. Each event of an HTTP turn reaches the reply-to as
+/// <see cref="HttpEventReceived"/>, which it acknowledges with <see cref="HttpEventConsumed"/> (sent to the
+/// fallback actor) when the turn has a consumer window.
 /// </summary>
 internal static class HttpFallbackProtocol
 {
-    /// <summary>The epoch of events that came over HTTP (connections count from 1).</summary>
-    public const long HttpEpoch = 0;
+    /// <summary>One event of an HTTP turn's SSE stream; <paramref name="Index"/> counts from 0 within the turn.</summary>
+    public sealed record HttpEventReceived(string TurnId, int Index, ServerEvent Event);
 
     /// <summary>Run one turn as <c>POST {base}/responses</c> with SSE; <paramref name="Body"/> is the full HTTP body.</summary>
     public sealed record RunHttpTurn(string TurnId, byte[] Body, IActorRef ReplyTo, int ConsumerWindow, long ConsumerWindowBytes = long.MaxValue);

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Streams;
 using System.Net;
 using System.Net.Http.Headers;
 using Akka.Actor;
@@ -6,10 +7,8 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Util;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Protocol;
-using static Fantasy.Actors.Connections.ConnectionProtocol;
 using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
 
 namespace Fantasy.Actors.Fallback;
@@ -204,7 +203,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
             .Select(static e => (object)e)
             .Recover(static ex => Option<object>.Create(new InboundFault(ex)))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
-            .Via(InboundFrames.Batches(ConnectionActor.ReadAhead))
+            .Via(InboundFrames.Batches(InboundFrames.ReadAhead))
             .To(InboundDelivery.Sink(self))
             .Run(Context.Materializer());
     }
@@ -230,7 +229,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     private void OnEvent(ServerEvent e)
     {
         Timers.Cancel(TimeoutKey);
-        run.ReplyTo.Tell(new TurnEvent(HttpEpoch, run.TurnId, forwarded++, e));
+        run.ReplyTo.Tell(new HttpEventReceived(run.TurnId, forwarded++, e));
         unread.Sent(e.ReceivedBytes);
         if (accumulator.Apply(e) == TurnProgress.Ended)
         {

@@ -12,7 +12,7 @@ namespace Fantasy.Actors.Fallback;
 /// after it the next turn probes WebSocket again. Auth and invalid-request refusals are not transport
 /// problems and never move a turn to HTTP. A plain type, driven by the session with its clock.
 /// </summary>
-public sealed class TransportPolicy
+internal sealed class TransportPolicy
 {
     private readonly FallbackSettings settings;
     private DateTimeOffset cooldownUntil;
@@ -25,7 +25,7 @@ public sealed class TransportPolicy
 
     private string reason = "websocket: default";
 
-    public int ConsecutiveFailures => consecutiveFailures;
+    internal int ConsecutiveFailures => consecutiveFailures;
 
     /// <summary>The transport for the next turn at <paramref name="now"/>.</summary>
     public Transport Choose(DateTimeOffset now)

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Streams;
 using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
@@ -12,7 +13,6 @@ using static Fantasy.Actors.Connections.ConnectionProtocol;
 using static Fantasy.Actors.Fallback.HttpFallbackProtocol;
 using static Fantasy.Actors.Sessions.SessionProtocol;
 using ApiTurnEvent = Fantasy.Actors.Contract.TurnEvent;
-using ConnectionTurnEvent = Fantasy.Actors.Connections.ConnectionProtocol.TurnEvent;
 
 namespace Fantasy.Actors.Sessions;
 
@@ -54,6 +54,9 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
     private const string IdleKey = "idle-close";
     private const string PassivateKey = "session-idle";
     private const string LivenessKey = "turn-liveness";
+
+    /// <summary>The epoch of a turn on no connection (HTTP); connections count from 1, so no chain made over HTTP continues on one.</summary>
+    private const long NoConnection = 0;
 
     /// <summary>Connections in a row that may close before taking a turn before the turn fails.</summary>
     private const int MaxHandoffs = 3;
@@ -243,12 +246,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
                 break;
             case Rotate or IdleClose:
                 break;
-            case ConnectionProtocol.TurnEvent e when e.Epoch == HttpEpoch:
-                if (running is { Transport: Transport.Http })
-                {
-                    OnEvent(e);
-                }
-
+            case HttpEventReceived e:
+                OnEvent(e.TurnId, e.Event, Transport.Http);
                 break;
             case HttpTurnEnded ended:
                 OnHttpEnded(ended);
@@ -390,7 +389,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         FantasyMetrics.Fallbacks.Add(1);
         var (plan, fullInput) = Plan(submit, forceFresh: true);
         var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
-        running = new Running(pending, HttpEpoch, plan, fullInput) { Transport = Transport.Http };
+        running = new Running(pending, NoConnection, plan, fullInput) { Transport = Transport.Http };
         lastChained = false;
         log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Describe(Now));
         env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
@@ -510,7 +509,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         if (report.Epoch != epoch)
         {
             // A replaced connection's late report; its turns were settled when it was replaced.
-            if (report is ConnectionTurnEvent stale)
+            if (report is UpstreamEventReceived stale)
             {
                 Sender.Tell(new EventConsumed(stale.TurnId));
             }
@@ -548,8 +547,8 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             case ConnectFailed failed:
                 OnConnectFailed(failed);
                 break;
-            case ConnectionTurnEvent e:
-                OnEvent(e);
+            case UpstreamEventReceived e:
+                OnEvent(e.TurnId, e.Event, Transport.WebSocket);
                 break;
             case TurnSent sent when running is { } r && r.Pending.Id == sent.TurnId:
                 r.Acknowledged = true;
@@ -620,17 +619,18 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             $"the WebSocket connection was refused ({error.Message}); this is not a transport problem, so the turn is not retried over HTTP",
             retryable: error.Classification != ErrorClass.Fatal, error: error);
 
-    private void OnEvent(ConnectionTurnEvent e)
+    /// <summary>One event of the running turn, from its connection or from the HTTP fallback.</summary>
+    private void OnEvent(string turnId, ServerEvent e, Transport from)
     {
-        if (running is not { } r || r.Pending.Id != e.TurnId)
+        if (running is not { } r || r.Pending.Id != turnId || r.Transport != from)
         {
-            Acknowledge(e);
+            Acknowledge(turnId, from);
             return;
         }
 
         r.Acknowledged = true;
 
-        if (r.Delivered == 0 && e.Event is ErrorEvent { Error: { IsReplaySafe: true } error }
+        if (r.Delivered == 0 && e is ErrorEvent { Error: { IsReplaySafe: true } error }
             && (MayReplay(r.Pending, error) || error.Code == UpstreamError.ConnectionLimitReached)
             && (error.Code != UpstreamError.PreviousResponseNotFound || r.FullInput is not null))
         {
@@ -638,7 +638,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
             // unknown id is reported as it is.
             // previous_response_not_found / websocket_connection_limit_reached: resent once, invisibly.
             r.HeldError = error;
-            Acknowledge(e);
+            Acknowledge(turnId, from);
             return;
         }
 
@@ -649,25 +649,25 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
 
         if (r.Pending.Internal)
         {
-            Acknowledge(e);
+            Acknowledge(turnId, from);
         }
         else
         {
-            r.Unread.Sent(e.Event.ReceivedBytes);
-            r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e.Event));
+            r.Unread.Sent(e.ReceivedBytes);
+            r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e));
         }
     }
 
     /// <summary>An event the caller will never take (held, internal, stale) is acknowledged here.</summary>
-    private void Acknowledge(ConnectionTurnEvent e)
+    private void Acknowledge(string turnId, Transport from)
     {
-        if (e.Epoch == HttpEpoch)
+        if (from == Transport.Http)
         {
-            Sender.Tell(new HttpEventConsumed(e.TurnId, 1));
+            Sender.Tell(new HttpEventConsumed(turnId, 1));
         }
         else
         {
-            Sender.Tell(new EventConsumed(e.TurnId));
+            Sender.Tell(new EventConsumed(turnId));
         }
     }
 
@@ -685,7 +685,7 @@ internal sealed class SessionActor : UntypedActor, IWithTimers
         chain = null;
         if (ended.Result.Status == TurnStatus.Completed && r.FullInput is { } full)
         {
-            var state = ChainState.After(HttpEpoch, r.Pending.Submit.Request, full, ended.Result);
+            var state = ChainState.After(NoConnection, r.Pending.Submit.Request, full, ended.Result);
             transcript = state.FullInput.Count + state.Output.Count <= settings.MaxTranscriptItems ? state : null;
         }
 

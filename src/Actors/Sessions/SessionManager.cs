@@ -6,7 +6,7 @@ namespace Fantasy.Actors.Sessions;
 
 /// <summary>
 /// Owns the sessions: one child per <c>{tenant}~{conversation}</c>, created by its first turn and routed to
-/// by <see cref="IWithSessionId"/> (the same extractor a cluster shard region can use). A session that
+/// by <see cref="IWithSessionId"/>, in this process (a turn's messages carry its caller's channel). A session that
 /// crashes is restarted (bounded), keeping its queued turns. A session being stopped (closed, or idle for
 /// <c>session-idle-timeout</c>) is stopped in order behind the messages it already has; messages that arrive
 /// meanwhile are buffered and start its next incarnation.

@@ -70,6 +70,7 @@ public static class EventParser
 
     public static ServerEvent Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, backing: null);
 
+    /// <param name="utf8">The event's JSON.</param>
     /// <param name="backing">The array <paramref name="utf8"/> is, when the event may keep slices of it.</param>
     private static ServerEvent Parse(ReadOnlySpan<byte> utf8, byte[]? backing)
     {

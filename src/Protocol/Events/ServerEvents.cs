@@ -34,7 +34,7 @@ public static class EventTypes
 
 /// <summary>
 /// One server event: the payload of one WebSocket text frame or one SSE <c>data:</c> line.
-/// Produced by <see cref="EventParser.Parse"/>.
+/// Produced by <see cref="EventParser.Parse(System.ReadOnlySpan{byte})"/>.
 /// </summary>
 public abstract record ServerEvent
 {

@@ -1,3 +1,5 @@
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Streams;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
@@ -61,13 +63,13 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     }
 
     /// <summary>Reads a whole turn from the reply-to probe: its events, then the parent's TurnEnded.</summary>
-    private static async Task<(List<TurnEvent> Events, TurnEnded Ended)> ReadTurnAsync(TestProbe parent, TestProbe replyTo, string turnId, int alreadyRead = 0)
+    private static async Task<(List<UpstreamEventReceived> Events, TurnEnded Ended)> ReadTurnAsync(TestProbe parent, TestProbe replyTo, string turnId, int alreadyRead = 0)
     {
         var ended = await parent.FishForMessageAsync<TurnEnded>(m => m is TurnEnded e && e.TurnId == turnId, Patience);
-        var events = new List<TurnEvent>();
+        var events = new List<UpstreamEventReceived>();
         for (var i = alreadyRead; i < ended.EventsForwarded; i++)
         {
-            events.Add(await replyTo.ExpectMsgAsync<TurnEvent>(Patience));
+            events.Add(await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience));
         }
 
         return (events, ended);
@@ -322,7 +324,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Assert.True(interrupted.FrameSent);
         for (var i = 0; i < 4; i++)
         {
-            Assert.Equal(i, (await replyTo.ExpectMsgAsync<TurnEvent>(Patience)).Index);
+            Assert.Equal(i, (await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience)).Index);
         }
 
         await parent.FishForMessageAsync<ConnectionClosed>(m => m is ConnectionClosed, Patience);
@@ -339,7 +341,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         var connection = await ConnectAsync(parent);
 
         connection.Tell(new StartTurn("t1", Frame(User("a")), replyTo.Ref));
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
 
         Clock.Advance(TimeSpan.FromMinutes(4));
         await parent.FishForMessageAsync<TurnSent>(m => m is TurnSent, Patience);
@@ -362,8 +364,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Watch(connection);
 
         connection.Tell(new StartTurn("t1", Frame(User("a long answer")), replyTo.Ref));
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
         connection.Tell(new CancelTurn("t1"));
 
         var cancelled = await parent.FishForMessageAsync<TurnCancelled>(m => m is TurnCancelled, Patience);
@@ -424,7 +426,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Watch(connection);
 
         connection.Tell(new StartTurn("t1", Frame(User("a")), replyTo.Ref));
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
         connection.Tell(ConnectionProtocol.Close.Instance);
 
         var (_, ended) = await ReadTurnAsync(parent, replyTo, "t1", alreadyRead: 1);
@@ -444,7 +446,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpen == 1), Patience);
 
         connection.Tell(new StartTurn("t1", Frame(User("a")), replyTo.Ref));
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
         Sys.Stop(connection);
 
         var interrupted = await parent.FishForMessageAsync<TurnInterrupted>(m => m is TurnInterrupted, Patience);
@@ -461,8 +463,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         var connection = await ConnectAsync(parent);
 
         connection.Tell(new StartTurn("t1", Frame(User("CALL f 2")), replyTo.Ref, ConsumerWindow: 2));
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
-        await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
+        await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
         await replyTo.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
 
         var seen = 2;
@@ -470,7 +472,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         connection.Tell(new EventConsumed("t1"));
         while (true)
         {
-            var e = await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+            var e = await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
             seen++;
             connection.Tell(new EventConsumed("t1"));
             if (e.Event is ResponseCompleted)
@@ -493,11 +495,11 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
 
         // About 1 MiB of text in 16 KiB deltas, a 64 KiB byte window and a generous event window: the bytes bound.
         connection.Tell(new StartTurn("t1", Frame(User("LONG 1024")), replyTo.Ref, ConsumerWindow: 256, ConsumerWindowBytes: 64 * 1024));
-        var sent = new List<TurnEvent>();
+        var sent = new List<UpstreamEventReceived>();
         var bytes = 0L;
         while (bytes < 64 * 1024)
         {
-            var e = await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+            var e = await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
             sent.Add(e);
             bytes += e.Event.ReceivedBytes;
         }
@@ -510,7 +512,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         connection.Tell(new EventConsumed("t1", sent.Count));
         while (true)
         {
-            var e = await replyTo.ExpectMsgAsync<TurnEvent>(Patience);
+            var e = await replyTo.ExpectMsgAsync<UpstreamEventReceived>(Patience);
             seen++;
             connection.Tell(new EventConsumed("t1"));
             if (e.Event is ResponseCompleted completed)

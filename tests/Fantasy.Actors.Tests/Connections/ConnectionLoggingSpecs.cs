@@ -1,3 +1,4 @@
+using Fantasy.Actors.Configuration;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO;

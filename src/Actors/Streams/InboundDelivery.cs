@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 
-namespace Fantasy.Actors.Connections;
+namespace Fantasy.Actors.Streams;
 
 /// <summary>
 /// The actor end of an inbound stream (a WebSocket's or an SSE body's): the acknowledging sink that delivers

@@ -7,7 +7,7 @@ using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
 using Fantasy.Actors.Protocol;
 
-namespace Fantasy.Actors.Connections;
+namespace Fantasy.Actors.Streams;
 
 /// <summary>
 /// One spare object kept for reuse between two parties of a stream (the stage that makes it and whoever
@@ -128,6 +128,12 @@ internal sealed class InboundBatch
 /// </summary>
 internal static class InboundFrames
 {
+    /// <summary>
+    /// How many messages a stream may read ahead of the actor it delivers to: while the actor works through one
+    /// batch, up to this many more are read and parsed into the next.
+    /// </summary>
+    internal const int ReadAhead = 16;
+
     private const int InitialBuffer = 16 * 1024;
 
     /// <summary>

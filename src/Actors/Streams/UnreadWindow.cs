@@ -1,4 +1,4 @@
-namespace Fantasy.Actors.Connections;
+namespace Fantasy.Actors.Streams;
 
 /// <summary>
 /// What a turn's consumer has been sent and not yet acknowledged, in events and in bytes (each event's size as

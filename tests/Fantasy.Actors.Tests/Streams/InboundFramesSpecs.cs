@@ -1,3 +1,4 @@
+using Fantasy.Actors.Streams;
 using System.Net.WebSockets;
 using System.Text;
 using Akka.Streams;
@@ -7,7 +8,7 @@ using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;
 using Xunit.Abstractions;
 
-namespace Fantasy.Actors.Tests.Connections;
+namespace Fantasy.Actors.Tests.Streams;
 
 /// <summary>The frame → event flow on its own, driven element by element with stream probes.</summary>
 public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
