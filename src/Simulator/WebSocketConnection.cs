@@ -265,6 +265,14 @@ internal sealed class WebSocketConnection : IDisposable
             await Task.Delay(first, turnCt).ConfigureAwait(false);
         }
 
+        if (faults.CloseAfterEvents == 0)
+        {
+            // The request was taken and nothing is sent: the TCP stream just ends.
+            await transport.FlushAsync(ct).ConfigureAwait(false);
+            await transport.DisposeAsync().ConfigureAwait(false);
+            return Next.Abandon;
+        }
+
         foreach (var eventFrame in run.Frames(faults.FailWithCode))
         {
             if (sent > 0 && engine.Faults.PerEventLatency is { Ticks: > 0 } perEvent)

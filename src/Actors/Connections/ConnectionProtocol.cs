@@ -71,7 +71,11 @@ internal static class ConnectionProtocol
         public TimeSpan? RetryAfter => Error.RetryAfter;
     }
 
-    /// <summary>The frame went out on the socket: from here on the turn is not replay-safe unless the server says so.</summary>
+    /// <summary>
+    /// The frame went out on the socket: the connection took the turn. The server may be generating from here on;
+    /// the session still resends a turn that fails before any of its events reached the caller (the caller sees one
+    /// answer, though the upstream may bill the abandoned attempt), and never one after.
+    /// </summary>
     public sealed record TurnSent(long Epoch, string TurnId) : IConnectionReport;
 
     /// <summary>The turn's terminal event arrived; <see cref="Result"/> is the folded turn.</summary>

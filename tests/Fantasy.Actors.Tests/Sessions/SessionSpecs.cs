@@ -228,6 +228,41 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     }
 
     [Fact]
+    public async Task A_socket_lost_after_the_request_went_out_but_before_any_event_is_replayed_once()
+    {
+        var conversation = new Conversation();
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        var requestsBefore = Sim.Counters.ResponseCreateFrames;
+
+        // The server takes the request, then drops the socket before sending anything.
+        Sim.Faults.CloseAfterEvents(0, transport: FaultTransport.WebSocket);
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("two")));
+
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.Equal($"ok: {conversation.Items.Count}", end.Result.Text);
+        Assert.Single(events.OfType<ResponseCreated>()); // the caller saw one answer
+        Assert.Equal(requestsBefore + 2, Sim.Counters.ResponseCreateFrames); // the upstream saw two requests
+        Assert.Equal(1, (await Sessions.GetStatusAsync(Key))!.Replays);
+    }
+
+    [Fact]
+    public async Task A_socket_lost_after_the_first_event_fails_the_turn_and_is_never_replayed()
+    {
+        var conversation = new Conversation();
+        conversation.Absorb(await Sessions.RunTurnToEndAsync(Key, conversation.Next("one")));
+        var requestsBefore = Sim.Counters.ResponseCreateFrames;
+
+        Sim.Faults.CloseAfterEvents(1, transport: FaultTransport.WebSocket);
+        var (events, end) = await CollectAsync(Sessions.RunTurnAsync(Key, conversation.Next("two")));
+
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.True(end.Retryable);
+        Assert.Single(events);
+        Assert.Equal(requestsBefore + 1, Sim.Counters.ResponseCreateFrames);
+        Assert.Equal(0, (await Sessions.GetStatusAsync(Key))!.Replays);
+    }
+
+    [Fact]
     public async Task A_caller_chaining_itself_never_sees_a_lost_cache_for_an_id_of_this_session()
     {
         var first = await Sessions.RunTurnToEndAsync(Key, Request(User("hi")));

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary><c>/healthz</c> (liveness), <c>/readyz</c> (readiness) and <c>/metrics</c>.</summary>
+internal static class HealthEndpoints
+{
+    /// <summary>Liveness: the process answers. Also what is known of the upstream, and what each figure rests on.</summary>
+    public static async Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate) =>
+        await WriteHealthAsync(context, upstream, gate, await upstream.CheckAsync(context.RequestAborted), ready: null);
+
+    /// <summary>Readiness: 200 while new turns are taken and the upstream accepts a connection, 503 otherwise.</summary>
+    public static async Task ReadyAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate)
+    {
+        var check = await upstream.CheckAsync(context.RequestAborted);
+        var ready = !gate.Stopping && check.Reachable;
+        context.Response.StatusCode = ready ? 200 : 503;
+        await WriteHealthAsync(context, upstream, gate, check, ready);
+    }
+
+    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck check, bool? ready)
+    {
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("status", ready switch { null => "ok", true => "ready", false => "not_ready" });
+        w.WriteBoolean("draining", gate.Stopping);
+        w.WriteNumber("running_turns", gate.Running);
+        w.WriteStartObject("upstream");
+        w.WriteString("base_url", upstream.BaseUrl.ToString());
+        w.WriteBoolean("embedded_simulator", upstream.Embedded);
+
+        // What "reachable" means: a TCP connection to the upstream's host and port was accepted just now; it
+        // says nothing of the API behind it. The turns say that: when one last completed, and the last failure.
+        w.WriteString("check", "tcp_connect");
+        w.WriteBoolean("reachable", check.Reachable);
+        w.WriteString("checked_at", check.At);
+        if (check.Failure is { } failure)
+        {
+            w.WriteString("check_failure", failure);
+        }
+
+        WriteTime(w, "last_turn_completed_at", upstream.LastCompleted);
+        if (upstream.LastFailure is { } last)
+        {
+            w.WriteStartObject("last_turn_failure");
+            w.WriteString("at", last.At);
+            w.WriteString("code", last.Code);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? at)
+    {
+        if (at is { } value)
+        {
+            w.WriteString(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>Prometheus text; by default only for loopback clients, or anyone with <c>Fantasy:Gateway:MetricsKey</c>.</summary>
+    public static async Task MetricsAsync(HttpContext context, GatewayMetrics metrics, GatewayOptions options)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        var keyOk = options.MetricsKey is { } key && presented is not null
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented));
+        var loopback = context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
+        if (!keyOk && (options.MetricsLoopbackOnly || options.MetricsKey is not null) && !(loopback && options.MetricsKey is null))
+        {
+            await OpenAIErrors.WriteAsync(context, 403,
+                options.MetricsKey is null
+                    ? "/metrics answers only loopback clients; set Fantasy:Gateway:MetricsKey to scrape it from elsewhere."
+                    : "/metrics needs the metrics key as 'Authorization: Bearer <key>'.",
+                code: "metrics_forbidden");
+            return;
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4";
+        await context.Response.WriteAsync(metrics.ToPrometheusText(), context.RequestAborted);
+    }
+}
+
+/// <summary>The result of one upstream check.</summary>
+public sealed record UpstreamCheck(bool Reachable, DateTimeOffset At, string? Failure);
+
+/// <summary>Where the upstream is, whether it answers a TCP connect, and what the turns last said of it.</summary>
+public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
+{
+    private readonly object gate = new();
+    private DateTimeOffset? lastCompleted;
+    private (DateTimeOffset At, string Code)? lastFailure;
+
+    public Uri BaseUrl { get; } = baseUrl;
+
+    public bool Embedded { get; } = embedded;
+
+    /// <summary>When a turn last completed (any tenant), or null if none has since start.</summary>
+    public DateTimeOffset? LastCompleted { get { lock (gate) { return lastCompleted; } } }
+
+    /// <summary>When a turn last failed with an upstream or transport error, and its code.</summary>
+    public (DateTimeOffset At, string Code)? LastFailure { get { lock (gate) { return lastFailure; } } }
+
+    /// <summary>Records how a turn ended.</summary>
+    public void Record(TurnEnd end)
+    {
+        lock (gate)
+        {
+            if (end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete)
+            {
+                lastCompleted = DateTimeOffset.UtcNow;
+            }
+            else if (end.Outcome == TurnOutcome.Failed)
+            {
+                lastFailure = (DateTimeOffset.UtcNow, end.Error?.Code ?? "failed");
+            }
+        }
+    }
+
+    public async Task<UpstreamCheck> CheckAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            using var client = new TcpClient();
+            await client.ConnectAsync(BaseUrl.Host, BaseUrl.Port, timeout.Token);
+            return new UpstreamCheck(true, DateTimeOffset.UtcNow, null);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            return new UpstreamCheck(false, DateTimeOffset.UtcNow, ex is SocketException se ? se.SocketErrorCode.ToString() : "timed out after 2 s");
+        }
+    }
+}

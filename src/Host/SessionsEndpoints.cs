@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary><c>/v1/sessions</c>: a tenant's sessions, listed, read and closed.</summary>
+internal static class SessionsEndpoints
+{
+    public static async Task ListAsync(HttpContext context)
+    {
+        var tenant = context.Tenant();
+
+        var statuses = new List<(string Id, SessionStatus Status)>();
+        foreach (var id in tenant.SessionIds.Order(StringComparer.Ordinal))
+        {
+            if (await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted) is { } status)
+            {
+                statuses.Add((id, status));
+            }
+            else
+            {
+                tenant.RemoveSession(id);
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("object", "list");
+        w.WriteStartArray("data");
+        foreach (var (id, status) in statuses)
+        {
+            WriteStatus(w, id, status);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    public static async Task GetAsync(HttpContext context, string id)
+    {
+        var tenant = context.Tenant();
+
+        var status = SessionKey.IsValidPart(id) && tenant.HasSession(id)
+            ? await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted)
+            : null;
+        if (status is null)
+        {
+            await OpenAIErrors.WriteAsync(context, 404, $"No session with id '{id}'.", param: "id", code: "session_not_found");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        WriteStatus(w, id, status);
+    }
+
+    public static async Task DeleteAsync(HttpContext context, string id)
+    {
+        var tenant = context.Tenant();
+
+        var existed = SessionKey.IsValidPart(id) && tenant.HasSession(id)
+                      && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        if (!existed)
+        {
+            await OpenAIErrors.WriteAsync(context, 404, $"No session with id '{id}'.", param: "id", code: "session_not_found");
+            return;
+        }
+
+        tenant.RemoveSession(id);
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "session.deleted");
+        w.WriteBoolean("deleted", true);
+        w.WriteEndObject();
+    }
+
+    private static void WriteStatus(Utf8JsonWriter w, string id, SessionStatus s)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "session");
+        w.WriteString("transport", s.Transport.Name());
+        w.WriteString("transport_reason", s.TransportReason);
+        w.WriteStartObject("connection");
+        w.WriteNumber("epoch", s.ConnectionEpoch);
+        w.WriteString("state", s.ConnectionState);
+        if (s.ConnectionAge is { } age)
+        {
+            w.WriteNumber("age_seconds", Math.Round(age.TotalSeconds, 3));
+        }
+        else
+        {
+            w.WriteNull("age_seconds");
+        }
+
+        w.WriteEndObject();
+        if (s.LastTurnChained is { } chained)
+        {
+            w.WriteBoolean("last_turn_chained", chained);
+        }
+        else
+        {
+            w.WriteNull("last_turn_chained");
+        }
+
+        w.WriteNumber("turns", s.Turns);
+        w.WriteNumber("rotations", s.Rotations);
+        w.WriteNumber("replays", s.Replays);
+        w.WriteNumber("fallbacks", s.Fallbacks);
+        w.WriteNumber("queue_length", s.QueueLength);
+
+        // What the running turn's caller has been sent and not yet taken (bounded by the consumer window).
+        w.WriteNumber("unread_events", s.UnreadEvents);
+        w.WriteNumber("unread_bytes", s.UnreadBytes);
+        w.WriteBoolean("busy", s.Busy);
+        w.WriteEndObject();
+    }
+}
