@@ -77,8 +77,11 @@ public sealed class FantasyOptions
         return config.WithFallback(FantasySettings.DefaultConfig);
     }
 
-    internal UpstreamCredentials Credentials() =>
-        new(ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY")
+    internal UpstreamCredentials Credentials() => Credentials(Environment.GetEnvironmentVariable);
+
+    /// <param name="environment">Reads an environment variable (the process's, or a spec's).</param>
+    internal UpstreamCredentials Credentials(Func<string, string?> environment) =>
+        new(ApiKey ?? environment("OPENAI_API_KEY")
             ?? throw new InvalidOperationException("no upstream API key: set FantasyOptions.ApiKey (Fantasy:Upstream:ApiKey) or OPENAI_API_KEY"),
             Organization, Project);
 

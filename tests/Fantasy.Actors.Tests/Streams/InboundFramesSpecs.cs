@@ -46,45 +46,53 @@ public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Parse_should_turn_each_whole_message_into_one_event_in_order()
     {
-        var (up, down) = Materialize();
-        await down.RequestAsync(3);
-        await up.SendNextAsync(Message("""{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"""));
-        await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}"""));
-        await up.SendNextAsync(Message("""{"type":"response.vendor_extra","sequence_number":2,"x":1}"""));
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            var (up, down) = Materialize();
+            await down.RequestAsync(3);
+            await up.SendNextAsync(Message("""{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"""));
+            await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}"""));
+            await up.SendNextAsync(Message("""{"type":"response.vendor_extra","sequence_number":2,"x":1}"""));
 
-        var created = Assert.IsType<ResponseCreated>(await down.ExpectNextAsync());
-        Assert.Equal("resp_1", created.Response.Id);
-        var delta = Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
-        Assert.Equal("Hi", delta.Delta);
-        var unknown = Assert.IsType<UnknownEvent>(await down.ExpectNextAsync());
-        Assert.Equal("response.vendor_extra", unknown.Type);
+            var created = Assert.IsType<ResponseCreated>(await down.ExpectNextAsync());
+            Assert.Equal("resp_1", created.Response.Id);
+            var delta = Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
+            Assert.Equal("Hi", delta.Delta);
+            var unknown = Assert.IsType<UnknownEvent>(await down.ExpectNextAsync());
+            Assert.Equal("response.vendor_extra", unknown.Type);
 
-        await up.SendCompleteAsync();
-        await down.ExpectCompleteAsync();
+            await up.SendCompleteAsync();
+            await down.ExpectCompleteAsync();
+        }, materializer);
     }
 
     [Fact]
     public async Task Parse_should_pull_upstream_only_when_downstream_asks()
     {
-        // One-element buffers, as tight as the connection's read-ahead gets: demand is visible element by element.
-        var (up, down) = this.SourceProbe<object>()
-            .Via(InboundFrames.Parse())
-            .ToMaterialized(this.SinkProbe<object>(), Keep.Both)
-            .Run(Sys.Materializer(ActorMaterializerSettings.Create(Sys).WithInputBuffer(1, 1)));
-        await down.EnsureSubscriptionAsync();
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            // One-element buffers, as tight as the connection's read-ahead gets: demand is visible element by element.
+            var (up, down) = this.SourceProbe<object>()
+                .Via(InboundFrames.Parse())
+                .ToMaterialized(this.SinkProbe<object>(), Keep.Both)
+                .Run(Sys.Materializer(ActorMaterializerSettings.Create(Sys).WithInputBuffer(1, 1)));
+            await down.EnsureSubscriptionAsync();
 
-        // Before any downstream demand, at most the one-element input buffer is requested.
-        Assert.Equal(1, await up.ExpectRequestAsync());
-        await up.SendNextAsync(Message("""{"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"""));
+            // Before any downstream demand, at most the one-element input buffer is requested.
+            Assert.Equal(1, await up.ExpectRequestAsync());
+            await up.SendNextAsync(Message("""{"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"""));
 
-        // That element waits for the consumer; nothing more is requested from the socket side.
-        await up.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-        await down.RequestAsync(1);
-        Assert.IsType<ResponseInProgress>(await down.ExpectNextAsync());
-        Assert.Equal(1, await up.ExpectRequestAsync());
+            // That element waits for the consumer; nothing more is requested from the socket side.
+            await up.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+            await down.RequestAsync(1);
+            Assert.IsType<ResponseInProgress>(await down.ExpectNextAsync());
+            Assert.Equal(1, await up.ExpectRequestAsync());
 
-        await up.SendCompleteAsync();
-        await down.ExpectCompleteAsync();
+            await up.SendCompleteAsync();
+            await down.ExpectCompleteAsync();
+        }, materializer);
     }
 
     [Theory]
@@ -94,56 +102,72 @@ public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
     [InlineData("""{"no_type":true}""")]
     public async Task Parse_should_end_with_a_fault_on_bad_json_and_release_later_input(string bad)
     {
-        var (up, down) = Materialize();
-        await down.RequestAsync(5);
-        await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"content_index":0,"delta":"a"}"""));
-        await up.SendNextAsync(Message(bad));
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            var (up, down) = Materialize();
+            await down.RequestAsync(5);
+            await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"content_index":0,"delta":"a"}"""));
+            await up.SendNextAsync(Message(bad));
 
-        Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
-        var fault = Assert.IsType<InboundFault>(await down.ExpectNextAsync());
-        Assert.IsType<ProtocolException>(fault.Cause);
+            Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
+            var fault = Assert.IsType<InboundFault>(await down.ExpectNextAsync());
+            Assert.IsType<ProtocolException>(fault.Cause);
 
-        // The flow completes after the fault and cancels its upstream: nothing after the fault is read.
-        await down.ExpectCompleteAsync();
-        await up.ExpectCancellationAsync();
+            // The flow completes after the fault and cancels its upstream: nothing after the fault is read.
+            await down.ExpectCompleteAsync();
+            await up.ExpectCancellationAsync();
+        }, materializer);
     }
 
     [Fact]
     public async Task Parse_should_treat_a_binary_message_as_a_protocol_fault()
     {
-        var (up, down) = Materialize();
-        await down.RequestAsync(2);
-        await up.SendNextAsync(Message("""{"type":"response.created"}""", WebSocketMessageType.Binary));
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            var (up, down) = Materialize();
+            await down.RequestAsync(2);
+            await up.SendNextAsync(Message("""{"type":"response.created"}""", WebSocketMessageType.Binary));
 
-        var fault = Assert.IsType<InboundFault>(await down.ExpectNextAsync());
-        Assert.Contains("Binary", fault.Cause.Message, StringComparison.Ordinal);
-        await down.ExpectCompleteAsync();
+            var fault = Assert.IsType<InboundFault>(await down.ExpectNextAsync());
+            Assert.Contains("Binary", fault.Cause.Message, StringComparison.Ordinal);
+            await down.ExpectCompleteAsync();
+        }, materializer);
     }
 
     [Fact]
     public async Task Parse_should_pass_a_read_fault_through_in_order_and_stop()
     {
-        var (up, down) = Materialize();
-        await down.RequestAsync(3);
-        await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"content_index":0,"delta":"a"}"""));
-        var socketError = new WebSocketException(WebSocketError.ConnectionClosedPrematurely);
-        await up.SendNextAsync(new InboundFault(socketError));
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            var (up, down) = Materialize();
+            await down.RequestAsync(3);
+            await up.SendNextAsync(Message("""{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"content_index":0,"delta":"a"}"""));
+            var socketError = new WebSocketException(WebSocketError.ConnectionClosedPrematurely);
+            await up.SendNextAsync(new InboundFault(socketError));
 
-        Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
-        Assert.Same(socketError, Assert.IsType<InboundFault>(await down.ExpectNextAsync()).Cause);
-        await down.ExpectCompleteAsync();
+            Assert.IsType<OutputTextDelta>(await down.ExpectNextAsync());
+            Assert.Same(socketError, Assert.IsType<InboundFault>(await down.ExpectNextAsync()).Cause);
+            await down.ExpectCompleteAsync();
+        }, materializer);
     }
 
     [Fact]
     public async Task Parse_should_return_every_buffer_it_parsed()
     {
-        var messages = Enumerable.Range(0, 50)
-            .Select(i => Message($$"""{"type":"response.output_text.delta","sequence_number":{{i}},"item_id":"m","output_index":0,"content_index":0,"delta":"x"}"""))
-            .ToList();
+        // A stage left running when the spec ends fails it.
+        await this.AssertAllStagesStoppedAsync(async () =>
+        {
+            var messages = Enumerable.Range(0, 50)
+                .Select(i => Message($$"""{"type":"response.output_text.delta","sequence_number":{{i}},"item_id":"m","output_index":0,"content_index":0,"delta":"x"}"""))
+                .ToList();
 
-        var events = await Source.From(messages.Cast<object>()).Via(InboundFrames.Parse()).RunWith(Sink.Seq<object>(), materializer);
+            var events = await Source.From(messages.Cast<object>()).Via(InboundFrames.Parse()).RunWith(Sink.Seq<object>(), materializer);
 
-        Assert.Equal(50, events.Count);
-        Assert.All(messages, m => Assert.True(m.Released));
+            Assert.Equal(50, events.Count);
+            Assert.All(messages, m => Assert.True(m.Released));
+        }, materializer);
     }
 }
