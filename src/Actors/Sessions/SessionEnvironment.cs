@@ -1,0 +1,25 @@
+using Akka.Actor;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Connections;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>What a session needs from its surroundings.</summary>
+internal sealed record SessionEnvironment(
+    FantasySettings Settings,
+    UpstreamCredentials Credentials,
+    WebSocketConnector Connector,
+    IActorRef Http)
+{
+    /// <summary>
+    /// Where a connection of the given epoch sends its reports, given the session; the session itself unless a
+    /// spec interposes (to order a connection's reports against the session's own messages).
+    /// </summary>
+    public Func<long, IActorRef, IActorRef>? ReportsTo { get; init; }
+
+    /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
+    public int ConsumerWindow => Settings.Session.ConsumerWindow;
+
+    /// <summary>Bytes of a turn's events its caller may hold unread (<c>session.consumer-window-bytes</c>).</summary>
+    public long ConsumerWindowBytes => Settings.Session.ConsumerWindowBytes;
+}

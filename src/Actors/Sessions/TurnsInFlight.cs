@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Streams;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>An accepted turn, from its queueing to its one terminal.</summary>
+internal sealed class PendingTurn(SubmitTurn submit)
+{
+    public SubmitTurn Submit { get; } = submit;
+
+    public string Id => Submit.TurnId;
+
+    public bool Finished { get; private set; }
+
+    /// <summary>How many times the turn was resent, full input, on a fresh connection.</summary>
+    public int Replays { get; set; }
+
+    public bool Replayed => Replays > 0;
+
+    /// <summary>How many connections closed before taking this turn.</summary>
+    public int Handoffs { get; set; }
+
+    /// <summary>Internal warm-ups (rotation priming) have no caller.</summary>
+    public bool Internal { get; init; }
+
+    /// <summary>Writes the turn's one terminal and completes its channel; later calls do nothing.</summary>
+    public void Finish(TurnEnd end)
+    {
+        if (Finished)
+        {
+            return;
+        }
+
+        Finished = true;
+        try
+        {
+            Submit.Out.TryWrite(new TurnFinished(end));
+        }
+        finally
+        {
+            Submit.Out.TryComplete();
+        }
+    }
+}
+
+/// <summary>The turn that went out: on which transport and connection, as which plan, and how far it got.</summary>
+internal sealed class RunningTurn(PendingTurn pending, long epoch, ChainPlan plan, IReadOnlyList<JsonElement>? fullInput)
+{
+    public PendingTurn Pending { get; } = pending;
+
+    public string Id => Pending.Id;
+
+    public Transport Transport { get; init; } = Transport.WebSocket;
+
+    /// <summary>The connection it was handed to (0 for HTTP).</summary>
+    public long Epoch { get; } = epoch;
+
+    public ChainPlan Plan { get; } = plan;
+
+    public bool Chained => Plan is ChainPlan.Continue;
+
+    /// <summary>The whole conversation this turn sends, when known (null for a caller chaining from an unknown id).</summary>
+    public IReadOnlyList<JsonElement>? FullInput { get; } = fullInput;
+
+    /// <summary>Events written to the caller.</summary>
+    public int Delivered { get; set; }
+
+    /// <summary>A replay-safe error before the first event, held back: the turn is resent instead.</summary>
+    public UpstreamError? HeldError { get; set; }
+
+    public bool CancelRequested { get; set; }
+
+    /// <summary>The connection took the turn: it reported the frame sent, an event, or a refusal.</summary>
+    public bool Acknowledged { get; set; }
+
+    /// <summary>Events written to the caller and not yet taken by it (what a caller that stops reading makes the session hold).</summary>
+    public UnreadWindow Unread { get; } = new(int.MaxValue, long.MaxValue);
+
+    /// <summary>Ends the turn, stamped with the transport it ran on and whether it went out chained.</summary>
+    public void Finish(TurnEnd end) => Pending.Finish(end with { Transport = Transport, Chained = Chained });
+}
