@@ -28,7 +28,7 @@ namespace Fantasy.Actors.Connections;
 /// stops after its last report, <see cref="ConnectionClosed"/>.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases its socket and token source in PostStop.")]
-internal sealed class ConnectionActor : UntypedActor, IWithTimers
+internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
 {
     private const string ConnectTimeoutKey = "connect-timeout";
     private const string WatchdogKey = "turn-watchdog";
@@ -369,81 +369,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
     }
 
-    // ---- Closing ----
-    private void BeginClose(string reason)
-    {
-        Go(message => Closing(message, reason));
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !sendInFlight)
-        {
-            socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closing", io.Token)
-                .PipeTo(Self, Self, static () => new CloseSent(), static ex => new CloseFailed(ex));
-            Timers.StartSingleTimer(CloseTimeoutKey, new CloseTimedOut(), options.CloseTimeout);
-        }
-        else
-        {
-            Abandon(reason);
-        }
-    }
-
-    private void Closing(object message, string reason)
-    {
-        switch (message)
-        {
-            case CloseSent:
-                if (socket.State == WebSocketState.Closed)
-                {
-                    Finish(reason, socket.CloseStatus);
-                }
-
-                break;
-            case InboundDelivery.Completed:
-                // The server's close frame: the handshake is complete once our own close went out too.
-                if (socket.State == WebSocketState.Closed)
-                {
-                    Finish(reason, socket.CloseStatus);
-                }
-
-                break;
-            case CloseTimedOut:
-                Abandon($"{reason}; the server did not answer the close within {options.CloseTimeout}");
-                break;
-            case InboundDelivery.Failed f:
-                Abandon($"{reason}; {ExceptionText.Flatten(f.Cause)}");
-                break;
-            case CloseFailed f:
-                Abandon($"{reason}; sending the close frame failed: {ExceptionText.Flatten(f.Cause)}");
-                break;
-            case InboundFault fault:
-                Abandon($"{reason}; {ExceptionText.Flatten(fault.Cause)}");
-                break;
-            case ServerEvent:
-                break;
-            case StartTurn start:
-                Sender.Tell(new TurnRefused(epoch, start.TurnId, "the connection is closing"));
-                break;
-            case Close:
-                break;
-            default:
-                HandleInboundOrLate(message);
-                break;
-        }
-    }
-
-    /// <summary>The server closed first: answer its close frame, then stop.</summary>
-    private void ServerClosed()
-    {
-        var status = socket.CloseStatus;
-        var reason = $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})";
-        if (socket.State == WebSocketState.CloseReceived)
-        {
-            BeginClose(reason);
-        }
-        else
-        {
-            Finish(reason, status);
-        }
-    }
-
     // ---- Shared ----
     private void StartInbound()
     {
@@ -499,65 +424,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
                 break;
         }
-    }
-
-    /// <summary>Drop the socket without a close handshake and stop.</summary>
-    private void Abandon(string reason)
-    {
-        killSwitch?.Abort(new OperationCanceledException(reason));
-        socket.Abort();
-        Finish(reason, null);
-    }
-
-    private void Finish(string reason, WebSocketCloseStatus? status)
-    {
-        // ConnectionClosed is the last report: a turn this connection still holds is reported before it.
-        ReportHeldTurns(reason);
-        if (!closedReported)
-        {
-            closedReported = true;
-            log.Info("connection {ConnectionEpoch}: closed: {Reason}", epoch, reason);
-            parent.Tell(new ConnectionClosed(epoch, reason, status));
-        }
-
-        Context.Stop(Self);
-    }
-
-    private void ReportHeldTurns(string reason)
-    {
-        if (turn is { } t)
-        {
-            turn = null;
-            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, reason));
-        }
-
-        if (waiting is { } w)
-        {
-            waiting = null;
-            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, reason));
-        }
-    }
-
-    protected override void PostStop()
-    {
-        ReportHeldTurns("the connection actor stopped");
-
-        if (!closedReported)
-        {
-            closedReported = true;
-            parent.Tell(new ConnectionClosed(epoch, "the connection actor stopped", null));
-        }
-
-        if (opened)
-        {
-            FantasyMetrics.OpenSockets.Add(-1);
-        }
-
-        io.Cancel();
-        killSwitch?.Abort(new OperationCanceledException("the connection actor stopped"));
-        socket.Abort();
-        socket.Dispose();
-        io.Dispose();
     }
 
     /// <summary>Largest WebSocket frame a request goes out in; a larger request is sent as a message of several frames.</summary>
