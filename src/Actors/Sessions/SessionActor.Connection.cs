@@ -12,9 +12,6 @@ namespace Fantasy.Actors.Sessions;
 /// <summary>The session's connection side: opening and replacing its connection, the connection's reports, replays and liveness.</summary>
 internal sealed partial class SessionActor
 {
-    /// <summary>Connections in a row that may close before taking a turn (or answer the connection limit) before the turn goes over HTTP.</summary>
-    private const int MaxHandoffs = 3;
-
     private IActorRef? connection;
     private long epoch;
     private bool connected;
@@ -219,13 +216,9 @@ internal sealed partial class SessionActor
         }
 
         r.Acknowledged = true;
-        if (r.Delivered == 0 && e is ErrorEvent { Error: { IsReplaySafe: true } error }
-            && (MayReplay(r.Pending, error) || error.Code == UpstreamError.ConnectionLimitReached)
-            && (error.Code != UpstreamError.PreviousResponseNotFound || r.FullInput is not null))
+        if (TurnRecovery.HoldsBack(r, e, out var error))
         {
-            // previous_response_not_found / websocket_connection_limit_reached before any event: held back, and the
-            // turn is resent (or, past the replays, sent over HTTP). A lost cache is covered only when the session
-            // knows the whole conversation; a caller's unknown id is reported as it is.
+            // Held back: the turn is resent (or, past the replays, sent over HTTP) when its response ends.
             r.HeldError = error;
             Acknowledge(turnId, from);
             return;
@@ -265,17 +258,7 @@ internal sealed partial class SessionActor
         running = null;
         if (r.HeldError is { } held && r.Delivered == 0)
         {
-            if (MayReplay(r.Pending, held))
-            {
-                Replay(r, $"{held.Code}: {held.Message}");
-            }
-            else
-            {
-                // Connection after connection aged out before the turn could run on it: the turn goes over HTTP.
-                DropConnection(close: false);
-                SendOverHttp(r.Pending, $"{r.Pending.Replays + 1} WebSocket connections in a row answered {held.Code}");
-            }
-
+            Recover(r, TurnRecovery.AfterHeldError(r.Pending, held), $"{held.Code}: {held.Message}");
             return;
         }
 
@@ -293,30 +276,7 @@ internal sealed partial class SessionActor
         AfterTurn();
     }
 
-    /// <summary>
-    /// The turn stopped without its terminal. Nothing reached the caller yet: resent once, full input, on a fresh
-    /// connection — also when its request had gone out (the caller sees one answer; the upstream may have started
-    /// the abandoned attempt). After its first event: never resent, it fails retryably.
-    /// </summary>
-    private void OnInterrupted(RunningTurn r, string reason)
-    {
-        running = null;
-        if (r.CancelRequested)
-        {
-            r.Finish(TurnEnds.Cancelled(r.Delivered));
-        }
-        else if (r.Delivered == 0 && !r.Pending.Replayed)
-        {
-            Replay(r, reason);
-            return;
-        }
-        else
-        {
-            r.Finish(TurnEnds.Interrupted(r.Delivered, reason));
-        }
-
-        AfterTurn();
-    }
+    private void OnInterrupted(RunningTurn r, string reason) => Recover(r, TurnRecovery.AfterInterruption(r), reason);
 
     /// <summary>
     /// The current connection is gone (its last report) while a turn it was given is still running here: the turn
@@ -324,43 +284,42 @@ internal sealed partial class SessionActor
     /// </summary>
     private void ConnectionGone(string reason)
     {
-        if (running is not { Transport: Transport.WebSocket } r || r.Epoch != epoch)
+        if (running is { Transport: Transport.WebSocket } r && r.Epoch == epoch)
         {
-            return;
+            Recover(r, TurnRecovery.AfterConnectionGone(r), $"connection {r.Epoch} is gone: {reason}");
         }
-
-        if (!r.Acknowledged && r.Delivered == 0 && !r.CancelRequested)
-        {
-            // The connection closed before it took the turn (it would have reported the turn otherwise).
-            Requeue(r, $"connection {r.Epoch} closed before it took the turn: {reason}");
-            return;
-        }
-
-        OnInterrupted(r, reason);
     }
 
-    /// <summary>
-    /// A turn that no connection took goes back to the head of the queue unchanged (nothing was sent, so it is
-    /// no replay). A turn that connection after connection does not take goes over HTTP instead of circling for ever.
-    /// </summary>
-    private void Requeue(RunningTurn r, string why)
+    /// <summary>A turn the connection did not take goes back to the queue, or over HTTP after too many such connections.</summary>
+    private void Requeue(RunningTurn r, string why) => Recover(r, TurnRecovery.AfterNotTaken(r.Pending), why);
+
+    /// <summary>Carries out what <see cref="TurnRecovery"/> decided for a turn its connection could not finish.</summary>
+    private void Recover(RunningTurn r, Recovery recovery, string why)
     {
         running = null;
-        if (++r.Pending.Handoffs > MaxHandoffs)
+        switch (recovery)
         {
-            SendOverHttp(r.Pending, $"{r.Pending.Handoffs} WebSocket connections in a row closed before taking it (last: {why})");
-            return;
+            case Recovery.Replay:
+                Replay(r, why);
+                return;
+            case Recovery.Requeue:
+                log.Info("session {SessionId}: turn {TurnId} goes to a new connection: {Why}", key.SessionId, r.Id, why);
+                queue.PutBack(r.Pending);
+                return;
+            case Recovery.OverHttp:
+                log.Warning("session {SessionId}: turn {TurnId} goes over HTTP after {Replays} replays and {Handoffs} connections that did not take it: {Why}", key.SessionId, r.Id, r.Pending.Replays, r.Pending.Handoffs, why);
+                DropConnection(close: false);
+                StartHttp(r.Pending);
+                return;
+            case Recovery.Cancelled:
+                r.Finish(TurnEnds.Cancelled(r.Delivered));
+                break;
+            default:
+                r.Finish(TurnEnds.Interrupted(r.Delivered, why));
+                break;
         }
 
-        log.Info("session {SessionId}: turn {TurnId} goes to a new connection: {Why}", key.SessionId, r.Id, why);
-        queue.PutBack(r.Pending);
-    }
-
-    /// <summary>Nothing of the turn reached its caller and WebSocket mode keeps failing it: this turn goes over HTTP.</summary>
-    private void SendOverHttp(PendingTurn pending, string why)
-    {
-        log.Warning("session {SessionId}: turn {TurnId} goes over HTTP: {Why}", key.SessionId, pending.Id, why);
-        StartHttp(pending);
+        AfterTurn();
     }
 
     /// <summary>
@@ -388,14 +347,6 @@ internal sealed partial class SessionActor
         r.Finish(TurnEnds.Orphaned(settings.OrphanedTurnTimeout, state));
         AfterTurn();
     }
-
-    /// <summary>
-    /// A replay-safe error before the first event is resent once; the connection limit (a fresh connection is
-    /// exactly the remedy, and under load a new socket can age out before its first request) up to
-    /// <see cref="MaxHandoffs"/> times, so a caller does not see a transport condition it cannot act on.
-    /// </summary>
-    private static bool MayReplay(PendingTurn pending, UpstreamError error) =>
-        pending.Replays == 0 || (error.Code == UpstreamError.ConnectionLimitReached && pending.Replays < MaxHandoffs);
 
     /// <summary>Nothing reached the caller yet: the same turn once more, full input, on a fresh connection.</summary>
     private void Replay(RunningTurn r, string why)

@@ -1,0 +1,44 @@
+using Fantasy.Actors.Contract;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>An accepted turn, from its queueing to its one terminal.</summary>
+internal sealed class PendingTurn(SubmitTurn submit)
+{
+    public SubmitTurn Submit { get; } = submit;
+
+    public string Id => Submit.TurnId;
+
+    public bool Finished { get; private set; }
+
+    /// <summary>How many times the turn was resent, full input, on a fresh connection.</summary>
+    public int Replays { get; set; }
+
+    public bool Replayed => Replays > 0;
+
+    /// <summary>How many connections closed before taking this turn.</summary>
+    public int Handoffs { get; set; }
+
+    /// <summary>Internal warm-ups (rotation priming) have no caller.</summary>
+    public bool Internal { get; init; }
+
+    /// <summary>Writes the turn's one terminal and completes its channel; later calls do nothing.</summary>
+    public void Finish(TurnEnd end)
+    {
+        if (Finished)
+        {
+            return;
+        }
+
+        Finished = true;
+        try
+        {
+            Submit.Out.TryWrite(new TurnFinished(end));
+        }
+        finally
+        {
+            Submit.Out.TryComplete();
+        }
+    }
+}
