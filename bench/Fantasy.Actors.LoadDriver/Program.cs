@@ -49,7 +49,7 @@ if (mode == "cold-burst-gateway")
 
 if (mode == "sessions")
 {
-    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup);
+    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup, callerChains: args.Contains("--caller-chains"));
 }
 
 var stats = new Stats(connections * turns);

@@ -18,7 +18,7 @@ namespace Fantasy.Actors.LoadDriver;
 /// </summary>
 internal static class SessionsLoad
 {
-    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup)
+    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false)
     {
         var config = ConfigurationFactory.ParseString($"""
             akka.loglevel = WARNING
@@ -37,7 +37,7 @@ internal static class SessionsLoad
         do
         {
             await Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
-                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, null))));
+                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, callerChains, null))));
         }
         while (warming.Elapsed < warmup);
 
@@ -47,10 +47,12 @@ internal static class SessionsLoad
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
         var bytesBefore = await UpstreamBytesAsync(http, stats);
         var latencies = new double[sessionCount * turns];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var failures = await Task.WhenAll(Enumerable.Range(0, sessionCount).Select(s =>
-            Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, latencies.AsMemory(s * turns, turns)))));
+            Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, callerChains, latencies.AsMemory(s * turns, turns)))));
         clock.Stop();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var bytes = await UpstreamBytesAsync(http, stats) - bytesBefore;
 
         GC.Collect();
@@ -64,7 +66,9 @@ internal static class SessionsLoad
         var total = sessionCount * turns;
         var failed = failures.Sum();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"mode sessions{(full ? " (full input every turn)" : string.Empty)}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
+            $"mode sessions{(full ? " (full input every turn)" : callerChains ? " (the caller chains: previous_response_id + new items)" : " (the caller sends its whole history)")}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"driver cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {P(0.5):F2}, p99 {P(0.99):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -74,22 +78,34 @@ internal static class SessionsLoad
         return failed == 0 ? 0 : 1;
     }
 
-    private static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, Memory<double>? latencies)
+    /// <summary>
+    /// A tool loop: every turn one function call, answered in the next turn with its result and a new user message.
+    /// The caller sends its whole history every turn, or (<paramref name="callerChains"/>) only the new items with
+    /// the previous response id, as a caller that chains itself does.
+    /// </summary>
+    private static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, bool callerChains, Memory<double>? latencies)
     {
         var items = new List<JsonElement>();
+        var fresh = new List<JsonElement>();
+        string? previous = null;
         var failed = 0;
         for (var t = 0; t < turns; t++)
         {
-            items.Add(JsonDocument.Parse($$"""{"type":"message","role":"user","content":"turn {{t}}{{(t % 2 == 0 ? ": CALL lookup 2" : string.Empty)}}"}""").RootElement);
-            var request = new ResponseRequest { Model = "load", Instructions = "be brief", Store = false, Input = [.. items] };
+            var user = JsonDocument.Parse($$"""{"type":"message","role":"user","content":"turn {{t}}: CALL lookup 1"}""").RootElement;
+            items.Add(user);
+            fresh.Add(user);
+            var request = new ResponseRequest { Model = "load", Instructions = "be brief", Store = false, Input = callerChains ? [.. fresh] : [.. items] };
+            var options = full ? new TurnOptions { ResetChain = true } : callerChains && previous is not null ? new TurnOptions { PreviousResponseId = previous } : null;
             var started = Stopwatch.GetTimestamp();
-            var end = await api.RunTurnToEndAsync(key, request, full ? new TurnOptions { ResetChain = true } : null).ConfigureAwait(false);
+            var end = await api.RunTurnToEndAsync(key, request, options).ConfigureAwait(false);
+            fresh.Clear();
+            previous = end.ResponseId;
             if (latencies is { } l)
             {
                 l.Span[t] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
 
-            if (end.Outcome != TurnOutcome.Completed || !end.Result.Text.EndsWith($"ok: {items.Count}", StringComparison.Ordinal) && end.Result.FunctionCalls.Count == 0)
+            if (end.Outcome != TurnOutcome.Completed || end.Result.FunctionCalls.Count != 1)
             {
                 failed++;
                 Console.Error.WriteLine($"{key} turn {t}: {end.Outcome} {end.Reason} {end.Result.Text}");
@@ -98,7 +114,9 @@ internal static class SessionsLoad
             items.AddRange(end.Result.Output.Select(o => o.Json));
             foreach (var call in end.Result.FunctionCalls)
             {
-                items.Add(JsonDocument.Parse($$"""{"type":"function_call_output","call_id":"{{call.CallId}}","output":"42"}""").RootElement);
+                var result = JsonDocument.Parse($$"""{"type":"function_call_output","call_id":"{{call.CallId}}","output":"42"}""").RootElement;
+                items.Add(result);
+                fresh.Add(result);
             }
         }
 
