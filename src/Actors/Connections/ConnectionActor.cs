@@ -140,6 +140,9 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();
+
+                // One watchdog for the connection's life, not one timer per turn: a tick only acts while busy.
+                Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5)));
                 Go(Idle);
                 if (closeRequested)
                 {
@@ -247,8 +250,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         FantasyMetrics.BytesSent.Add(start.Frame.Length, new KeyValuePair<string, object?>("transport", "websocket"));
         Send(socket, start.Frame, io.Token)
             .PipeTo(Self, Self, () => new SendCompleted(id), ex => new SendFailed(id, ex));
-        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5));
-        Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), tick);
         if (log.IsDebugEnabled)
         {
             // Guarded: the turn's log context is an adapter made per call, not worth making per turn for nothing.
@@ -337,7 +338,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
 
     private void End(Turn current)
     {
-        Timers.Cancel(WatchdogKey);
         turn = null;
         var result = current.Accumulator.ToResult();
         if (log.IsDebugEnabled)
@@ -355,7 +355,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
 
     private void Interrupt(Turn current, string reason, bool serverClosed = false)
     {
-        Timers.Cancel(WatchdogKey);
         turn = null;
         TurnLog(current.Id).Warning("connection {ConnectionEpoch}: turn {TurnId} interrupted after {EventsForwarded} events: {Reason}", epoch, current.Id, current.Forwarded, reason);
         parent.Tell(new TurnInterrupted(epoch, current.Id, current.Forwarded, current.FrameSent, reason));

@@ -63,7 +63,7 @@ public sealed class ResponseSnapshot
 
         if (json.TryGetProperty("usage", out var usage) && usage.ValueKind != JsonValueKind.Null)
         {
-            Usage = Usage.From(usage.Deserialize(ProtocolJsonContext.Default.UsageDto));
+            Usage = ReadUsage(usage);
         }
 
         if (json.TryGetProperty("output", out var output) && output.ValueKind != JsonValueKind.Null)
@@ -108,6 +108,33 @@ public sealed class ResponseSnapshot
     public IReadOnlyList<OutputItem> Output { get; }
 
     internal static ResponseSnapshot Read(ref Utf8JsonReader reader) => new(JsonElement.ParseValue(ref reader));
+
+    /// <summary><c>usage</c> read in place (three snapshots a turn: no serializer round trip for six numbers).</summary>
+    private static Usage ReadUsage(JsonElement usage)
+    {
+        if (usage.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("'usage' must be an object");
+        }
+
+        return new Usage(
+            Count(usage, "input_tokens"),
+            Count(Part(usage, "input_tokens_details"), "cached_tokens"),
+            Count(Part(usage, "input_tokens_details"), "cache_write_tokens"),
+            Count(usage, "output_tokens"),
+            Count(Part(usage, "output_tokens_details"), "reasoning_tokens"),
+            Count(usage, "total_tokens"));
+    }
+
+    private static JsonElement Part(JsonElement usage, string name) =>
+        usage.TryGetProperty(name, out var part) && part.ValueKind == JsonValueKind.Object ? part
+        : part.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? default
+        : throw new JsonException($"'usage.{name}' must be an object");
+
+    private static long Count(JsonElement obj, string name) =>
+        obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? 0
+        : v.ValueKind == JsonValueKind.Number ? v.GetInt64()
+        : throw new JsonException($"'usage.{name}' must be a number");
 
     /// <summary>
     /// As <see cref="Read(ref Utf8JsonReader)"/> for a reader over all of <paramref name="backing"/>: the snapshot
