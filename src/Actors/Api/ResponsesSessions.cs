@@ -21,7 +21,7 @@ public sealed class ResponsesSessions : IResponsesSessions
     private readonly Task<IActorRef> managerRef;
 
     /// <summary>Completes when the actor system has terminated: no turn can be ended by it any more.</summary>
-    private readonly Task stopped;
+    private readonly CancellationToken stopped;
     private readonly TimeSpan askTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>How many taken events are acknowledged at once: an eighth of the consumer window.</summary>
@@ -42,7 +42,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         ArgumentNullException.ThrowIfNull(credentials);
         Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
         managerRef = Task.FromResult(StartManager(system, credentials, Settings, name));
-        stopped = system.WhenTerminated;
+        stopped = Terminated(system);
     }
 
     internal ResponsesSessions(ActorSystem system, IActorRef manager, FantasySettings settings)
@@ -55,7 +55,7 @@ public sealed class ResponsesSessions : IResponsesSessions
     {
         managerRef = manager;
         Settings = settings;
-        stopped = system.WhenTerminated;
+        stopped = Terminated(system);
     }
 
     /// <summary>Starts a session manager; its shared connection handler is released when the system terminates.</summary>
@@ -98,6 +98,17 @@ public sealed class ResponsesSessions : IResponsesSessions
         MaxConnectionsPerServer = Math.Max(settings.Http.MaxInFlight, 2),
     };
 
+    /// <summary>A token cancelled when the actor system has terminated: no turn can be ended by it any more.</summary>
+    private static CancellationToken Terminated(ActorSystem system)
+    {
+        // Lives as long as the actor system; it holds no timer, so there is nothing to dispose.
+#pragma warning disable CA2000
+        var terminated = new CancellationTokenSource();
+#pragma warning restore CA2000
+        system.WhenTerminated.ContinueWith(static (_, state) => ((CancellationTokenSource)state!).Cancel(), terminated, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return terminated.Token;
+    }
+
     public async IAsyncEnumerable<TurnEvent> RunTurnAsync(SessionKey session, ResponseRequest request, TurnOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -115,6 +126,11 @@ public sealed class ResponsesSessions : IResponsesSessions
         var taken = 0;
         var takenBytes = 0L;
         await using var registration = cancellationToken.Register(() => manager.Tell(new CancelSessionTurn(session, turnId)));
+
+        // If the actor system goes away with the turn (it never reached a session, or its terminal could not be
+        // written), the channel is completed without a terminal and the turn ends here. One registration a turn,
+        // nothing allocated per wait.
+        await using var stop = stopped.UnsafeRegister(static writer => ((ChannelWriter<TurnEvent>)writer!).TryComplete(), channel.Writer);
         try
         {
             // The turn always ends with TurnFinished (cancellation included), so reading does not take the token.
@@ -123,16 +139,7 @@ public sealed class ResponsesSessions : IResponsesSessions
             {
                 if (!reader.TryRead(out var item))
                 {
-                    var more = reader.WaitToReadAsync(CancellationToken.None).AsTask();
-                    if (await Task.WhenAny(more, stopped).ConfigureAwait(false) != more && !reader.TryPeek(out _))
-                    {
-                        // The actor system is gone and took the turn with it (it never reached a session): end it here.
-                        finished = true;
-                        yield return new TurnFinished(TurnEnd.Failed("the session service stopped before the turn ended", retryable: true));
-                        yield break;
-                    }
-
-                    if (!await more.ConfigureAwait(false))
+                    if (!await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                     {
                         break;
                     }
@@ -153,6 +160,12 @@ public sealed class ResponsesSessions : IResponsesSessions
                 }
 
                 yield return item;
+            }
+
+            if (!finished)
+            {
+                finished = true;
+                yield return new TurnFinished(TurnEnd.Failed("the session service stopped before the turn ended", retryable: true));
             }
         }
         finally
