@@ -48,11 +48,15 @@ internal static class SessionsLoad
         var bytesBefore = await UpstreamBytesAsync(http, stats);
         var latencies = new double[sessionCount * turns];
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var gcsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var clock = Stopwatch.StartNew();
         var failures = await Task.WhenAll(Enumerable.Range(0, sessionCount).Select(s =>
             Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, callerChains, latencies.AsMemory(s * turns, turns)))));
         clock.Stop();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        var gcs = (GC.CollectionCount(0) - gcsBefore.Item1, GC.CollectionCount(1) - gcsBefore.Item2, GC.CollectionCount(2) - gcsBefore.Item3);
         var bytes = await UpstreamBytesAsync(http, stats) - bytesBefore;
 
         GC.Collect();
@@ -68,7 +72,7 @@ internal static class SessionsLoad
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mode sessions{(full ? " (full input every turn)" : callerChains ? " (the caller chains: previous_response_id + new items)" : " (the caller sends its whole history)")}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"driver cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us)"));
+            $"driver cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us), allocated {allocated / total / 1024.0:F1} KB per turn, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {P(0.5):F2}, p99 {P(0.99):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
