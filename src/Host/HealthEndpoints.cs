@@ -14,9 +14,13 @@ namespace Fantasy.Actors.Host;
 /// <summary><c>/healthz</c> (liveness), <c>/readyz</c> (readiness) and <c>/metrics</c>.</summary>
 internal static class HealthEndpoints
 {
-    /// <summary>Liveness: the process answers. Also what is known of the upstream, and what each figure rests on.</summary>
-    public static async Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate) =>
-        await WriteHealthAsync(context, upstream, gate, await upstream.CheckAsync(context.RequestAborted), ready: null);
+    /// <summary>
+    /// Liveness: the process answers, at once. It reaches for nothing outside the process (a probe that waited on
+    /// the upstream could time out and get a healthy process restarted); it reports the last readiness check and
+    /// what the turns last said of the upstream.
+    /// </summary>
+    public static Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate) =>
+        WriteHealthAsync(context, upstream, gate, upstream.LastCheck, ready: null);
 
     /// <summary>Readiness: 200 while new turns are taken and the upstream accepts a connection, 503 otherwise.</summary>
     public static async Task ReadyAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate)
@@ -27,7 +31,7 @@ internal static class HealthEndpoints
         await WriteHealthAsync(context, upstream, gate, check, ready);
     }
 
-    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck check, bool? ready)
+    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck? check, bool? ready)
     {
         context.Response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(context.Response.Body);
@@ -42,9 +46,17 @@ internal static class HealthEndpoints
         // What "reachable" means: a TCP connection to the upstream's host and port was accepted just now; it
         // says nothing of the API behind it. The turns say that: when one last completed, and the last failure.
         w.WriteString("check", "tcp_connect");
-        w.WriteBoolean("reachable", check.Reachable);
-        w.WriteString("checked_at", check.At);
-        if (check.Failure is { } failure)
+        if (check is null)
+        {
+            w.WriteNull("reachable"); // no readiness check has run yet
+        }
+        else
+        {
+            w.WriteBoolean("reachable", check.Reachable);
+        }
+
+        WriteTime(w, "checked_at", check?.At);
+        if (check?.Failure is { } failure)
         {
             w.WriteString("check_failure", failure);
         }
@@ -77,12 +89,12 @@ internal static class HealthEndpoints
     /// <summary>Prometheus text; by default only for loopback clients, or anyone with <c>Fantasy:Gateway:MetricsKey</c>.</summary>
     public static async Task MetricsAsync(HttpContext context, GatewayMetrics metrics, GatewayOptions options)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        var keyOk = options.MetricsKey is { } key && presented is not null
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented));
-        var loopback = context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
-        if (!keyOk && (options.MetricsLoopbackOnly || options.MetricsKey is not null) && !(loopback && options.MetricsKey is null))
+        // With a key, the key decides (from anywhere, loopback included); without one, where the scrape comes from.
+        var allowed = options.MetricsKey is { } key
+            ? TenantAuthentication.PresentedKey(context.Request) is { } presented
+              && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented))
+            : !options.MetricsLoopbackOnly || (context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip));
+        if (!allowed)
         {
             await OpenAIErrors.WriteAsync(context, 403,
                 options.MetricsKey is null
@@ -105,6 +117,7 @@ public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
 {
     private readonly object gate = new();
     private DateTimeOffset? lastCompleted;
+    private UpstreamCheck? lastCheck;
     private (DateTimeOffset At, string Code)? lastFailure;
 
     public Uri BaseUrl { get; } = baseUrl;
@@ -116,6 +129,9 @@ public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
 
     /// <summary>When a turn last failed with an upstream or transport error, and its code.</summary>
     public (DateTimeOffset At, string Code)? LastFailure { get { lock (gate) { return lastFailure; } } }
+
+    /// <summary>The last readiness check, or null before the first.</summary>
+    public UpstreamCheck? LastCheck => Volatile.Read(ref lastCheck);
 
     /// <summary>Records how a turn ended.</summary>
     public void Record(TurnEnd end)
@@ -133,19 +149,24 @@ public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
         }
     }
 
+    /// <summary>Connects to the upstream's host and port (at most 2 s) and keeps the result as <see cref="LastCheck"/>.</summary>
     public async Task<UpstreamCheck> CheckAsync(CancellationToken ct)
     {
+        UpstreamCheck check;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             using var client = new TcpClient();
             await client.ConnectAsync(BaseUrl.Host, BaseUrl.Port, timeout.Token);
-            return new UpstreamCheck(true, DateTimeOffset.UtcNow, null);
+            check = new UpstreamCheck(true, DateTimeOffset.UtcNow, null);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
-            return new UpstreamCheck(false, DateTimeOffset.UtcNow, ex is SocketException se ? se.SocketErrorCode.ToString() : "timed out after 2 s");
+            check = new UpstreamCheck(false, DateTimeOffset.UtcNow, ex is SocketException se ? se.SocketErrorCode.ToString() : "timed out after 2 s");
         }
+
+        Volatile.Write(ref lastCheck, check);
+        return check;
     }
 }

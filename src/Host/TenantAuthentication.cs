@@ -9,9 +9,7 @@ internal sealed class TenantAuthentication(GatewayOptions options, TenantDirecto
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var header = http.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        if (options.Authenticate(key) is not { } tenant)
+        if (options.Authenticate(PresentedKey(http.Request)) is not { } tenant)
         {
             await (http.Request.Headers.Authorization.Count == 0
                 ? OpenAIErrors.WriteAsync(http, 401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code: "missing_api_key")
@@ -21,6 +19,13 @@ internal sealed class TenantAuthentication(GatewayOptions options, TenantDirecto
 
         http.Items[typeof(TenantState)] = directory[tenant];
         return await next(context);
+    }
+
+    /// <summary>The key of an <c>Authorization: Bearer &lt;key&gt;</c> header, or null.</summary>
+    public static string? PresentedKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
     }
 }
 

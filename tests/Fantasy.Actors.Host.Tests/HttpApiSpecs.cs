@@ -317,15 +317,18 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Contains("fantasy_sessions_open", text, StringComparison.Ordinal);
         Assert.Contains("fantasy_sockets_open", text, StringComparison.Ordinal);
 
+        var (readyStatus, ready, _) = await SendAsync(fx.Get("/readyz", key: null));
+        Assert.Equal(HttpStatusCode.OK, readyStatus);
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
+
+        // Liveness reports the last readiness check; it does not reach for the upstream itself.
         var (status, health, _) = await SendAsync(fx.Get("/healthz", key: null));
         Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(ready.GetProperty("upstream").GetProperty("checked_at").GetString(), health.GetProperty("upstream").GetProperty("checked_at").GetString());
         Assert.True(health.GetProperty("upstream").GetProperty("reachable").GetBoolean());
         Assert.False(health.GetProperty("upstream").GetProperty("embedded_simulator").GetBoolean());
         Assert.Equal("tcp_connect", health.GetProperty("upstream").GetProperty("check").GetString());
         Assert.Equal(JsonValueKind.String, health.GetProperty("upstream").GetProperty("last_turn_completed_at").ValueKind);
-        var (readyStatus, ready, _) = await SendAsync(fx.Get("/readyz", key: null));
-        Assert.Equal(HttpStatusCode.OK, readyStatus);
-        Assert.Equal("ready", ready.GetProperty("status").GetString());
     }
 
     [Fact]
