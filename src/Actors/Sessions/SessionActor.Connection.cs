@@ -81,6 +81,20 @@ internal sealed partial class SessionActor
         ArmLivenessIfOrphaned();
     }
 
+    /// <summary>
+    /// The connection took the turn (its frame went out, or an event came): from here the connection's watchdog bounds
+    /// it, so the liveness check is disarmed — a turn does not leave a timer message behind it — until the
+    /// connection is lost.
+    /// </summary>
+    private void TookTurn(RunningTurn r)
+    {
+        if (!r.Acknowledged)
+        {
+            r.Acknowledged = true;
+            Timers.Cancel(LivenessKey);
+        }
+    }
+
     /// <summary>A running WebSocket turn that just lost its connection is checked again after the bound.</summary>
     private void ArmLivenessIfOrphaned()
     {
@@ -142,7 +156,7 @@ internal sealed partial class SessionActor
                 OnEvent(e.TurnId, e.Event, Transport.WebSocket);
                 break;
             case TurnSent sent when running is { } r && r.Id == sent.TurnId:
-                r.Acknowledged = true;
+                TookTurn(r);
                 break;
             case TurnEnded ended when running is { } r && r.Id == ended.TurnId:
                 OnTurnEnded(r, ended.Result);
@@ -215,7 +229,7 @@ internal sealed partial class SessionActor
             return;
         }
 
-        r.Acknowledged = true;
+        TookTurn(r);
         if (TurnRecovery.HoldsBack(r, e, out var error))
         {
             // Held back: the turn is resent (or, past the replays, sent over HTTP) when its response ends.
