@@ -89,13 +89,9 @@ public sealed class SimulatorFaults
     }
 
     private CancellationTokenSource idlePush = new();
-    private long idlePushes;
 
     /// <summary>Cancelled when <see cref="PushLimitErrorToIdleSockets"/> is called; a new one each time.</summary>
     internal CancellationToken IdlePush => Volatile.Read(ref idlePush).Token;
-
-    /// <summary>How many times <see cref="PushLimitErrorToIdleSockets"/> was called; a socket remembers the count it opened at.</summary>
-    internal long IdlePushes => Interlocked.Read(ref idlePushes);
 
     /// <summary>
     /// Every socket open now gets the connection-limit <c>error</c> pushed unsolicited and is closed, as the real
@@ -104,7 +100,6 @@ public sealed class SimulatorFaults
     /// </summary>
     public void PushLimitErrorToIdleSockets()
     {
-        Interlocked.Increment(ref idlePushes);
         var old = Interlocked.Exchange(ref idlePush, new CancellationTokenSource());
 
         // Not disposed: a connection may be reading its token right now. Without a timer it holds nothing to free.

@@ -18,9 +18,9 @@ internal sealed class WebSocketConnection : IDisposable
     private readonly Stream transport;
     private readonly SimulatorEngine engine;
     private readonly DateTimeOffset openedAt = DateTimeOffset.UtcNow;
-    private readonly Channel<Inbound> inbound = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Inbound> inbound = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource clientClosing = new();
-    private readonly long pushesAtOpen;
+    private readonly CancellationTokenRegistration pushRegistration;
     private StoredResponse? cache;
 
     public WebSocketConnection(WebSocket socket, Stream transport, SimulatorEngine engine)
@@ -28,13 +28,18 @@ internal sealed class WebSocketConnection : IDisposable
         this.socket = socket;
         this.transport = transport;
         this.engine = engine;
-        pushesAtOpen = engine.Faults.IdlePushes;
+
+        // A push asked for while this socket is open queues behind what it has already received: it is acted on
+        // as soon as the socket is idle. Sockets opened after the push register on the next token.
+        pushRegistration = engine.Faults.IdlePush.UnsafeRegister(
+            static state => ((Channel<Inbound>)state!).Writer.TryWrite(new Inbound.PushLimit()), inbound);
     }
 
-    /// <summary>Whether a push of the limit error was asked for since this socket opened.</summary>
-    private bool PushAsked => engine.Faults.IdlePushes != pushesAtOpen;
-
-    public void Dispose() => clientClosing.Dispose();
+    public void Dispose()
+    {
+        pushRegistration.Dispose();
+        clientClosing.Dispose();
+    }
 
     private abstract record Inbound
     {
@@ -45,6 +50,9 @@ internal sealed class WebSocketConnection : IDisposable
         public sealed record TooBig : Inbound;
 
         public sealed record ClientClosed : Inbound;
+
+        /// <summary><see cref="SimulatorFaults.PushLimitErrorToIdleSockets"/> was called.</summary>
+        public sealed record PushLimit : Inbound;
     }
 
     private enum Next
@@ -196,29 +204,31 @@ internal sealed class WebSocketConnection : IDisposable
     {
         if (inbound.Reader.TryRead(out var queued))
         {
-            return queued;
+            return queued is Inbound.PushLimit ? null : queued;
         }
 
-        var push = engine.Faults.IdlePush;
-        TimeSpan? left = engine.Options.PushLimitErrorWhenIdle ? openedAt + engine.Options.ConnectionLifetime - DateTimeOffset.UtcNow : null;
-        if (left <= TimeSpan.Zero || PushAsked)
+        if (!engine.Options.PushLimitErrorWhenIdle)
+        {
+            var next = await inbound.Reader.ReadAsync(ct).ConfigureAwait(false);
+            return next is Inbound.PushLimit ? null : next;
+        }
+
+        var left = openedAt + engine.Options.ConnectionLifetime - DateTimeOffset.UtcNow;
+        if (left <= TimeSpan.Zero)
         {
             return null;
         }
 
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, push);
-        if (left is { } l)
-        {
-            wait.CancelAfter(l);
-        }
-
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        lifetime.CancelAfter(left);
         try
         {
-            return await inbound.Reader.ReadAsync(wait.Token).ConfigureAwait(false);
+            var next = await inbound.Reader.ReadAsync(lifetime.Token).ConfigureAwait(false);
+            return next is Inbound.PushLimit ? null : next;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return inbound.Reader.TryRead(out var ready) ? ready : null;
+            return inbound.Reader.TryRead(out var ready) && ready is not Inbound.PushLimit ? ready : null;
         }
     }
 
