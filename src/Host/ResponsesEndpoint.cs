@@ -67,8 +67,16 @@ internal sealed class ResponsesEndpoint
             return;
         }
 
+        // Entered before the session is taken: a turn refused by the drain leaves no session behind.
+        if (!gate.TryEnter())
+        {
+            await ShuttingDownAsync(context);
+            return;
+        }
+
         if (!tenant.TryAddSession(conversation, ephemeral ? null : tenant.Options.MaxSessions))
         {
+            gate.Exit();
             await TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.TenantSessionLimit, $"This tenant already has {tenant.Options.MaxSessions} sessions (its limit); close one with DELETE /v1/sessions/{{id}}."));
             return;
         }
@@ -79,12 +87,6 @@ internal sealed class ResponsesEndpoint
         context.Response.Headers["x-request-id"] = requestId;
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;
-        if (!gate.TryEnter())
-        {
-            await ShuttingDownAsync(context);
-            return;
-        }
-
         try
         {
             end = request.Stream == true
