@@ -28,6 +28,7 @@ using Fantasy.Actors.Protocol;
 //               warm-up): first-turn latency percentiles; every one should be done within 2 s.
 // --mode cold-burst-gateway: the same through a freshly started gateway (--gateway http://127.0.0.1:5080/v1,
 //               --key its tenant key); bench/cold-burst.sh starts a simulator and a fresh gateway and runs both.
+// --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
 var connections = int.Parse(Arg("--connections", "50"), CultureInfo.InvariantCulture);
@@ -49,7 +50,8 @@ if (mode == "cold-burst-gateway")
 
 if (mode == "sessions")
 {
-    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup, callerChains: args.Contains("--caller-chains"));
+    return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup, callerChains: args.Contains("--caller-chains"),
+        hold: TimeSpan.FromSeconds(double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture)));
 }
 
 var stats = new Stats(connections * turns);

@@ -18,7 +18,7 @@ namespace Fantasy.Actors.LoadDriver;
 /// </summary>
 internal static class SessionsLoad
 {
-    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false)
+    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false, TimeSpan hold = default)
     {
         var config = ConfigurationFactory.ParseString($"""
             akka.loglevel = WARNING
@@ -79,6 +79,12 @@ internal static class SessionsLoad
             $"bytes sent upstream {bytes:N0} ({bytes / (double)total:F0} per turn)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"managed memory held by {sessionCount} idle open sessions: {(memoryAfter - memoryBefore) / 1024.0 / sessionCount:F1} KB each; working set {process.WorkingSet64 / 1024.0 / 1024:F0} MB"));
+        if (hold > TimeSpan.Zero)
+        {
+            Console.WriteLine($"holding the sessions open for {hold.TotalSeconds:F0} s (pid {Environment.ProcessId})");
+            await Task.Delay(hold).ConfigureAwait(false);
+        }
+
         return failed == 0 ? 0 : 1;
     }
 

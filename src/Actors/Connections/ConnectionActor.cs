@@ -140,9 +140,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();
-
-                // One watchdog for the connection's life, not one timer per turn: a tick only acts while busy.
-                Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5)));
                 Go(Idle);
                 if (closeRequested)
                 {
@@ -220,6 +217,10 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
             case Close:
                 BeginClose("planned close");
                 break;
+            case WatchdogTick:
+                // The first tick that finds the connection idle stops the watchdog: an idle connection has no timer.
+                Timers.Cancel(WatchdogKey);
+                break;
             case InboundDelivery.Completed:
                 ServerClosed();
                 break;
@@ -246,6 +247,13 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
 
         turn = new Turn(start, Now);
         sendInFlight = true;
+        if (!Timers.IsTimerActive(WatchdogKey))
+        {
+            // One periodic watchdog across consecutive turns (not one timer started and cancelled per turn); it
+            // stops itself at its first tick after the connection went idle.
+            Timers.StartPeriodicTimer(WatchdogKey, new WatchdogTick(), TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(10).Ticks, options.TurnWatchdog.Ticks / 5)));
+        }
+
         var id = start.TurnId;
         FantasyMetrics.BytesSent.Add(start.Frame.Length, new KeyValuePair<string, object?>("transport", "websocket"));
         Send(socket, start.Frame, io.Token)

@@ -77,7 +77,7 @@ internal sealed partial class SessionActor
         connection = null;
         connected = false;
         chain.Break();
-        Timers.Cancel(RotateKey);
+        deadlines.ClearRotate();
         ArmLivenessIfOrphaned();
     }
 
@@ -146,7 +146,8 @@ internal sealed partial class SessionActor
                 policy.OnConnected();
                 connectedAt = Now;
                 var jitter = env.Settings.Connection.MaxAgeJitter * ((Random.Shared.NextDouble() * 2) - 1);
-                Timers.StartSingleTimer(RotateKey, new Rotate(epoch), env.Settings.Connection.MaxAge + jitter);
+                deadlines.RotateAt(connectedAt + env.Settings.Connection.MaxAge + jitter, epoch);
+                ArmDeadlines();
                 TryStartNext();
                 break;
             case ConnectFailed failed:

@@ -22,7 +22,8 @@ namespace Fantasy.Actors.Sessions;
 ///   turn queue ─▶ plan (SessionChain) ─▶ StartTurn on connection ws-{epoch} ─▶ events ─▶ caller
 ///                                          │ previous_response_not_found / limit reached before any event
 ///                                          └─▶ once more, full input, on a fresh connection (invisible)
-///   rotation timer (max-age ± jitter): idle → replace now; busy → replace after the turn
+///   one deadline timer (SessionDeadlines): rotation at max-age ± jitter (idle → replace now; busy → after the
+///   turn), the idle close of the socket, the idle stop of the session
 /// </code>
 /// Every accepted turn gets exactly one <see cref="TurnFinished"/>: completion, failure, cancellation or
 /// rejection — also when the connection dies, the session crashes, or the session stops. The connection side
@@ -30,9 +31,7 @@ namespace Fantasy.Actors.Sessions;
 /// </summary>
 internal sealed partial class SessionActor : UntypedActor, IWithTimers
 {
-    private const string RotateKey = "rotate";
-    private const string IdleKey = "idle-close";
-    private const string PassivateKey = "session-idle";
+    private const string DeadlineKey = "deadline";
     private const string LivenessKey = "turn-liveness";
 
     private readonly SessionKey key;
@@ -42,6 +41,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private readonly TurnQueue queue;
     private readonly SessionChain chain;
     private readonly TransportPolicy policy;
+    private readonly SessionDeadlines deadlines = new();
     private RunningTurn? running;
     private bool rotateAfterTurn;
     private int turns;
@@ -67,13 +67,13 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
     private static DateTimeOffset Now => Context.System.Scheduler.Now;
 
-    private sealed record Rotate(long Epoch);
-
-    private sealed record IdleClose(long Epoch);
-
     private sealed record QueueTimeout(string TurnId);
 
-    private sealed record SessionIdle;
+    /// <summary>The session's one deadline timer fired (rotation, idle close, idle stop: <see cref="SessionDeadlines"/>).</summary>
+    private sealed class DeadlineReached
+    {
+        public static readonly DeadlineReached Instance = new();
+    }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         // A connection that throws is stopped, never restarted: its PostStop reports the running turn
@@ -83,7 +83,8 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     protected override void PreStart()
     {
         FantasyMetrics.OpenSessions.Add(1);
-        Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
+        deadlines.StopAt(Now + settings.SessionIdleTimeout);
+        ArmDeadlines();
     }
 
     protected override void OnReceive(object message) => Active(message);
@@ -93,10 +94,8 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case SessionIdle when running is null && queue.Count == 0:
-                log.Info("session {SessionId}: no turn for {Timeout}; stopping the session", key.SessionId, settings.SessionIdleTimeout);
-                Become(Passivating);
-                Context.Parent.Tell(new Passivate(key));
+            case DeadlineReached:
+                OnDeadlines();
                 break;
             case SubmitTurn submit:
                 Enqueue(submit);
@@ -112,21 +111,6 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
                 break;
             case QueueTimeout timeout:
                 ExpireQueued(timeout.TurnId);
-                break;
-            case Rotate rotate when rotate.Epoch == epoch:
-                if (running is not null)
-                {
-                    rotateAfterTurn = true;
-                }
-                else
-                {
-                    RotateNow("connection max-age reached");
-                }
-
-                break;
-            case IdleClose idle when idle.Epoch == epoch && running is null && queue.Count == 0 && connection is not null:
-                log.Info("session {SessionId}: no turn for {IdleCloseAfter}; closing connection {ConnectionEpoch}", key.SessionId, settings.IdleCloseAfter, epoch);
-                DropConnection(close: true);
                 break;
             case HttpEventReceived e:
                 OnEvent(e.TurnId, e.Event, Transport.Http);
@@ -160,7 +144,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case TurnLiveness liveness:
                 CheckLiveness(liveness.TurnId);
                 break;
-            case SessionIdle or TurnEventTaken or Rotate or IdleClose
+            case TurnEventTaken
                 or HttpTurnEnded or HttpTurnFailed or HttpTurnRejected or HttpTurnCancelled:
                 // Late: the turn, connection or idle period it was about is over.
                 break;
@@ -195,8 +179,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
         queue.Add(turn);
         Timers.StartSingleTimer(TurnQueue.TimeoutKey(turn.Id), new QueueTimeout(turn.Id), settings.QueueWaitTimeout);
-        Timers.Cancel(IdleKey);
-        Timers.Cancel(PassivateKey);
+        deadlines.Busy();
         TryStartNext();
     }
 
@@ -284,11 +267,54 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
         if (queue.Count == 0)
         {
-            Timers.StartSingleTimer(IdleKey, new IdleClose(epoch), settings.IdleCloseAfter);
-            Timers.StartSingleTimer(PassivateKey, new SessionIdle(), settings.SessionIdleTimeout);
+            var now = Now;
+            deadlines.IdleFrom(now + settings.IdleCloseAfter, epoch, now + settings.SessionIdleTimeout);
+            ArmDeadlines();
         }
 
         TryStartNext();
+    }
+
+    // ---- deadlines ----
+    private void ArmDeadlines()
+    {
+        if (deadlines.Rearm(Now) is { } delay)
+        {
+            Timers.StartSingleTimer(DeadlineKey, DeadlineReached.Instance, delay);
+        }
+    }
+
+    private void OnDeadlines()
+    {
+        var (due, rotateEpoch, idleCloseEpoch) = deadlines.Fired(Now);
+        var idle = running is null && queue.Count == 0;
+        if (due.HasFlag(SessionDeadlines.Due.Stop) && idle)
+        {
+            log.Info("session {SessionId}: no turn for {Timeout}; stopping the session", key.SessionId, settings.SessionIdleTimeout);
+            Become(Passivating);
+            Context.Parent.Tell(new Passivate(key));
+            return;
+        }
+
+        if (due.HasFlag(SessionDeadlines.Due.IdleClose) && idleCloseEpoch == epoch && idle && connection is not null)
+        {
+            log.Info("session {SessionId}: no turn for {IdleCloseAfter}; closing connection {ConnectionEpoch}", key.SessionId, settings.IdleCloseAfter, epoch);
+            DropConnection(close: true);
+        }
+
+        if (due.HasFlag(SessionDeadlines.Due.Rotate) && rotateEpoch == epoch && connection is not null)
+        {
+            if (running is not null)
+            {
+                rotateAfterTurn = true;
+            }
+            else
+            {
+                RotateNow("connection max-age reached");
+            }
+        }
+
+        ArmDeadlines();
     }
 
     // ---- cancel, status, stop ----

@@ -231,7 +231,8 @@ internal static class InboundFrames
 
     /// <summary>
     /// The socket-reading stage: frames are read into a buffer rented from the shared pool until <c>EndOfMessage</c>,
-    /// and the whole message is pushed. A receive that completes synchronously (the data was already in the socket)
+    /// and the whole message is pushed. Between messages it waits with a zero-byte receive (which completes once the
+    /// next frame's header has arrived) and rents the buffer only then, so an idle connection holds no buffer. A receive that completes synchronously (the data was already in the socket)
     /// is handled at once, inside the stream's own turn, without allocating; only a receive that has to wait
     /// resumes the stage through an async callback. (<c>Source.UnfoldAsync</c> pays a task, a continuation and an
     /// actor message for every element.)
@@ -256,6 +257,7 @@ internal static class InboundFrames
             private ValueTaskAwaiter<ValueWebSocketReceiveResult> pending;
             private byte[]? buffer;
             private int length;
+            private bool dataWaiting;
             private bool reading;
             private bool faulted;
 
@@ -336,6 +338,11 @@ internal static class InboundFrames
             {
                 if (buffer is null)
                 {
+                    if (!dataWaiting)
+                    {
+                        return Memory<byte>.Empty;
+                    }
+
                     buffer = MessageBuffers.Rent(InitialBuffer);
                     length = 0;
                 }
@@ -365,6 +372,18 @@ internal static class InboundFrames
                     return true;
                 }
 
+                if (buffer is null)
+                {
+                    // The zero-byte wait: the next message has begun (an empty message has ended at once).
+                    dataWaiting = true;
+                    if (!result.EndOfMessage)
+                    {
+                        return false;
+                    }
+
+                    buffer = MessageBuffers.Rent(InitialBuffer);
+                }
+
                 length += result.Count;
                 if (length > stage.maxMessageSize)
                 {
@@ -376,9 +395,10 @@ internal static class InboundFrames
                     return false;
                 }
 
-                var message = RawMessage.From(messages, buffer!, length, result.MessageType);
+                var message = RawMessage.From(messages, buffer, length, result.MessageType);
                 buffer = null;
                 length = 0;
+                dataWaiting = false;
                 Push(stage.outlet, message);
                 return true;
             }

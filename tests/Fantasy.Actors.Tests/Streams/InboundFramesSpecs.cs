@@ -170,4 +170,108 @@ public sealed class InboundFramesSpecs : Akka.TestKit.Xunit2.TestKit
             Assert.All(messages, m => Assert.True(m.Released));
         }, materializer);
     }
+
+    /// <summary>Two ends of a WebSocket over a loopback TCP connection; the client end records its receives.</summary>
+    private static async Task<(WebSocket Server, RecordingSocket Client)> SocketPairAsync()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var client = new System.Net.Sockets.TcpClient();
+        var accepting = listener.AcceptTcpClientAsync();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        var server = await accepting;
+        return (
+            WebSocket.CreateFromStream(server.GetStream(), new WebSocketCreationOptions { IsServer = true }),
+            new RecordingSocket(WebSocket.CreateFromStream(client.GetStream(), new WebSocketCreationOptions { IsServer = false })));
+    }
+
+    [Fact]
+    public async Task Source_should_hold_no_buffer_between_messages_and_reassemble_fragments()
+    {
+        var (server, client) = await SocketPairAsync();
+        using var serverSocket = server;
+        using var clientSocket = client;
+        var down = InboundFrames.From(client, 1024 * 1024, CancellationToken.None)
+            .RunWith(this.SinkProbe<object>(), materializer);
+
+        // Idle: the pending receive asks for no bytes, so no buffer is rented while nothing arrives.
+        down.Request(1);
+        await AwaitConditionAsync(() => Task.FromResult(client.PendingReceiveLength == 0));
+
+        // One message in three frames, then an empty message, then a whole one.
+        await server.SendAsync("{\"type\":"u8.ToArray(), WebSocketMessageType.Text, false, default);
+        await server.SendAsync("\"response"u8.ToArray(), WebSocketMessageType.Text, false, default);
+        await server.SendAsync(".created\"}"u8.ToArray(), WebSocketMessageType.Text, true, default);
+        var first = Assert.IsType<RawMessage>(await down.ExpectNextAsync());
+        Assert.Equal("{\"type\":\"response.created\"}", Encoding.UTF8.GetString(first.Span));
+        first.Release();
+
+        await server.SendAsync(Array.Empty<byte>(), WebSocketMessageType.Text, true, default);
+        await server.SendAsync("{\"a\":1}"u8.ToArray(), WebSocketMessageType.Text, true, default);
+        down.Request(2);
+        var empty = Assert.IsType<RawMessage>(await down.ExpectNextAsync());
+        Assert.Equal(0, empty.Length);
+        empty.Release();
+        var last = Assert.IsType<RawMessage>(await down.ExpectNextAsync());
+        Assert.Equal("{\"a\":1}", Encoding.UTF8.GetString(last.Span));
+        last.Release();
+
+        // Idle again after the messages: the wait for the next one holds no buffer either.
+        down.Request(1);
+        await AwaitConditionAsync(() => Task.FromResult(client.PendingReceiveLength == 0));
+        await server.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", default);
+        await down.ExpectCompleteAsync();
+    }
+
+    /// <summary>A real WebSocket that notes the buffer length of a receive that has to wait (-1 when none waits).</summary>
+    private sealed class RecordingSocket(WebSocket inner) : WebSocket
+    {
+        private volatile int pendingReceiveLength = -1;
+
+        public int PendingReceiveLength => pendingReceiveLength;
+
+        public override WebSocketCloseStatus? CloseStatus => inner.CloseStatus;
+
+        public override string? CloseStatusDescription => inner.CloseStatusDescription;
+
+        public override WebSocketState State => inner.State;
+
+        public override string? SubProtocol => inner.SubProtocol;
+
+        public override async ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            var receive = inner.ReceiveAsync(buffer, cancellationToken);
+            if (receive.IsCompleted)
+            {
+                return await receive;
+            }
+
+            pendingReceiveLength = buffer.Length;
+            try
+            {
+                return await receive;
+            }
+            finally
+            {
+                pendingReceiveLength = -1;
+            }
+        }
+
+        public override Task<WebSocketReceiveResult> ReceiveAsync(ArraySegment<byte> buffer, CancellationToken cancellationToken) =>
+            inner.ReceiveAsync(buffer, cancellationToken);
+
+        public override Task SendAsync(ArraySegment<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken) =>
+            inner.SendAsync(buffer, messageType, endOfMessage, cancellationToken);
+
+        public override void Abort() => inner.Abort();
+
+        public override Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) =>
+            inner.CloseAsync(closeStatus, statusDescription, cancellationToken);
+
+        public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) =>
+            inner.CloseOutputAsync(closeStatus, statusDescription, cancellationToken);
+
+        public override void Dispose() => inner.Dispose();
+    }
 }
