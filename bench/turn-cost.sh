@@ -2,12 +2,14 @@
 # Per-turn CPU, side by side: the plain socket loop, the connection actor, and the session API with the caller
 # sending its whole history or chaining itself — the same tool loop (one function call per turn), the simulator
 # pinned to one core and the driver to the other, runs interleaved, medians and ratios to plain printed as a table.
+# TURNS may be a list ("20 50 100 200"): one table per conversation length, and every median is also written to
+# bench/results/turn-length.csv (mode,turns,cpu_us_per_turn) for bench/Fantasy.Actors.Charts.
 #   bench/turn-cost.sh [CONVERSATIONS=64] [TURNS=200] [RUNS=5]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 conversations="${1:-64}"
-turns="${2:-200}"
+turn_counts="${2:-200}"
 runs="${3:-5}"
 port=5198
 
@@ -22,7 +24,6 @@ for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/_stats" &
 
 driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll
 url="ws://127.0.0.1:$port/v1/responses"
-total=$((conversations * turns))
 
 # Prints the driver's CPU per turn in microseconds for one mode.
 measure() {
@@ -32,12 +33,17 @@ measure() {
     sed -nE 's/.*cpu per turn [0-9.]+ ms \(([0-9]+) us\).*/\1/p' <<< "$out"
   else
     # plain / actor: "driver cpu S s, ..." over the measured turns
-    sed -nE 's/^driver cpu ([0-9.]+) s,.*/\1/p' <<< "$out" | awk -v n="$total" '{ printf "%d\n", $1 * 1000000 / n }'
+    sed -nE 's/^driver cpu ([0-9.]+) s,.*/\1/p' <<< "$out" | awk -v n="$((conversations * turns))" '{ printf "%d\n", $1 * 1000000 / n }'
   fi
 }
 
-declare -A results
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+mkdir -p bench/results
+csv=bench/results/turn-length.csv
+echo "mode,turns,cpu_us_per_turn" > "$csv"
 modes=("plain" "actor" "sessions" "sessions-chained")
+for turns in $turn_counts; do
+declare -A results=()
 for run in $(seq 1 "$runs"); do
   for mode in "${modes[@]}"; do
     case "$mode" in
@@ -51,7 +57,6 @@ for run in $(seq 1 "$runs"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 plain=$(echo "${results[plain]}" | median)
 echo
 echo "| path ($conversations conversations x $turns turns, $runs runs) | CPU per turn, median (runs) | x plain |"
@@ -60,4 +65,7 @@ for mode in "${modes[@]}"; do
   m=$(echo "${results[$mode]}" | median)
   ratio=$(awk -v a="$m" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
   echo "| $mode | $m us (${results[$mode]# }) | $ratio |"
+  echo "$mode,$turns,$m" >> "$csv"
+done
+echo
 done

@@ -45,6 +45,7 @@ internal static class SessionsLoad
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var workingSetBefore = Process.GetCurrentProcess().WorkingSet64;
         var bytesBefore = await UpstreamBytesAsync(http, stats);
         var latencies = new double[sessionCount * turns];
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -83,6 +84,13 @@ internal static class SessionsLoad
         {
             Console.WriteLine($"holding the sessions open for {hold.TotalSeconds:F0} s (pid {Environment.ProcessId})");
             await Task.Delay(hold).ConfigureAwait(false);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var held = GC.GetTotalMemory(forceFullCollection: true);
+            var workingSet = Process.GetCurrentProcess().WorkingSet64;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"after {hold.TotalSeconds:F0} s idle: {sessionCount} open sessions, managed {(held - memoryBefore) / 1024.0 / sessionCount:F1} KB each, working set {workingSet / 1024.0 / 1024:F0} MB ({(workingSet - workingSetBefore) / 1024.0 / sessionCount:F1} KB each over the {workingSetBefore / 1024.0 / 1024:F0} MB before)"));
         }
 
         return failed == 0 ? 0 : 1;
