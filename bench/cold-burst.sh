@@ -6,6 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+. bench/common.sh
 sessions="${1:-1000}"
 runs="${2:-3}"
 sim_port=5199
@@ -19,14 +20,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; }
 trap cleanup EXIT
 
-wait_for() { # URL
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$1" && return 0
-    sleep 0.2
-  done
-  echo "nothing answers at $1" >&2
-  return 1
-}
 
 dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$sim_port" > /dev/null 2>&1 &
 pids+=($!)

@@ -8,6 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+. bench/common.sh
 conversations="${1:-64}"
 turn_counts="${2:-200}"
 runs="${3:-5}"
@@ -37,35 +38,34 @@ measure() {
   fi
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 mkdir -p bench/results
 csv=bench/results/turn-length.csv
 echo "mode,turns,cpu_us_per_turn" > "$csv"
 modes=("plain" "actor" "sessions" "sessions-chained")
 for turns in $turn_counts; do
-declare -A results=()
-for run in $(seq 1 "$runs"); do
-  for mode in "${modes[@]}"; do
-    case "$mode" in
-      plain) us=$(measure --mode plain --message "CALL lookup 1") ;;
-      actor) us=$(measure --mode actor --message "CALL lookup 1") ;;
-      sessions) us=$(measure --mode sessions) ;;
-      sessions-chained) us=$(measure --mode sessions --caller-chains) ;;
-    esac
-    results[$mode]="${results[$mode]:-} $us"
-    echo "run $run $mode: $us us/turn" >&2
+  declare -A results=()
+  for run in $(seq 1 "$runs"); do
+    for mode in "${modes[@]}"; do
+      case "$mode" in
+        plain) us=$(measure --mode plain --message "CALL lookup 1") ;;
+        actor) us=$(measure --mode actor --message "CALL lookup 1") ;;
+        sessions) us=$(measure --mode sessions) ;;
+        sessions-chained) us=$(measure --mode sessions --caller-chains) ;;
+      esac
+      results[$mode]="${results[$mode]:-} $us"
+      echo "run $run $mode: $us us/turn" >&2
+    done
   done
-done
 
-plain=$(echo "${results[plain]}" | median)
-echo
-echo "| path ($conversations conversations x $turns turns, $runs runs) | CPU per turn, median (runs) | x plain |"
-echo "|---|---|---|"
-for mode in "${modes[@]}"; do
-  m=$(echo "${results[$mode]}" | median)
-  ratio=$(awk -v a="$m" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
-  echo "| $mode | $m us (${results[$mode]# }) | $ratio |"
-  echo "$mode,$turns,$m" >> "$csv"
-done
-echo
+  plain=$(echo "${results[plain]}" | median)
+  echo
+  echo "| path ($conversations conversations x $turns turns, $runs runs) | CPU per turn, median (runs) | x plain |"
+  echo "|---|---|---|"
+  for mode in "${modes[@]}"; do
+    m=$(echo "${results[$mode]}" | median)
+    ratio=$(awk -v a="$m" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
+    echo "| $mode | $m us (${results[$mode]# }) | $ratio |"
+    echo "$mode,$turns,$m" >> "$csv"
+  done
+  echo
 done

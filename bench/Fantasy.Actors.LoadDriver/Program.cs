@@ -28,6 +28,8 @@ using Fantasy.Actors.Protocol;
 //               warm-up): first-turn latency percentiles; every one should be done within 2 s.
 // --mode cold-burst-gateway: the same through a freshly started gateway (--gateway http://127.0.0.1:5080/v1,
 //               --key its tenant key); bench/cold-burst.sh starts a simulator and a fresh gateway and runs both.
+// --mode gateway: --connections HTTP clients × --turns tool-loop turns through the gateway at --gateway (SSE, whole
+//               history every turn); prints the gateway process's CPU per turn (--gateway-pid).
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
@@ -46,6 +48,12 @@ if (mode == "cold-burst")
 if (mode == "cold-burst-gateway")
 {
     return await ColdBurst.GatewayAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1")), Arg("--key", "sk-fantasy-dev"), connections);
+}
+
+if (mode == "gateway")
+{
+    return await GatewayLoad.RunAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1/")), Arg("--key", "sk-fantasy-dev"),
+        int.Parse(Arg("--gateway-pid", "0"), CultureInfo.InvariantCulture), connections, turns, warmup);
 }
 
 if (mode == "sessions")

@@ -385,7 +385,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(InboundFrames.ReadAhead))
             .To(InboundDelivery.Sink(self))
-            .Run(Context.Materializer());
+            .Run(StreamMaterializer.For(Context.System));
     }
 
     private void Go(UntypedReceive next)
