@@ -31,6 +31,10 @@ public sealed class ResponsesSessions : IResponsesSessions
     private long AckBytes => Math.Max(1, Settings.Session.ConsumerWindowBytes / 8);
     private long nextTurn;
 
+    /// <summary>Cluster mode: the relay on this node that receives the events of turns whose session lives elsewhere.</summary>
+    private readonly IActorRef? relay;
+    private readonly string turnPrefix = "turn-";
+
     /// <summary>Starts the session manager in <paramref name="system"/>.</summary>
     /// <param name="system">The actor system; its config should fall back to <see cref="FantasySettings.DefaultConfig"/>.</param>
     /// <param name="credentials">The upstream API key (and organization/project).</param>
@@ -51,16 +55,26 @@ public sealed class ResponsesSessions : IResponsesSessions
     }
 
     /// <summary>Over a manager that is still being registered (Akka.Hosting's <c>ActorRegistry.GetAsync</c>): calls wait for it.</summary>
-    internal ResponsesSessions(ActorSystem system, Task<IActorRef> manager, FantasySettings settings)
+    internal ResponsesSessions(ActorSystem system, Task<IActorRef> manager, FantasySettings settings, IActorRef? relay = null)
     {
         managerRef = manager;
         Settings = settings;
         stopped = Terminated(system);
+        this.relay = relay;
+        if (relay is not null)
+        {
+            // Turn ids name a turn inside its session, which callers on every node share: unique per node too.
+            turnPrefix = "turn-" + Guid.NewGuid().ToString("N")[..12] + "-";
+        }
     }
 
     /// <summary>Starts a session manager; its shared connection handler is released when the system terminates.</summary>
     /// <param name="http">The HTTP fallback's client (from <c>IHttpClientFactory</c> where DI is present); default: one owned here.</param>
-    internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null)
+    internal static IActorRef StartManager(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null) =>
+        system.ActorOf(SessionManager.Props(StartEnvironment(system, credentials, settings, name, http)), name);
+
+    /// <summary>What sessions share (the connector, the HTTP fallback actor), started in <paramref name="system"/> and released when it terminates.</summary>
+    internal static SessionEnvironment StartEnvironment(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null)
     {
         StartScheduler(system);
         var connector = new WebSocketConnector();
@@ -76,7 +90,7 @@ public sealed class ResponsesSessions : IResponsesSessions
             }
         });
         var fallback = system.ActorOf(HttpFallbackActor.Props(settings, http, credentials), name + "-http");
-        return system.ActorOf(SessionManager.Props(new SessionEnvironment(settings, credentials, connector, fallback)), name);
+        return new SessionEnvironment(settings, credentials, connector, fallback);
     }
 
     /// <summary>
@@ -118,10 +132,17 @@ public sealed class ResponsesSessions : IResponsesSessions
             throw new ArgumentException("the session key is empty; create it with new SessionKey(tenant, conversation)", nameof(session));
         }
 
-        var turnId = "turn-" + Interlocked.Increment(ref nextTurn).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var turnId = turnPrefix + Interlocked.Increment(ref nextTurn).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var manager = managerRef.IsCompletedSuccessfully ? managerRef.Result : await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
-        manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, channel.Writer));
+        ITurnOutput output = new ChannelTurnOutput(channel.Writer);
+        if (relay is not null)
+        {
+            relay.Tell(new Cluster.TurnRelay.Register(turnId, session, channel.Writer));
+            output = new Cluster.RelayTurnOutput(relay, turnId);
+        }
+
+        manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, output));
         var finished = false;
         var taken = 0;
         var takenBytes = 0L;

@@ -16,4 +16,4 @@ public sealed record SessionStatus(
     Transport Transport,
     string TransportReason,
     int UnreadEvents = 0,
-    long UnreadBytes = 0);
+    long UnreadBytes = 0) : Cluster.IClusterMessage;

@@ -44,6 +44,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private readonly SessionDeadlines deadlines = new();
     private RunningTurn? running;
     private bool rotateAfterTurn;
+    private bool stopWhenIdle;
     private int turns;
     private int rotations;
     private int replays;
@@ -106,8 +107,30 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case CancelSessionTurn cancel:
                 Cancel(cancel.TurnId);
                 break;
+            case GetSessionStatus status when env.Sharded && IsFresh:
+                // A sharded entity is started by any message; one that never had a turn does not exist for the caller.
+                Sender.Tell(new NoSuchSession(status.Key));
+                PassivateSelf();
+                break;
             case GetSessionStatus:
                 Sender.Tell(Status());
+                break;
+            case CloseSession close when env.Sharded:
+                Sender.Tell(new SessionClosed(close.Key, !IsFresh));
+                Become(Passivating);
+                Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+                break;
+            case StopSession:
+                if (running is null && queue.Count == 0)
+                {
+                    Context.Stop(Self);
+                }
+                else
+                {
+                    log.Info("session {SessionId}: handing off after its {Turns} running and queued turns", key.SessionId, queue.Count + (running is null ? 0 : 1));
+                    stopWhenIdle = true;
+                }
+
                 break;
             case QueueTimeout timeout:
                 ExpireQueued(timeout.TurnId);
@@ -178,6 +201,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
 
         queue.Add(turn);
+        submit.Out.Accepted(Self);
         Timers.StartSingleTimer(TurnQueue.TimeoutKey(turn.Id), new QueueTimeout(turn.Id), settings.QueueWaitTimeout);
         deadlines.Busy();
         TryStartNext();
@@ -265,6 +289,13 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             RotateNow("connection max-age reached during a turn");
         }
 
+        if (stopWhenIdle && queue.Count == 0)
+        {
+            // Handed off (cluster): the last turn has ended, the session moves now.
+            Context.Stop(Self);
+            return;
+        }
+
         if (queue.Count == 0)
         {
             var now = Now;
@@ -273,6 +304,23 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
 
         TryStartNext();
+    }
+
+    /// <summary>A session that never had a turn (a sharded entity started by a status or close request).</summary>
+    private bool IsFresh => turns == 0 && running is null && queue.Count == 0 && connection is null;
+
+    /// <summary>Asks the owner (the local manager, or the cluster shard) to stop this session behind what it already has.</summary>
+    private void PassivateSelf()
+    {
+        Become(Passivating);
+        if (env.Sharded)
+        {
+            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopSession.Instance));
+        }
+        else
+        {
+            Context.Parent.Tell(new Passivate(key));
+        }
     }
 
     // ---- deadlines ----
@@ -291,8 +339,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         if (due.HasFlag(SessionDeadlines.Due.Stop) && idle)
         {
             log.Info("session {SessionId}: no turn for {Timeout}; stopping the session", key.SessionId, settings.SessionIdleTimeout);
-            Become(Passivating);
-            Context.Parent.Tell(new Passivate(key));
+            PassivateSelf();
             return;
         }
 
@@ -408,6 +455,6 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     /// <summary>A warm-up for a rotated connection: the whole transcript, <c>generate:false</c>, no caller.</summary>
     private PendingTurn? PrimingTurn() =>
         chain.PrimingRequest() is { } request
-            ? new PendingTurn(new SubmitTurn(key, $"warm-{epoch}", request, new TurnOptions { GenerateWarmup = true }, Channel.CreateUnbounded<TurnEvent>().Writer)) { Internal = true }
+            ? new PendingTurn(new SubmitTurn(key, $"warm-{epoch}", request, new TurnOptions { GenerateWarmup = true }, new ChannelTurnOutput(Channel.CreateUnbounded<TurnEvent>().Writer))) { Internal = true }
             : null;
 }

@@ -17,6 +17,12 @@ internal sealed record SessionEnvironment(
     /// </summary>
     public Func<long, IActorRef, IActorRef>? ReportsTo { get; init; }
 
+    /// <summary>
+    /// The session is an entity of a cluster shard region rather than a child of the local manager: it passivates
+    /// through the shard, answers status and close itself, and on the region's stop message lets its turns finish.
+    /// </summary>
+    public bool Sharded { get; init; }
+
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;
 

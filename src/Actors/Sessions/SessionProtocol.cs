@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 
@@ -15,25 +15,39 @@ internal static class SessionProtocol
 {
     /// <summary>
     /// Run a turn; its events and then exactly one <see cref="TurnFinished"/> are written to <paramref name="Out"/>, which is
-    /// then completed. Local only: it carries the caller's channel, so it can never cross to another node as it is.
+    /// then completed. With a <see cref="ChannelTurnOutput"/> it stays in this process; with a
+    /// <see cref="Cluster.RelayTurnOutput"/> it can cross to the node that owns the session (cluster mode).
     /// </summary>
-    public sealed record SubmitTurn(SessionKey Key, string TurnId, ResponseRequest Request, TurnOptions Options, ChannelWriter<TurnEvent> Out)
-        : IWithSessionId, Akka.Actor.INoSerializationVerificationNeeded;
+    public sealed record SubmitTurn(SessionKey Key, string TurnId, ResponseRequest Request, TurnOptions Options, ITurnOutput Out)
+        : IWithSessionId, IClusterMessage;
 
     /// <summary>The caller took <paramref name="Count"/> events of the turn off its channel (consumer back-pressure).</summary>
-    public sealed record TurnEventTaken(SessionKey Key, string TurnId, int Count = 1) : IWithSessionId;
+    public sealed record TurnEventTaken(SessionKey Key, string TurnId, int Count = 1) : IWithSessionId, IClusterMessage;
 
-    public sealed record CancelSessionTurn(SessionKey Key, string TurnId) : IWithSessionId;
+    public sealed record CancelSessionTurn(SessionKey Key, string TurnId) : IWithSessionId, IClusterMessage;
 
-    public sealed record GetSessionStatus(SessionKey Key) : IWithSessionId;
+    public sealed record GetSessionStatus(SessionKey Key) : IWithSessionId, IClusterMessage;
 
     /// <summary>Answer to <see cref="GetSessionStatus"/> for a session that does not exist.</summary>
-    public sealed record NoSuchSession(SessionKey Key);
+    public sealed record NoSuchSession(SessionKey Key) : IClusterMessage;
 
-    public sealed record CloseSession(SessionKey Key) : IWithSessionId;
+    public sealed record CloseSession(SessionKey Key) : IWithSessionId, IClusterMessage;
 
-    public sealed record SessionClosed(SessionKey Key, bool Existed);
+    public sealed record SessionClosed(SessionKey Key, bool Existed) : IClusterMessage;
 
     /// <summary>From a session to the manager: idle for session-idle-timeout; stop me.</summary>
     public sealed record Passivate(SessionKey Key);
+
+    /// <summary>
+    /// The shard region's stop message for a sharded session (passivation and hand-off): the session stops once its
+    /// running and queued turns have ended, so a planned hand-off does not cut a turn.
+    /// </summary>
+    public sealed class StopSession : IClusterMessage
+    {
+        public static readonly StopSession Instance = new();
+
+        private StopSession()
+        {
+        }
+    }
 }

@@ -64,6 +64,12 @@ public sealed class ResponseRequest
     [JsonIgnore]
     public bool IsWarmup => Generate == false;
 
+    /// <summary>
+    /// The whole request as JSON, every field as it is set (transport fields included), to carry it between
+    /// processes; <see cref="Parse"/> reads it back.
+    /// </summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ProtocolJsonContext.Default.ResponseRequest);
+
     /// <summary>Parses a create body (HTTP) or a <c>response.create</c> frame (its <c>type</c> is dropped).</summary>
     /// <exception cref="ProtocolException">Not JSON, not an object, or a field of the wrong type; the message names the field.</exception>
     public static ResponseRequest Parse(ReadOnlySpan<byte> utf8)

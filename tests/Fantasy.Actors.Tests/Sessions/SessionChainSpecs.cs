@@ -21,7 +21,7 @@ public sealed class SessionChainSpecs
     }
 
     private static SessionProtocol.SubmitTurn Submit(IReadOnlyList<JsonElement> items, string id = "t") =>
-        new(new SessionKey("t", "c"), id, Request(items), TurnOptions.Default, Channel.CreateUnbounded<TurnEvent>().Writer);
+        new(new SessionKey("t", "c"), id, Request(items), TurnOptions.Default, new ChannelTurnOutput(Channel.CreateUnbounded<TurnEvent>().Writer));
 
     private static string Text(IEnumerable<JsonElement> items) => string.Join("\n", items.Select(i => i.GetRawText()));
 
@@ -149,7 +149,7 @@ public sealed class SessionChainSpecs
     public async Task A_pending_turn_finishes_once_and_completes_its_channel()
     {
         var channel = Channel.CreateUnbounded<TurnEvent>();
-        var turn = new PendingTurn(new SessionProtocol.SubmitTurn(new SessionKey("t", "c"), "t1", Request(User("x")), TurnOptions.Default, channel.Writer));
+        var turn = new PendingTurn(new SessionProtocol.SubmitTurn(new SessionKey("t", "c"), "t1", Request(User("x")), TurnOptions.Default, new ChannelTurnOutput(channel.Writer)));
         turn.Finish(TurnEnd.Cancelled("first"));
         turn.Finish(TurnEnd.Cancelled("second"));
 

@@ -476,8 +476,8 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         var healthy = Channel.CreateUnbounded<ApiTurnEvent>();
         Sim.Faults.Stall(TimeSpan.FromSeconds(1));
 
-        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-broken", Request(User("one")), TurnOptions.Default, broken), TestActor);
-        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-queued", Request(User("two")), TurnOptions.Default, healthy.Writer), TestActor);
+        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-broken", Request(User("one")), TurnOptions.Default, new ChannelTurnOutput(broken)), TestActor);
+        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-queued", Request(User("two")), TurnOptions.Default, new ChannelTurnOutput(healthy.Writer)), TestActor);
 
         var finished = await broken.Finished.Task.WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Failed, finished.Outcome);
@@ -605,7 +605,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
     {
         var manager = await Sys.ActorSelection("/user/fantasy-sessions").ResolveOne(Patience);
         var channel = Channel.CreateUnbounded<ApiTurnEvent>();
-        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-slow", Request(User("CALL f 200")), TurnOptions.Default, channel.Writer), TestActor);
+        manager.Tell(new SessionProtocol.SubmitTurn(Key, "t-slow", Request(User("CALL f 200")), TurnOptions.Default, new ChannelTurnOutput(channel.Writer)), TestActor);
 
         // Nobody takes events: exactly the consumer window arrives (after TurnStarted), and no more.
         await AwaitConditionAsync(() => Task.FromResult(channel.Reader.Count == 1 + 256), Patience);

@@ -10,7 +10,7 @@ namespace Fantasy.Actors.Tests.Sessions;
 public sealed class TurnRecoverySpecs
 {
     private static PendingTurn Pending() =>
-        new(new SessionProtocol.SubmitTurn(new SessionKey("t", "c"), "t1", Request(User("x")), TurnOptions.Default, Channel.CreateUnbounded<TurnEvent>().Writer));
+        new(new SessionProtocol.SubmitTurn(new SessionKey("t", "c"), "t1", Request(User("x")), TurnOptions.Default, new ChannelTurnOutput(Channel.CreateUnbounded<TurnEvent>().Writer)));
 
     private static RunningTurn Running(PendingTurn? pending = null, bool knowsConversation = true) =>
         new(pending ?? Pending(), 1, new ChainPlan.Fresh([User("x")], FreshReason.NoChain), knowsConversation ? [User("x")] : null);

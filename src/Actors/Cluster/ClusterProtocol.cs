@@ -1,0 +1,60 @@
+using Akka.Actor;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Sessions;
+
+namespace Fantasy.Actors.Cluster;
+
+/// <summary>
+/// The messages a turn's relay receives from the node that owns its session. They carry what crosses the network:
+/// ids, the upstream events as the JSON the upstream sent, and the turn's end without its result (the relay folds
+/// the same events into the same result on the caller's node).
+/// </summary>
+internal static class RelayProtocol
+{
+    /// <summary>The session took the turn into its queue; the relay watches it from now on.</summary>
+    public sealed record TurnAccepted(string TurnId) : IClusterMessage;
+
+    public sealed record RelayedStarted(string TurnId, Transport Transport, bool Chained) : IClusterMessage;
+
+    /// <summary>One upstream event, as received.</summary>
+    public sealed record RelayedEvent(string TurnId, byte[] Json) : IClusterMessage;
+
+    /// <summary>
+    /// The turn's one terminal. <see cref="TurnEnd.Result"/> carries only its <see cref="Protocol.TurnResult.Status"/>
+    /// across the network; the relay completes it from the events it relayed.
+    /// </summary>
+    public sealed record RelayedFinished(string TurnId, TurnEnd End) : IClusterMessage;
+}
+
+/// <summary>
+/// A turn's output when its session may live on another node: every event goes to the relay actor on the caller's
+/// node, addressed by the turn id. Serializable (the relay's path and the turn id).
+/// </summary>
+internal sealed class RelayTurnOutput(IActorRef relay, string turnId) : ITurnOutput
+{
+    public IActorRef Relay { get; } = relay;
+
+    public string TurnId { get; } = turnId;
+
+    public void Accepted(IActorRef session) => Relay.Tell(new RelayProtocol.TurnAccepted(TurnId), session);
+
+    public bool TryWrite(TurnEvent item)
+    {
+        object message = item switch
+        {
+            TurnStarted s => new RelayProtocol.RelayedStarted(TurnId, s.Transport, s.Chained),
+            TurnUpstreamEvent e => new RelayProtocol.RelayedEvent(TurnId, ReceivedJson(e.Event)),
+            TurnFinished f => new RelayProtocol.RelayedFinished(TurnId, f.End),
+            _ => throw new ArgumentOutOfRangeException(nameof(item), item, "not a turn event"),
+        };
+        Relay.Tell(message, ActorRefs.NoSender);
+        return true;
+    }
+
+    public bool TryComplete() => true;
+
+    private static byte[] ReceivedJson(Protocol.ServerEvent e) =>
+        !e.ReceivedJson.IsEmpty ? e.ReceivedJson.ToArray()
+        : e is Protocol.UnknownEvent u ? u.RawJson.ToArray()
+        : throw new InvalidOperationException($"event {e.Type} has no received JSON; cluster mode needs fantasy.connection.keep-raw-events = on");
+}

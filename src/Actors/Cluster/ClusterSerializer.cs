@@ -1,0 +1,334 @@
+using System.Buffers;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Sessions;
+using static Fantasy.Actors.Cluster.RelayProtocol;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+
+namespace Fantasy.Actors.Cluster;
+
+/// <summary>
+/// The wire format of every message that crosses nodes in cluster mode: JSON (System.Text.Json's reader and writer,
+/// no reflection), one short manifest per type. Actor references travel as their full paths; a request as its own
+/// JSON (<see cref="ResponseRequest.ToJson"/>); an upstream event as the bytes the upstream sent.
+/// Bound in <c>fantasy.conf</c> under <c>akka.actor.serialization-bindings</c>.
+/// </summary>
+public sealed class ClusterSerializer : SerializerWithStringManifest
+{
+    private const string Submit = "submit";
+    private const string Taken = "taken";
+    private const string Cancel = "cancel";
+    private const string StatusQuery = "status?";
+    private const string StatusAnswer = "status";
+    private const string NoSession = "none";
+    private const string Close = "close";
+    private const string Closed = "closed";
+    private const string Stop = "stop";
+    private const string Accepted = "accepted";
+    private const string Started = "started";
+    private const string Event = "event";
+    private const string Finished = "finished";
+
+    /// <summary>Made by Akka from the serializer's configuration.</summary>
+    public ClusterSerializer(ExtendedActorSystem system)
+        : base(system)
+    {
+    }
+
+    /// <summary>The serializer's id in <c>akka.actor.serialization-identifiers</c>.</summary>
+    public override int Identifier => 4711;
+
+    /// <inheritdoc/>
+    public override string Manifest(object o) => o switch
+    {
+        SubmitTurn => Submit,
+        TurnEventTaken => Taken,
+        CancelSessionTurn => Cancel,
+        GetSessionStatus => StatusQuery,
+        SessionStatus => StatusAnswer,
+        NoSuchSession => NoSession,
+        CloseSession => Close,
+        SessionClosed => Closed,
+        StopSession => Stop,
+        TurnAccepted => Accepted,
+        RelayedStarted => Started,
+        RelayedEvent => Event,
+        RelayedFinished => Finished,
+        _ => throw new ArgumentException($"{o.GetType()} is not a cluster message", nameof(o)),
+    };
+
+    /// <inheritdoc/>
+    public override byte[] ToBinary(object obj)
+    {
+        if (obj is RelayedEvent relayed)
+        {
+            // The hot message: the turn id, a separator, then the event's bytes as they came.
+            var id = System.Text.Encoding.UTF8.GetBytes(relayed.TurnId);
+            var bytes = new byte[id.Length + 1 + relayed.Json.Length];
+            id.CopyTo(bytes, 0);
+            bytes[id.Length] = (byte)'\n';
+            relayed.Json.CopyTo(bytes, id.Length + 1);
+            return bytes;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            Write(w, obj);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <inheritdoc/>
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (manifest == Event)
+        {
+            var split = Array.IndexOf(bytes, (byte)'\n');
+            return new RelayedEvent(System.Text.Encoding.UTF8.GetString(bytes, 0, split), bytes[(split + 1)..]);
+        }
+
+        using var doc = JsonDocument.Parse(bytes);
+        var o = doc.RootElement;
+        return manifest switch
+        {
+            Submit => new SubmitTurn(Key(o), Str(o, "turn")!, ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(o.GetProperty("request").GetRawText())),
+                new TurnOptions { PreviousResponseId = Str(o, "previous"), GenerateWarmup = o.GetProperty("warmup").GetBoolean(), ResetChain = o.GetProperty("reset").GetBoolean() },
+                new RelayTurnOutput(Ref(Str(o, "relay")!), Str(o, "turn")!)),
+            Taken => new TurnEventTaken(Key(o), Str(o, "turn")!, o.GetProperty("count").GetInt32()),
+            Cancel => new CancelSessionTurn(Key(o), Str(o, "turn")!),
+            StatusQuery => new GetSessionStatus(Key(o)),
+            StatusAnswer => ReadStatus(o),
+            NoSession => new NoSuchSession(Key(o)),
+            Close => new CloseSession(Key(o)),
+            Closed => new SessionClosed(Key(o), o.GetProperty("existed").GetBoolean()),
+            Stop => StopSession.Instance,
+            Accepted => new TurnAccepted(Str(o, "turn")!),
+            Started => new RelayedStarted(Str(o, "turn")!, Enum.Parse<Transport>(Str(o, "transport")!), o.GetProperty("chained").GetBoolean()),
+            Finished => new RelayedFinished(Str(o, "turn")!, ReadEnd(o.GetProperty("end"))),
+            _ => throw new System.Runtime.Serialization.SerializationException($"unknown cluster message manifest '{manifest}'"),
+        };
+    }
+
+    private static void Write(Utf8JsonWriter w, object obj)
+    {
+        switch (obj)
+        {
+            case SubmitTurn s:
+                WriteKey(w, s.Key);
+                w.WriteString("turn", s.TurnId);
+                w.WritePropertyName("request");
+                w.WriteRawValue(s.Request.ToJson(), skipInputValidation: true);
+                w.WriteString("previous", s.Options.PreviousResponseId);
+                w.WriteBoolean("warmup", s.Options.GenerateWarmup);
+                w.WriteBoolean("reset", s.Options.ResetChain);
+                var relay = s.Out as RelayTurnOutput
+                    ?? throw new ArgumentException("a turn crosses nodes only with a relay output (cluster mode); this one writes to a local channel", nameof(obj));
+                w.WriteString("relay", Akka.Serialization.Serialization.SerializedActorPath(relay.Relay));
+                break;
+            case TurnEventTaken t:
+                WriteKey(w, t.Key);
+                w.WriteString("turn", t.TurnId);
+                w.WriteNumber("count", t.Count);
+                break;
+            case CancelSessionTurn c:
+                WriteKey(w, c.Key);
+                w.WriteString("turn", c.TurnId);
+                break;
+            case GetSessionStatus g:
+                WriteKey(w, g.Key);
+                break;
+            case SessionStatus status:
+                WriteStatus(w, status);
+                break;
+            case NoSuchSession n:
+                WriteKey(w, n.Key);
+                break;
+            case CloseSession c:
+                WriteKey(w, c.Key);
+                break;
+            case SessionClosed c:
+                WriteKey(w, c.Key);
+                w.WriteBoolean("existed", c.Existed);
+                break;
+            case StopSession:
+                break;
+            case TurnAccepted a:
+                w.WriteString("turn", a.TurnId);
+                break;
+            case RelayedStarted s:
+                w.WriteString("turn", s.TurnId);
+                w.WriteString("transport", s.Transport.ToString());
+                w.WriteBoolean("chained", s.Chained);
+                break;
+            case RelayedFinished f:
+                w.WriteString("turn", f.TurnId);
+                w.WritePropertyName("end");
+                WriteEnd(w, f.End);
+                break;
+            default:
+                throw new ArgumentException($"{obj.GetType()} is not a cluster message", nameof(obj));
+        }
+    }
+
+    private static void WriteKey(Utf8JsonWriter w, SessionKey key)
+    {
+        w.WriteString("tenant", key.Tenant);
+        w.WriteString("conversation", key.Conversation);
+    }
+
+    private static SessionKey Key(JsonElement o) => new(Str(o, "tenant")!, Str(o, "conversation")!);
+
+    private static string? Str(JsonElement o, string name) =>
+        o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private IActorRef Ref(string path) => system.Provider.ResolveActorRef(path);
+
+    private static void WriteStatus(Utf8JsonWriter w, SessionStatus s)
+    {
+        w.WriteString("id", s.SessionId);
+        w.WriteNumber("epoch", s.ConnectionEpoch);
+        w.WriteString("state", s.ConnectionState);
+        if (s.ConnectionAge is { } age)
+        {
+            w.WriteNumber("age", age.Ticks);
+        }
+
+        if (s.LastTurnChained is { } chained)
+        {
+            w.WriteBoolean("chained", chained);
+        }
+
+        w.WriteNumber("turns", s.Turns);
+        w.WriteNumber("rotations", s.Rotations);
+        w.WriteNumber("replays", s.Replays);
+        w.WriteNumber("fallbacks", s.Fallbacks);
+        w.WriteNumber("queue", s.QueueLength);
+        w.WriteBoolean("busy", s.Busy);
+        w.WriteString("transport", s.Transport.ToString());
+        w.WriteString("reason", s.TransportReason);
+        w.WriteNumber("unread", s.UnreadEvents);
+        w.WriteNumber("unreadBytes", s.UnreadBytes);
+    }
+
+    private static SessionStatus ReadStatus(JsonElement o) => new(
+        Str(o, "id")!,
+        o.GetProperty("epoch").GetInt64(),
+        Str(o, "state")!,
+        o.TryGetProperty("age", out var age) ? TimeSpan.FromTicks(age.GetInt64()) : null,
+        o.TryGetProperty("chained", out var chained) ? chained.GetBoolean() : null,
+        o.GetProperty("turns").GetInt32(),
+        o.GetProperty("rotations").GetInt32(),
+        o.GetProperty("replays").GetInt32(),
+        o.GetProperty("fallbacks").GetInt32(),
+        o.GetProperty("queue").GetInt32(),
+        o.GetProperty("busy").GetBoolean(),
+        Enum.Parse<Transport>(Str(o, "transport")!),
+        Str(o, "reason")!,
+        o.GetProperty("unread").GetInt32(),
+        o.GetProperty("unreadBytes").GetInt64());
+
+    /// <summary>A turn's end without its result beyond the result's status (the relay rebuilds the rest from the events).</summary>
+    private static void WriteEnd(Utf8JsonWriter w, TurnEnd end)
+    {
+        w.WriteStartObject();
+        w.WriteString("outcome", end.Outcome.ToString());
+        w.WriteString("status", end.Result.Status.ToString());
+        w.WriteBoolean("retryable", end.Retryable);
+        w.WriteString("reason", end.Reason);
+        w.WriteBoolean("chained", end.Chained);
+        w.WriteString("transport", end.Transport.ToString());
+        if (end.Rejection is { } rejection)
+        {
+            w.WriteString("rejection", rejection.ToString());
+        }
+
+        if (end.Error is { } e)
+        {
+            w.WriteStartObject("error");
+            w.WriteString("origin", e.Origin.ToString());
+            if (e.Status is { } status)
+            {
+                w.WriteNumber("status", status);
+            }
+
+            w.WriteString("type", e.Type);
+            w.WriteString("code", e.Code);
+            w.WriteString("message", e.Message);
+            w.WriteString("param", e.Param);
+            w.WriteString("stream", e.StreamId);
+            if (e.SequenceNumber is { } sequence)
+            {
+                w.WriteNumber("sequence", sequence);
+            }
+
+            WriteMap(w, "headers", e.Headers);
+            w.WriteEndObject();
+        }
+
+        WriteMap(w, "metadata", end.Metadata);
+        w.WriteEndObject();
+    }
+
+    private static TurnEnd ReadEnd(JsonElement o)
+    {
+        UpstreamError? error = null;
+        if (o.TryGetProperty("error", out var e))
+        {
+            error = new UpstreamError(
+                Enum.Parse<ErrorOrigin>(Str(e, "origin")!),
+                e.TryGetProperty("status", out var status) ? status.GetInt32() : null,
+                Str(e, "type"),
+                Str(e, "code"),
+                Str(e, "message")!,
+                Str(e, "param"),
+                ReadMap(e.GetProperty("headers")))
+            {
+                StreamId = Str(e, "stream"),
+                SequenceNumber = e.TryGetProperty("sequence", out var sequence) ? sequence.GetInt64() : null,
+            };
+        }
+
+        return new TurnEnd(
+            Enum.Parse<TurnOutcome>(Str(o, "outcome")!),
+            new TurnResult { Status = Enum.Parse<TurnStatus>(Str(o, "status")!) },
+            error,
+            o.GetProperty("retryable").GetBoolean(),
+            Str(o, "reason"),
+            o.GetProperty("chained").GetBoolean(),
+            Enum.Parse<Transport>(Str(o, "transport")!))
+        {
+            Rejection = Str(o, "rejection") is { } rejection ? Enum.Parse<Rejection>(rejection) : null,
+            Metadata = ReadMap(o.GetProperty("metadata")),
+        };
+    }
+
+    private static void WriteMap(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> map)
+    {
+        w.WriteStartObject(name);
+        foreach (var (k, v) in map)
+        {
+            w.WriteString(k, v);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static Dictionary<string, string> ReadMap(JsonElement o)
+    {
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in o.EnumerateObject())
+        {
+            map[p.Name] = p.Value.GetString()!;
+        }
+
+        return map;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Fantasy.Actors.Contract;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>
+/// Where a session writes a turn's events and its one <see cref="TurnFinished"/>: the caller's channel in this
+/// process (<see cref="ChannelTurnOutput"/>), or a relay actor on the caller's node when the session lives on
+/// another (<see cref="Cluster.RelayTurnOutput"/>).
+/// </summary>
+internal interface ITurnOutput
+{
+    /// <summary>The session <paramref name="session"/> has taken the turn into its queue.</summary>
+    void Accepted(IActorRef session);
+
+    bool TryWrite(TurnEvent item);
+
+    bool TryComplete();
+}
+
+/// <summary>The caller's channel, in this process.</summary>
+internal sealed class ChannelTurnOutput(ChannelWriter<TurnEvent> writer) : ITurnOutput
+{
+    public void Accepted(IActorRef session)
+    {
+    }
+
+    public bool TryWrite(TurnEvent item) => writer.TryWrite(item);
+
+    public bool TryComplete() => writer.TryComplete();
+}
