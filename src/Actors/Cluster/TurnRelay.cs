@@ -53,6 +53,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
                 ids.Add(accepted.TurnId);
                 break;
             case RelayedStarted started when turns.TryGetValue(started.TurnId, out var turn):
+                turn.Started = started;
                 turn.Out.TryWrite(new TurnStarted(started.Transport, started.Chained));
                 break;
             case RelayedEvent relayed when turns.TryGetValue(relayed.TurnId, out var turn):
@@ -66,7 +67,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
                 break;
             case AcceptTimedOut timedOut when turns.TryGetValue(timedOut.TurnId, out var turn):
                 log.Warning("turn {TurnId} of session {SessionId}: no node took it within {Timeout} (fantasy.cluster.accept-timeout)", timedOut.TurnId, turn.Key, acceptTimeout);
-                Finish(timedOut.TurnId, turn, TurnEnd.Failed($"no node took the turn within {acceptTimeout} (fantasy.cluster.accept-timeout)", retryable: true));
+                Finish(timedOut.TurnId, turn, Lost(turn, $"no node took the turn within {acceptTimeout} (fantasy.cluster.accept-timeout)"));
                 break;
             case Terminated terminated:
                 OnSessionGone(terminated);
@@ -113,9 +114,16 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
             if (turns.TryGetValue(id, out var turn))
             {
                 log.Warning("turn {TurnId} of session {SessionId}: {Why}", id, turn.Key, why);
-                Finish(id, turn, TurnEnd.Failed(why, retryable: true));
+                Finish(id, turn, Lost(turn, why));
             }
         }
+    }
+
+    /// <summary>The end of a turn whose session was lost: retryable, with what its events made so far, on the transport it started on.</summary>
+    private static TurnEnd Lost(Relayed turn, string why)
+    {
+        var end = TurnEnd.Failed(why, retryable: true, result: turn.Events > 0 ? turn.Result.ToResult() with { Status = TurnStatus.Interrupted } : null);
+        return turn.Started is { } started ? end with { Transport = started.Transport, Chained = started.Chained } : end;
     }
 
     private void Finish(string turnId, Relayed turn, TurnEnd end)
@@ -146,5 +154,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         public int Events { get; set; }
 
         public IActorRef? Session { get; set; }
+
+        public RelayedStarted? Started { get; set; }
     }
 }

@@ -1,0 +1,278 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Cluster;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Simulator;
+using Fantasy.Actors.Tests.Sessions;
+using Xunit.Abstractions;
+
+namespace Fantasy.Actors.Tests.Cluster;
+
+/// <summary>
+/// Sessions sharded over several cluster nodes — separate actor systems in this process on 127.0.0.1, each on a
+/// free port — against one simulator: turns taken by any node, events streamed back to it, node loss.
+/// </summary>
+public sealed class ClusterSpecs : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly ITestOutputHelper output;
+    private readonly List<Node> nodes = [];
+    private ResponsesSimulator sim = null!;
+
+    public ClusterSpecs(ITestOutputHelper output) => this.output = output;
+
+    public async Task InitializeAsync() => sim = await ResponsesSimulator.StartAsync(new SimulatorOptions());
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in nodes)
+        {
+            await node.System.Terminate().WaitAsync(Patience);
+        }
+
+        await sim.DisposeAsync();
+    }
+
+    private sealed record Node(ActorSystem System, ResponsesSessions Sessions)
+    {
+        public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
+    }
+
+    /// <summary>Starts a node that joins the first one (or itself, if it is the first) and waits until it is up.</summary>
+    private async Task<Node> StartNodeAsync(bool hostsSessions = true, string extra = "")
+    {
+        var config = ConfigurationFactory.ParseString($"""
+            akka.loglevel = WARNING
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+            akka.remote.dot-netty.tcp.port = 0
+            akka.cluster.roles = [{(hostsSessions ? "sessions" : "gateway")}]
+            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            akka.cluster.split-brain-resolver.active-strategy = keep-majority
+            akka.cluster.split-brain-resolver.stable-after = 2s
+            akka.cluster.failure-detector.heartbeat-interval = 300ms
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 1500ms
+            akka.cluster.sharding.state-store-mode = ddata
+            akka.coordinated-shutdown.exit-clr = off
+            fantasy.upstream.websocket-url = "{sim.WebSocketUrl}"
+            fantasy.upstream.base-url = "{sim.BaseUrl}"
+            fantasy.cluster.role = sessions
+            fantasy.cluster.number-of-shards = 30
+            fantasy.cluster.accept-timeout = 20s
+            {extra}
+            """).WithFallback(FantasySettings.DefaultConfig).WithFallback(ClusterSharding.DefaultConfig()).WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
+        var system = ActorSystem.Create("fantasy", config);
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        await cluster.JoinAsync(nodes.Count == 0 ? cluster.SelfAddress : nodes[0].Address).WaitAsync(Patience);
+        await up.Task.WaitAsync(Patience);
+        var node = new Node(system, ClusterSessions.Start(system, new UpstreamCredentials("sk-test"), hostsSessions: hostsSessions));
+        nodes.Add(node);
+        return node;
+    }
+
+    private async Task WaitForMembersAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        foreach (var node in nodes.Where(n => !n.System.WhenTerminated.IsCompleted))
+        {
+            var cluster = Akka.Cluster.Cluster.Get(node.System);
+            while (cluster.State.Members.Count(m => m.Status == MemberStatus.Up) != count)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{node.Address} sees {cluster.State.Members.Count(m => m.Status == MemberStatus.Up)} members up, not {count}");
+                await Task.Delay(50); // polling the membership view; the assertion is on the count, not the delay
+            }
+        }
+    }
+
+    /// <summary>Waits until the coordinator knows <paramref name="count"/> regions that host sessions, so that shards are spread over all of them from the start.</summary>
+    private async Task WaitForRegionsAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        var region = ClusterSharding.Get(nodes[0].System).ShardRegion(SessionSharding.TypeName);
+        while (true)
+        {
+            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), Patience);
+            if (stats.Regions.Count == count)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the coordinator knows {stats.Regions.Count} regions, not {count}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Which node hosts each session now: the region's own state on every node.</summary>
+    private async Task<Dictionary<string, int>> WhereAsync()
+    {
+        var where = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (nodes[i].System.WhenTerminated.IsCompleted || !Akka.Cluster.Cluster.Get(nodes[i].System).SelfRoles.Contains("sessions"))
+            {
+                continue;
+            }
+
+            var region = ClusterSharding.Get(nodes[i].System).ShardRegion(SessionSharding.TypeName);
+            var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, Patience);
+            foreach (var shard in state.Shards)
+            {
+                foreach (var entity in shard.EntityIds)
+                {
+                    where[entity] = i;
+                }
+            }
+        }
+
+        return where;
+    }
+
+    private static ResponseRequest Request(IEnumerable<JsonElement> items) =>
+        new() { Model = "m", Instructions = "be brief", Store = false, Input = [.. items] };
+
+    private static JsonElement User(string text) =>
+        JsonDocument.Parse(JsonSerializer.Serialize(new { type = "message", role = "user", content = text })).RootElement.Clone();
+
+    /// <summary>One conversation's next turn with its whole history, through <paramref name="node"/>; the history grows by the turn's output.</summary>
+    private static async Task<TurnEnd> TurnAsync(Node node, SessionKey key, List<JsonElement> history, string text)
+    {
+        history.Add(User(text));
+        var (_, end) = await Turns.CollectAsync(node.Sessions.RunTurnAsync(key, Request(history))).WaitAsync(Patience);
+        if (end.Outcome == TurnOutcome.Completed)
+        {
+            history.AddRange(end.Result.Output.Select(o => o.Json));
+        }
+
+        return end;
+    }
+
+    [Fact]
+    public async Task Sessions_spread_over_three_nodes_keep_one_socket_each_and_chain_whichever_node_takes_the_turn()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await StartNodeAsync();
+        }
+
+        await WaitForMembersAsync(3);
+        await WaitForRegionsAsync(3);
+        const int sessions = 300;
+        const int turns = 5;
+        var histories = Enumerable.Range(0, sessions).Select(_ => new List<JsonElement>()).ToArray();
+        for (var t = 0; t < turns; t++)
+        {
+            var turn = t;
+            var ends = await Task.WhenAll(Enumerable.Range(0, sessions).Select(s =>
+                TurnAsync(nodes[(s + turn) % 3], new SessionKey("tenant", $"s{s}"), histories[s], $"turn {turn}")));
+            for (var s = 0; s < sessions; s++)
+            {
+                Assert.True(ends[s].Outcome == TurnOutcome.Completed, $"session {s} turn {turn}: {ends[s].Outcome} {ends[s].Reason}");
+                Assert.Equal(turn > 0, ends[s].Chained);
+                Assert.Equal(Transport.WebSocket, ends[s].Transport);
+
+                // ok: N counts the context the server holds: nothing lost or sent twice across nodes.
+                Assert.Equal($"ok: {histories[s].Count - 1}", ends[s].Result.Text);
+            }
+        }
+
+        Assert.Equal(sessions, sim.Counters.ConnectionsOpened); // one upstream socket per session, whichever node took its turns
+        var where = await WhereAsync();
+        Assert.Equal(sessions, where.Count);
+        var perNode = where.Values.GroupBy(n => n).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine("sessions per node: " + string.Join(", ", perNode.OrderBy(p => p.Key).Select(p => $"node {p.Key}: {p.Value}")));
+        Assert.Equal(3, perNode.Count);
+
+        // Status and close answer from the owning node, whichever node is asked; an unknown session does not exist.
+        var status = await nodes[1].Sessions.GetStatusAsync(new SessionKey("tenant", "s0"));
+        Assert.Equal(turns, status!.Turns);
+        Assert.Null(await nodes[2].Sessions.GetStatusAsync(new SessionKey("tenant", "never")));
+        Assert.True(await nodes[0].Sessions.CloseAsync(new SessionKey("tenant", "s1")));
+    }
+
+    [Fact]
+    public async Task A_gateway_only_node_serves_turns_through_a_region_proxy()
+    {
+        await StartNodeAsync();
+        await StartNodeAsync();
+        var gateway = await StartNodeAsync(hostsSessions: false);
+        await WaitForMembersAsync(3);
+        var history = new List<JsonElement>();
+        var key = new SessionKey("tenant", "via-proxy");
+        for (var t = 0; t < 3; t++)
+        {
+            var end = await TurnAsync(gateway, key, history, $"turn {t}");
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+            Assert.Equal(t > 0, end.Chained);
+        }
+
+        var where = await WhereAsync();
+        Assert.True(where[key.SessionId] is 0 or 1); // hosted on a sessions node, never on the gateway
+    }
+
+    [Fact]
+    public async Task A_node_that_crashes_ends_its_running_turns_retryably_and_its_sessions_come_back_elsewhere()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await StartNodeAsync(extra: "akka.coordinated-shutdown.run-by-actor-system-terminate = off");
+        }
+
+        await WaitForMembersAsync(3);
+        await WaitForRegionsAsync(3);
+        const int sessions = 60;
+        var histories = Enumerable.Range(0, sessions).Select(_ => new List<JsonElement>()).ToArray();
+        var keys = Enumerable.Range(0, sessions).Select(s => new SessionKey("tenant", $"c{s}")).ToArray();
+        foreach (var end in await Task.WhenAll(Enumerable.Range(0, sessions).Select(s => TurnAsync(nodes[0], keys[s], histories[s], "first"))))
+        {
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        }
+
+        var where = await WhereAsync();
+        var onB = Enumerable.Range(0, sessions).Where(s => where[keys[s].SessionId] == 1).ToArray();
+        Assert.NotEmpty(onB);
+
+        // Slow turns (the simulator stalls) are running on every node when node B goes away without leaving.
+        sim.Faults.Stall(TimeSpan.FromSeconds(8), turns: sessions);
+        var running = Enumerable.Range(0, sessions).Select(s => TurnAsync(nodes[0], keys[s], histories[s], "during the crash")).ToArray();
+        var deadline = DateTime.UtcNow + Patience;
+        foreach (var s in onB)
+        {
+            // The turn is running on B (its session says busy) before B goes.
+            while ((await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy != true)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"session {s} never became busy");
+                await Task.Delay(20);
+            }
+        }
+
+        await nodes[1].System.Terminate().WaitAsync(Patience);
+
+        var ends = await Task.WhenAll(running).WaitAsync(Patience);
+        foreach (var s in onB)
+        {
+            // Every turn ends exactly once (Turns.CollectAsync checks that); those on B end retryably.
+            Assert.True(ends[s].Outcome == TurnOutcome.Failed && ends[s].Retryable, $"session {s}: {ends[s].Outcome} {ends[s].Reason}");
+        }
+
+        // Later turns succeed on the surviving nodes; the sessions from B start a fresh chain there.
+        sim.Faults.Clear();
+        await WaitForMembersAsync(2);
+        foreach (var s in onB)
+        {
+            var end = await TurnAsync(nodes[2], keys[s], histories[s], "after the crash");
+            Assert.True(end.Outcome == TurnOutcome.Completed, $"session {s} after the crash: {end.Outcome} {end.Reason}");
+            Assert.False(end.Chained); // a new session on another node: the caller's whole history goes out in full
+        }
+
+        var after = await WhereAsync();
+        Assert.All(onB, s => Assert.NotEqual(1, after[keys[s].SessionId]));
+    }
+}
