@@ -198,6 +198,76 @@ public sealed class ClusterSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_taken_on_another_node_streams_back_in_order_and_a_stalled_reader_there_stops_the_socket_being_read()
+    {
+        const int window = 256 * 1024;
+        var extra = $"fantasy.session.consumer-window-bytes = {window}";
+        var a = await StartNodeAsync(extra: extra);
+        await StartNodeAsync(extra: extra);
+        await WaitForMembersAsync(2);
+        await WaitForRegionsAsync(2);
+
+        // A session that lives on B, driven from A.
+        SessionKey key = default;
+        for (var i = 0; key == default; i++)
+        {
+            var candidate = new SessionKey("tenant", $"far{i}");
+            Assert.Equal(TurnOutcome.Completed, (await TurnAsync(a, candidate, [], "hello")).Outcome);
+            if ((await WhereAsync())[candidate.SessionId] == 1)
+            {
+                key = candidate;
+            }
+        }
+
+        // In order: the same turn's events from B arrive on A exactly as the upstream sent them, one terminal last.
+        var (events, end) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("CALL lookup 3")]))).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.IsType<ResponseCreated>(events[0]);
+        Assert.IsType<ResponseCompleted>(events[^1]);
+        var sequence = events.Select(e => e.SequenceNumber).ToList();
+        Assert.Equal(sequence.Order().ToList(), sequence);
+        Assert.Equal(3, end.Result.FunctionCalls.Count); // the result is folded on A from the relayed events
+        Assert.Equal(events.Count, end.Result.EventCount);
+
+        // About 12 MiB of answer; the caller on A takes the start and one event, then stops reading.
+        var turn = a.Sessions.RunTurnAsync(key, Request([User("LONG 12288")])).GetAsyncEnumerator();
+        try
+        {
+            Assert.True(await turn.MoveNextAsync());
+            Assert.IsType<TurnStarted>(turn.Current);
+            Assert.True(await turn.MoveNextAsync());
+
+            SessionStatus? status = null;
+            var deadline = DateTime.UtcNow + Patience;
+            while ((status = await a.Sessions.GetStatusAsync(key))!.UnreadBytes < window)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the window never filled: {status.UnreadBytes} bytes unread");
+                await Task.Delay(20);
+            }
+
+            // B stops reading its socket at the window: what waits unread is the window plus one event, not 12 MiB.
+            Assert.InRange(status.UnreadBytes, window, window + (17 * 1024));
+            for (var look = 0; look < 20; look++)
+            {
+                var later = await a.Sessions.GetStatusAsync(key);
+                Assert.Equal(status.UnreadEvents, later!.UnreadEvents);
+                Assert.True(later.Busy);
+            }
+        }
+        finally
+        {
+            await turn.DisposeAsync(); // leaving the enumeration cancels the turn, across nodes too
+        }
+
+        var stopDeadline = DateTime.UtcNow + Patience;
+        while ((await a.Sessions.GetStatusAsync(key))!.Busy)
+        {
+            Assert.True(DateTime.UtcNow < stopDeadline, "the cancelled turn kept running");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task A_gateway_only_node_serves_turns_through_a_region_proxy()
     {
         await StartNodeAsync();
@@ -215,6 +285,61 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
         var where = await WhereAsync();
         Assert.True(where[key.SessionId] is 0 or 1); // hosted on a sessions node, never on the gateway
+    }
+
+    [Fact]
+    public async Task A_node_that_leaves_lets_its_running_turns_finish_before_its_sessions_move()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await StartNodeAsync();
+        }
+
+        await WaitForMembersAsync(3);
+        await WaitForRegionsAsync(3);
+        const int sessions = 30;
+        var histories = Enumerable.Range(0, sessions).Select(_ => new List<JsonElement>()).ToArray();
+        var keys = Enumerable.Range(0, sessions).Select(s => new SessionKey("tenant", $"h{s}")).ToArray();
+        foreach (var end in await Task.WhenAll(Enumerable.Range(0, sessions).Select(s => TurnAsync(nodes[0], keys[s], histories[s], "first"))))
+        {
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        }
+
+        var where = await WhereAsync();
+        var onB = Enumerable.Range(0, sessions).Where(s => where[keys[s].SessionId] == 1).ToArray();
+        Assert.NotEmpty(onB);
+
+        sim.Faults.Stall(TimeSpan.FromSeconds(2), turns: onB.Length);
+        var running = onB.Select(s => TurnAsync(nodes[0], keys[s], histories[s], "during the hand-off")).ToArray();
+        var deadline = DateTime.UtcNow + Patience;
+        foreach (var s in onB)
+        {
+            while ((await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy != true)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"session {s} never became busy");
+                await Task.Delay(20);
+            }
+        }
+
+        // B leaves the cluster the planned way; its shards are handed off only after their turns ended.
+        var leaving = CoordinatedShutdown.Get(nodes[1].System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        foreach (var end in await Task.WhenAll(running).WaitAsync(Patience))
+        {
+            Assert.True(end.Outcome == TurnOutcome.Completed, $"{end.Outcome} {end.Reason}");
+            Assert.True(end.Chained);
+        }
+
+        await leaving.WaitAsync(Patience);
+        await WaitForMembersAsync(2);
+        foreach (var s in onB)
+        {
+            var end = await TurnAsync(nodes[2], keys[s], histories[s], "after the hand-off");
+            Assert.True(end.Outcome == TurnOutcome.Completed, $"session {s} after the hand-off: {end.Outcome} {end.Reason}");
+            Assert.False(end.Chained); // a new socket on the new node: the whole history goes out once
+        }
+
+        var after = await WhereAsync();
+        Assert.All(onB, s => Assert.NotEqual(1, after[keys[s].SessionId]));
     }
 
     [Fact]
