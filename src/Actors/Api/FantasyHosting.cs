@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
+using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Sessions;
@@ -36,6 +37,9 @@ public sealed class FantasyOptions
     /// <summary>The actor system's name for <see cref="FantasyHostingExtensions.AddFantasyActors(IServiceCollection, FantasyOptions)"/>.</summary>
     public string ActorSystemName { get; set; } = "fantasy";
 
+    /// <summary>Cluster mode (<c>Fantasy:Cluster</c>); null or not <see cref="FantasyClusterOptions.Enabled"/>: local mode, one process.</summary>
+    public FantasyClusterOptions? Cluster { get; set; }
+
     /// <summary>
     /// Reads <c>Upstream:ApiKey</c>, <c>Upstream:Organization</c>, <c>Upstream:Project</c>, <c>Upstream:BaseUrl</c>,
     /// <c>Upstream:WebSocketUrl</c> and <c>Hocon</c> from <paramref name="section"/> (typically <c>Fantasy</c>).
@@ -51,6 +55,7 @@ public sealed class FantasyOptions
             BaseUrl = Url(section, "Upstream:BaseUrl"),
             WebSocketUrl = Url(section, "Upstream:WebSocketUrl"),
             Hocon = NullIfEmpty(section["Hocon"]),
+            Cluster = FantasyClusterOptions.FromConfiguration(section.GetSection("Cluster")),
         };
     }
 
@@ -66,6 +71,13 @@ public sealed class FantasyOptions
         if (WebSocketUrl is not null)
         {
             lines.Add($"fantasy.upstream.websocket-url = \"{WebSocketUrl}\"");
+        }
+
+        if (Cluster is { Enabled: true })
+        {
+            // Events cross nodes as the JSON the upstream sent; the sessions live on the "sessions" nodes.
+            lines.Add("fantasy.connection.keep-raw-events = on");
+            lines.Add($"fantasy.cluster.role = {FantasyClusterOptions.SessionsRole}");
         }
 
         var config = ConfigurationFactory.ParseString(string.Join('\n', lines));
@@ -110,7 +122,7 @@ public static class FantasyHostingExtensions
     /// <summary>
     /// Adds the service to an Akka.Hosting actor system: its config (over <c>hocon/fantasy.conf</c>), Serilog
     /// logging (optional) and the session manager (registered as <see cref="FantasySessionManager"/>). Register
-    /// the .NET API with <see cref="AddFantasySessionsApi"/>.
+    /// the .NET API with <see cref="AddFantasySessionsApi(IServiceCollection)"/>.
     /// </summary>
     public static AkkaConfigurationBuilder WithFantasyActors(this AkkaConfigurationBuilder builder, FantasyOptions options)
     {
@@ -127,6 +139,11 @@ public static class FantasyHostingExtensions
         }
 
         var credentials = options.Credentials();
+        if (options.Cluster is { Enabled: true } cluster)
+        {
+            return builder.WithFantasyCluster(options, cluster, credentials);
+        }
+
         return builder.WithActors((system, registry, resolver) =>
         {
             var settings = FantasySettings.FromConfig(system.Settings.Config);
@@ -136,13 +153,20 @@ public static class FantasyHostingExtensions
     }
 
     /// <summary>Registers <see cref="IResponsesSessions"/> over the session manager of <see cref="WithFantasyActors"/>.</summary>
-    public static IServiceCollection AddFantasySessionsApi(this IServiceCollection services) =>
+    public static IServiceCollection AddFantasySessionsApi(this IServiceCollection services) => services.AddFantasySessionsApi(clustered: false);
+
+    /// <summary>The API over the registered manager; in cluster mode over the shard region, with the node's turn relay.</summary>
+    internal static IServiceCollection AddFantasySessionsApi(this IServiceCollection services, bool clustered) =>
         services.AddSingleton<IResponsesSessions>(sp =>
         {
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = sp.GetRequiredService<ActorRegistry>();
+
             // Not registry.Get: resolved before the actor system has started its actors, that throws.
-            return new ResponsesSessions(system, registry.GetAsync<FantasySessionManager>(), FantasySettings.FromConfig(system.Settings.Config));
+            var settings = FantasySettings.FromConfig(system.Settings.Config);
+            return clustered
+                ? new ResponsesSessions(system, registry.GetAsync<FantasySessionManager>(), settings with { Connection = settings.Connection with { KeepRawEvents = true } }, registry.GetAsync<FantasyTurnRelay>())
+                : new ResponsesSessions(system, registry.GetAsync<FantasySessionManager>(), settings);
         });
 
     /// <summary>For applications without Akka.Hosting: starts an actor system with the service and registers the API.</summary>
@@ -154,7 +178,7 @@ public static class FantasyHostingExtensions
         services.AddHttpClient(HttpClientName).ConfigurePrimaryHttpMessageHandler(() => ResponsesSessions.CreateHandler(settings));
         return services
             .AddAkka(options.ActorSystemName, builder => builder.WithFantasyActors(options))
-            .AddFantasySessionsApi();
+            .AddFantasySessionsApi(clustered: options.Cluster is { Enabled: true });
     }
 
     /// <summary>As <see cref="AddFantasyActors(IServiceCollection, FantasyOptions)"/>, with options read from <paramref name="section"/>.</summary>

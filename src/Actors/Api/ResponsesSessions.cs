@@ -32,7 +32,7 @@ public sealed class ResponsesSessions : IResponsesSessions
     private long nextTurn;
 
     /// <summary>Cluster mode: the relay on this node that receives the events of turns whose session lives elsewhere.</summary>
-    private readonly IActorRef? relay;
+    private readonly Task<IActorRef>? relayRef;
     private readonly string turnPrefix = "turn-";
 
     /// <summary>Starts the session manager in <paramref name="system"/>.</summary>
@@ -55,12 +55,12 @@ public sealed class ResponsesSessions : IResponsesSessions
     }
 
     /// <summary>Over a manager that is still being registered (Akka.Hosting's <c>ActorRegistry.GetAsync</c>): calls wait for it.</summary>
-    internal ResponsesSessions(ActorSystem system, Task<IActorRef> manager, FantasySettings settings, IActorRef? relay = null)
+    internal ResponsesSessions(ActorSystem system, Task<IActorRef> manager, FantasySettings settings, Task<IActorRef>? relay = null)
     {
         managerRef = manager;
         Settings = settings;
         stopped = Terminated(system);
-        this.relay = relay;
+        relayRef = relay;
         if (relay is not null)
         {
             // Turn ids name a turn inside its session, which callers on every node share: unique per node too.
@@ -136,8 +136,9 @@ public sealed class ResponsesSessions : IResponsesSessions
         var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var manager = managerRef.IsCompletedSuccessfully ? managerRef.Result : await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
         ITurnOutput output = new ChannelTurnOutput(channel.Writer);
-        if (relay is not null)
+        if (relayRef is not null)
         {
+            var relay = relayRef.IsCompletedSuccessfully ? relayRef.Result : await relayRef.WaitAsync(cancellationToken).ConfigureAwait(false);
             relay.Tell(new Cluster.TurnRelay.Register(turnId, session, channel.Writer));
             output = new Cluster.RelayTurnOutput(relay, turnId);
         }

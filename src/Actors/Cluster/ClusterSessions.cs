@@ -53,6 +53,6 @@ public static class ClusterSessions
         }
 
         var relay = system.ActorOf(TurnRelay.Props(acceptTimeout), RelayName);
-        return new ResponsesSessions(system, Task.FromResult(region), settings, relay);
+        return new ResponsesSessions(system, Task.FromResult(region), settings, Task.FromResult(relay));
     }
 }

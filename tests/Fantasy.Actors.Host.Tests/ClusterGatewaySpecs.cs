@@ -1,0 +1,81 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Fantasy.Actors.Simulator;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>Two gateway processes' worth of hosts in cluster mode (Fantasy:Cluster), in this process on 127.0.0.1.</summary>
+public sealed class ClusterGatewaySpecs
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
+        Gateway.StartAsync([
+            "--urls", "http://127.0.0.1:0",
+            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
+            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
+            "--Fantasy:Upstream:ApiKey=sk-upstream",
+            "--Fantasy:Tenants:acme:Keys:0=sk-acme",
+            "--Fantasy:Logging:MinimumLevel=Warning",
+            "--Fantasy:Cluster:Enabled=true",
+            "--Fantasy:Cluster:Hostname=127.0.0.1",
+            "--Fantasy:Cluster:Port=0",
+            .. extra,
+        ]);
+
+    private static async Task WaitUpAsync(Gateway gateway, int members)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(gateway.App.Services.GetRequiredService<ActorSystem>());
+        var deadline = DateTime.UtcNow + Patience;
+        while (cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < members)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{cluster.SelfAddress} sees fewer than {members} members up");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task The_same_session_sent_to_two_gateways_keeps_one_upstream_socket_and_its_chain()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+
+        // The first node has no seed nodes and joins itself; the second lists the first as its seed.
+        await using var first = await StartAsync(sim);
+        var firstSystem = first.App.Services.GetRequiredService<ActorSystem>();
+        var firstCluster = Akka.Cluster.Cluster.Get(firstSystem);
+        await firstCluster.JoinAsync(firstCluster.SelfAddress).WaitAsync(Patience);
+        await using var second = await StartAsync(sim, $"--Fantasy:Cluster:SeedNodes:0={firstCluster.SelfAddress}");
+        await WaitUpAsync(first, 2);
+        await WaitUpAsync(second, 2);
+
+        using var http = new HttpClient { Timeout = Patience };
+        var history = new List<string>();
+        for (var turn = 0; turn < 4; turn++)
+        {
+            var gateway = turn % 2 == 0 ? first : second;
+            history.Add($$"""{"type":"message","role":"user","content":"turn {{turn}}"}""");
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway.BaseAddress, "/v1/responses"))
+            {
+                Content = new StringContent($$"""{"model":"m","store":false,"input":[{{string.Join(',', history)}}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-acme");
+            request.Headers.Add("X-Session-Id", "shared");
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            Assert.Equal(turn > 0 ? "true" : "false", response.Headers.GetValues("x-fantasy-chained").Single());
+            using var doc = JsonDocument.Parse(body);
+            foreach (var item in doc.RootElement.GetProperty("output").EnumerateArray())
+            {
+                history.Add(item.GetRawText());
+            }
+
+            Assert.Contains($"ok: {history.Count - 1}", body, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, sim.Counters.ConnectionsOpened); // both gateways reached the one session, on its one socket
+    }
+}
