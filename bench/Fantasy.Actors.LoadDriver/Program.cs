@@ -30,6 +30,8 @@ using Fantasy.Actors.Protocol;
 //               --key its tenant key); bench/cold-burst.sh starts a simulator and a fresh gateway and runs both.
 // --mode gateway: --connections HTTP clients × --turns tool-loop turns through the gateway at --gateway (SSE, whole
 //               history every turn); prints the gateway process's CPU per turn (--gateway-pid).
+// --mode cluster: the sessions tool loop over --nodes N cluster nodes in this process, each turn taken by the next node;
+//               --failover then stops the last node without leaving and times its sessions' return.
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
@@ -48,6 +50,11 @@ if (mode == "cold-burst")
 if (mode == "cold-burst-gateway")
 {
     return await ColdBurst.GatewayAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1")), Arg("--key", "sk-fantasy-dev"), connections);
+}
+
+if (mode == "cluster")
+{
+    return await ClusterLoad.RunAsync(url, key, int.Parse(Arg("--nodes", "3"), CultureInfo.InvariantCulture), connections, turns, warmup, args.Contains("--failover"));
 }
 
 if (mode == "gateway")

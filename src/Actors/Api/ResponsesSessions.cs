@@ -135,19 +135,23 @@ public sealed class ResponsesSessions : IResponsesSessions
         var turnId = turnPrefix + Interlocked.Increment(ref nextTurn).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var channel = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var manager = managerRef.IsCompletedSuccessfully ? managerRef.Result : await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ITurnOutput output = new ChannelTurnOutput(channel.Writer);
+        // Cancels go where the turn went: to the manager, or in cluster mode through the relay (behind the turn it sent).
+        var canceller = manager;
         if (relayRef is not null)
         {
             var relay = relayRef.IsCompletedSuccessfully ? relayRef.Result : await relayRef.WaitAsync(cancellationToken).ConfigureAwait(false);
-            relay.Tell(new Cluster.TurnRelay.Register(turnId, session, channel.Writer));
-            output = new Cluster.RelayTurnOutput(relay, turnId);
+            var submit = new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, new Cluster.RelayTurnOutput(relay, turnId));
+            relay.Tell(new Cluster.TurnRelay.Register(turnId, session, channel.Writer, submit, manager));
+            canceller = relay;
         }
-
-        manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, output));
+        else
+        {
+            manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, new ChannelTurnOutput(channel.Writer)));
+        }
         var finished = false;
         var taken = 0;
         var takenBytes = 0L;
-        await using var registration = cancellationToken.Register(() => manager.Tell(new CancelSessionTurn(session, turnId)));
+        await using var registration = cancellationToken.Register(() => canceller.Tell(new CancelSessionTurn(session, turnId)));
 
         // If the actor system goes away with the turn (it never reached a session, or its terminal could not be
         // written), the channel is completed without a terminal and the turn ends here. One registration a turn,
@@ -195,7 +199,7 @@ public sealed class ResponsesSessions : IResponsesSessions
             if (!finished)
             {
                 // The caller stopped reading before the end: the turn is cancelled, not left running.
-                manager.Tell(new CancelSessionTurn(session, turnId));
+                canceller.Tell(new CancelSessionTurn(session, turnId));
             }
         }
     }

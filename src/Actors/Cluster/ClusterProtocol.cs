@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
 
 namespace Fantasy.Actors.Cluster;
@@ -16,8 +17,11 @@ internal static class RelayProtocol
 
     public sealed record RelayedStarted(string TurnId, Transport Transport, bool Chained) : IClusterMessage;
 
-    /// <summary>One upstream event, as received.</summary>
-    public sealed record RelayedEvent(string TurnId, byte[] Json) : IClusterMessage;
+    /// <summary>
+    /// One upstream event, as received. <paramref name="Parsed"/> is the event itself when the relay is in the
+    /// session's own process (it is never serialized: a relay on another node parses <paramref name="Json"/>).
+    /// </summary>
+    public sealed record RelayedEvent(string TurnId, byte[] Json, ServerEvent? Parsed = null) : IClusterMessage;
 
     /// <summary>
     /// The turn's one terminal. <see cref="TurnEnd.Result"/> carries only its <see cref="Protocol.TurnResult.Status"/>
@@ -43,7 +47,9 @@ internal sealed class RelayTurnOutput(IActorRef relay, string turnId) : ITurnOut
         object message = item switch
         {
             TurnStarted s => new RelayProtocol.RelayedStarted(TurnId, s.Transport, s.Chained),
-            TurnUpstreamEvent e => new RelayProtocol.RelayedEvent(TurnId, ReceivedJson(e.Event)),
+            TurnUpstreamEvent e => Relay.Path.Address.HasLocalScope
+                ? new RelayProtocol.RelayedEvent(TurnId, [], e.Event)
+                : new RelayProtocol.RelayedEvent(TurnId, ReceivedJson(e.Event)),
             TurnFinished f => new RelayProtocol.RelayedFinished(TurnId, f.End),
             _ => throw new ArgumentOutOfRangeException(nameof(item), item, "not a turn event"),
         };

@@ -65,6 +65,12 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
     {
         if (obj is RelayedEvent relayed)
         {
+            if (relayed.Json.Length == 0 && relayed.Parsed is { } parsed)
+            {
+                // A same-process event that crosses after all (a relay address resolved as remote): its received bytes.
+                relayed = relayed with { Json = parsed.ReceivedJson.ToArray() };
+            }
+
             // The hot message: the turn id, a separator, then the event's bytes as they came.
             var id = System.Text.Encoding.UTF8.GetBytes(relayed.TurnId);
             var bytes = new byte[id.Length + 1 + relayed.Json.Length];

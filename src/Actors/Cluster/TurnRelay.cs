@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Sessions;
 using static Fantasy.Actors.Cluster.RelayProtocol;
 
 namespace Fantasy.Actors.Cluster;
@@ -28,22 +29,50 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
 
     public static Props Props(TimeSpan acceptTimeout) => Akka.Actor.Props.Create(() => new TurnRelay(acceptTimeout));
 
-    /// <summary>From the API on this node, before the turn is sent: where its events go.</summary>
-    public sealed record Register(string TurnId, SessionKey Key, ChannelWriter<TurnEvent> Out) : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// From the API on this node: where the turn's events go, and the turn to send to <paramref name="Region"/>. The
+    /// relay sends it, and sends it again every <see cref="ResendInterval"/> until a session accepts it — a turn sent
+    /// to a node that has just died is lost with it, and the region routes the next copy to the session's new home
+    /// (a session takes a turn id once, so a late first copy is not run twice).
+    /// </summary>
+    public sealed record Register(string TurnId, SessionKey Key, ChannelWriter<TurnEvent> Out, object Submit, IActorRef Region) : INoSerializationVerificationNeeded;
+
+    /// <summary>How often a turn no session has accepted yet is sent again.</summary>
+    internal static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(2);
 
     private sealed record AcceptTimedOut(string TurnId);
+
+    private sealed record Resend(string TurnId);
 
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case Register register:
-                turns[register.TurnId] = new Relayed(register.Key, register.Out);
-                Timers.StartSingleTimer(register.TurnId, new AcceptTimedOut(register.TurnId), acceptTimeout);
+                turns[register.TurnId] = new Relayed(register.Key, register.Out) { Submit = register.Submit, Region = register.Region, Deadline = DateTime.UtcNow + acceptTimeout };
+                register.Region.Tell(register.Submit);
+                Timers.StartSingleTimer(register.TurnId, new Resend(register.TurnId), ResendInterval < acceptTimeout ? ResendInterval : acceptTimeout);
                 break;
-            case TurnAccepted accepted when turns.TryGetValue(accepted.TurnId, out var turn):
+            case Resend resend when turns.TryGetValue(resend.TurnId, out var turn) && turn.Session is null:
+                if (DateTime.UtcNow >= turn.Deadline)
+                {
+                    Self.Tell(new AcceptTimedOut(resend.TurnId));
+                }
+                else
+                {
+                    turn.Region!.Tell(turn.Submit!);
+                    Timers.StartSingleTimer(resend.TurnId, new Resend(resend.TurnId), ResendInterval);
+                }
+
+                break;
+            case SessionProtocol.CancelSessionTurn cancel when turns.TryGetValue(cancel.TurnId, out var turn):
+                // Through the relay, so that it reaches the session behind the turn the relay sent.
+                turn.Region!.Tell(cancel);
+                break;
+            case TurnAccepted accepted when turns.TryGetValue(accepted.TurnId, out var turn) && turn.Session is null:
                 Timers.Cancel(accepted.TurnId);
                 turn.Session = Sender;
+                turn.Submit = null;
                 if (!bySession.TryGetValue(Sender, out var ids))
                 {
                     bySession[Sender] = ids = new HashSet<string>(StringComparer.Ordinal);
@@ -65,14 +94,14 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
                     : finished.End.Result;
                 Finish(finished.TurnId, turn, finished.End with { Result = result });
                 break;
-            case AcceptTimedOut timedOut when turns.TryGetValue(timedOut.TurnId, out var turn):
+            case AcceptTimedOut timedOut when turns.TryGetValue(timedOut.TurnId, out var turn) && turn.Session is null:
                 log.Warning("turn {TurnId} of session {SessionId}: no node took it within {Timeout} (fantasy.cluster.accept-timeout)", timedOut.TurnId, turn.Key, acceptTimeout);
                 Finish(timedOut.TurnId, turn, Lost(turn, $"no node took the turn within {acceptTimeout} (fantasy.cluster.accept-timeout)"));
                 break;
             case Terminated terminated:
                 OnSessionGone(terminated);
                 break;
-            case TurnAccepted or RelayedStarted or RelayedEvent or RelayedFinished or AcceptTimedOut:
+            case TurnAccepted or RelayedStarted or RelayedEvent or RelayedFinished or AcceptTimedOut or Resend or SessionProtocol.CancelSessionTurn:
                 // The turn has already ended here (its session or node was lost first).
                 break;
             default:
@@ -86,7 +115,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         ServerEvent e;
         try
         {
-            e = EventParser.Parse(relayed.Json, keepRaw: true);
+            e = relayed.Parsed ?? EventParser.Parse(relayed.Json, keepRaw: true);
         }
         catch (ProtocolException)
         {
@@ -156,5 +185,12 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         public IActorRef? Session { get; set; }
 
         public RelayedStarted? Started { get; set; }
+
+        /// <summary>The turn, until a session accepts it.</summary>
+        public object? Submit { get; set; }
+
+        public IActorRef? Region { get; init; }
+
+        public DateTime Deadline { get; init; }
     }
 }

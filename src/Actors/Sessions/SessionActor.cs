@@ -42,6 +42,9 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private readonly SessionChain chain;
     private readonly TransportPolicy policy;
     private readonly SessionDeadlines deadlines = new();
+
+    /// <summary>Turn ids this session took (sharded: a relay may send a turn again until it is accepted).</summary>
+    private readonly RecentIds taken = new(256);
     private RunningTurn? running;
     private bool rotateAfterTurn;
     private bool stopWhenIdle;
@@ -192,6 +195,18 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     // ---- queue ----
     private void Enqueue(SubmitTurn submit)
     {
+        if (env.Sharded && !taken.Add(submit.TurnId))
+        {
+            // A copy of a turn this session already took: acknowledged again (the first acknowledgement may be what
+            // was lost), never run twice.
+            if (running?.Id == submit.TurnId || queue.Contains(submit.TurnId))
+            {
+                submit.Out.Accepted(Self);
+            }
+
+            return;
+        }
+
         var turn = new PendingTurn(submit);
         if (queue.IsFull)
         {

@@ -35,6 +35,8 @@ internal sealed class TurnQueue(int bound)
     }
 
     /// <summary>Removes and returns a waiting turn (expired or cancelled), or null when it is not waiting.</summary>
+    public bool Contains(string turnId) => turns.Any(t => t.Id == turnId);
+
     public PendingTurn? Remove(string turnId)
     {
         for (var node = turns.First; node is not null; node = node.Next)

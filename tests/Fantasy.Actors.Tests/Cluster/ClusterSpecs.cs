@@ -268,6 +268,30 @@ public sealed class ClusterSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_sent_twice_to_a_session_runs_once()
+    {
+        var a = await StartNodeAsync();
+        await WaitForMembersAsync(1);
+        await WaitForRegionsAsync(1);
+        var key = new SessionKey("tenant", "twice");
+        Assert.Equal(TurnOutcome.Completed, (await TurnAsync(a, key, [], "hello")).Outcome);
+        var framesBefore = sim.Counters.ResponseCreateFrames;
+
+        // What a relay does when an acknowledgement is slow: the same turn (same id) reaches the session twice.
+        var relay = await a.System.ActorSelection("/user/" + ClusterSessions.RelayName).ResolveOne(Patience);
+        var region = ClusterSharding.Get(a.System).ShardRegion(SessionSharding.TypeName);
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<TurnEvent>();
+        var submit = new Fantasy.Actors.Sessions.SessionProtocol.SubmitTurn(key, "turn-twice-1", Request([User("again")]), TurnOptions.Default, new RelayTurnOutput(relay, "turn-twice-1"));
+        relay.Tell(new TurnRelay.Register("turn-twice-1", key, channel.Writer, submit, region));
+        region.Tell(submit);
+
+        var (_, end) = await Turns.CollectAsync(channel.Reader.ReadAllAsync()).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        Assert.Equal(framesBefore + 1, sim.Counters.ResponseCreateFrames); // one request upstream
+        Assert.Equal(2, (await a.Sessions.GetStatusAsync(key))!.Turns);
+    }
+
+    [Fact]
     public async Task A_gateway_only_node_serves_turns_through_a_region_proxy()
     {
         await StartNodeAsync();
@@ -380,6 +404,10 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
         await nodes[1].System.Terminate().WaitAsync(Patience);
 
+        // A new turn for one of B's sessions, sent at once: its first copy goes to the dead node and is lost; the
+        // relay sends it again until the session's new home takes it.
+        var onBFresh = TurnAsync(nodes[0], keys[onB[0]], [], "sent while B is dead");
+
         var ends = await Task.WhenAll(running).WaitAsync(Patience);
         foreach (var s in onB)
         {
@@ -389,6 +417,8 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
         // Later turns succeed on the surviving nodes; the sessions from B start a fresh chain there.
         sim.Faults.Clear();
+        var sentWhileDead = await onBFresh.WaitAsync(Patience);
+        Assert.True(sentWhileDead.Outcome == TurnOutcome.Completed, $"{sentWhileDead.Outcome} {sentWhileDead.Reason}");
         await WaitForMembersAsync(2);
         foreach (var s in onB)
         {
