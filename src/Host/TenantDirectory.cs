@@ -17,7 +17,7 @@ public sealed class TenantDirectory
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system)
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, bool clustered = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var tenant in options.Tenants)
@@ -25,7 +25,10 @@ public sealed class TenantDirectory
             var sessions = tenant.UpstreamApiKey is null && tenant.UpstreamBaseUrl is null && tenant.MaxQueuedTurns is null
                 ? shared
                 : Own(system, tenant);
-            tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant);
+            tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant)
+            {
+                Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
+            };
         }
     }
 
@@ -67,19 +70,22 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
     private readonly object sessionGate = new();
     private int sessionCount;
 
-    public IReadOnlyCollection<string> SessionIds => sessionIds.Keys.ToList();
+    /// <summary>Cluster mode: the tenant's sessions and response ids as every gateway node recorded them.</summary>
+    public ClusterTenantIndex? Cluster { get; init; }
 
-    /// <summary>The number of sessions, without copying their ids.</summary>
-    public int SessionCount => Volatile.Read(ref sessionCount);
+    public IReadOnlyCollection<string> SessionIds => Cluster is { } c ? [.. sessionIds.Keys.Union(c.Sessions)] : sessionIds.Keys.ToList();
 
-    public bool HasSession(string conversation) => sessionIds.ContainsKey(conversation);
+    /// <summary>The number of sessions, without copying their ids (this node's; in cluster mode at least the replicated count).</summary>
+    public int SessionCount => Cluster is { } c ? Math.Max(Volatile.Read(ref sessionCount), c.Sessions.Count) : Volatile.Read(ref sessionCount);
+
+    public bool HasSession(string conversation) => sessionIds.ContainsKey(conversation) || Cluster?.Sessions.Contains(conversation) == true;
 
     public void AddSession(string conversation) => TryAddSession(conversation, max: null);
 
     /// <summary>Adds the session unless the tenant is at <paramref name="max"/> sessions; checking and adding are one step.</summary>
     public bool TryAddSession(string conversation, int? max)
     {
-        if (sessionIds.ContainsKey(conversation))
+        if (HasSession(conversation))
         {
             return true;
         }
@@ -91,13 +97,14 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
                 return true;
             }
 
-            if (max is { } limit && sessionCount >= limit)
+            if (max is { } limit && SessionCount >= limit)
             {
                 return false;
             }
 
             sessionIds[conversation] = 0;
             sessionCount++;
+            Cluster?.AddSession(conversation);
             return true;
         }
     }
@@ -110,10 +117,12 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             {
                 sessionCount--;
             }
+
+            Cluster?.RemoveSession(conversation);
         }
     }
 
-    public bool Owns(string responseId) => responseIds.ContainsKey(responseId);
+    public bool Owns(string responseId) => responseIds.ContainsKey(responseId) || Cluster?.HasResponse(responseId) == true;
 
     public void Remember(string? responseId)
     {
@@ -123,9 +132,11 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
         }
 
         responseOrder.Enqueue(responseId);
+        Cluster?.AddResponse(responseId);
         while (responseOrder.Count > maxResponseIds && responseOrder.TryDequeue(out var oldest))
         {
             responseIds.TryRemove(oldest, out _);
+            Cluster?.RemoveResponse(oldest);
         }
     }
 }

@@ -19,6 +19,7 @@ public sealed class ClusterGatewaySpecs
             $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
             "--Fantasy:Upstream:ApiKey=sk-upstream",
             "--Fantasy:Tenants:acme:Keys:0=sk-acme",
+            "--Fantasy:Tenants:other:Keys:0=sk-other",
             "--Fantasy:Logging:MinimumLevel=Warning",
             "--Fantasy:Cluster:Enabled=true",
             "--Fantasy:Cluster:Hostname=127.0.0.1",
@@ -77,5 +78,72 @@ public sealed class ClusterGatewaySpecs
         }
 
         Assert.Equal(1, sim.Counters.ConnectionsOpened); // both gateways reached the one session, on its one socket
+
+        // The tenant's index is replicated: the second gateway lists the session and takes a response id the first
+        // produced; another tenant sees neither.
+        var lastId = await LastResponseIdAsync(http, first, "sk-acme", "shared", history);
+        var secondTenant = Tenant(second, "acme");
+        await WaitForAsync(() => secondTenant.Owns(lastId) && secondTenant.HasSession("shared"));
+        using (var listed = await SendAsync(http, HttpMethod.Get, second, "/v1/sessions", "sk-acme"))
+        {
+            Assert.Contains("\"id\":\"shared\"", await listed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var chained = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", $$"""{"model":"m","store":false,"previous_response_id":"{{lastId}}","input":"and then"}""", "shared"))
+        {
+            Assert.True(chained.IsSuccessStatusCode, await chained.Content.ReadAsStringAsync());
+        }
+
+        using (var foreign = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-other", $$"""{"model":"m","store":false,"previous_response_id":"{{lastId}}","input":"steal"}""", "mine"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, foreign.StatusCode);
+        }
+
+        using (var otherList = await SendAsync(http, HttpMethod.Get, second, "/v1/sessions", "sk-other"))
+        {
+            Assert.DoesNotContain("shared", await otherList.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    private static TenantState Tenant(Gateway gateway, string name)
+    {
+        var directory = gateway.App.Services.GetRequiredService<TenantDirectory>();
+        return directory[gateway.Options.Tenants.Single(t => t.Name == name)];
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition never held");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, Gateway gateway, string path, string key, string? json = null, string? session = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, path));
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (session is not null)
+        {
+            request.Headers.Add("X-Session-Id", session);
+        }
+
+        return await http.SendAsync(request);
+    }
+
+    /// <summary>One more turn through <paramref name="gateway"/>; its response id.</summary>
+    private static async Task<string> LastResponseIdAsync(HttpClient http, Gateway gateway, string key, string session, List<string> history)
+    {
+        history.Add("""{"type":"message","role":"user","content":"one more"}""");
+        using var response = await SendAsync(http, HttpMethod.Post, gateway, "/v1/responses", key, $$"""{"model":"m","store":false,"input":[{{string.Join(',', history)}}]}""", session);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("id").GetString()!;
     }
 }
