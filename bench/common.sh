@@ -12,3 +12,16 @@ wait_for() {
   echo "nothing answers at $1" >&2
   return 1
 }
+
+# Builds the simulator and the load driver (Release), then starts the simulator on core 1 alone (one processor) on
+# port $1, stops it when the script exits, and waits until it answers. Sets DOTNET_TC_CallCountingDelayMs=0 for
+# what runs after (optimised code without tiered compilation's quiet period; see RESULTS.md).
+start_pinned_simulator() {
+  dotnet build -c Release src/Simulator -v q -nologo > /dev/null
+  dotnet build -c Release bench/Fantasy.Actors.LoadDriver -v q -nologo > /dev/null
+  export DOTNET_TC_CallCountingDelayMs=0
+  DOTNET_PROCESSOR_COUNT=1 taskset -c 1 dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$1" > /dev/null 2>&1 &
+  simulator_pid=$!
+  trap 'kill $simulator_pid 2> /dev/null || true' EXIT
+  wait_for "http://127.0.0.1:$1/_stats"
+}

@@ -6,19 +6,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+. bench/common.sh
 hold="${1:-75}"
 counts="${2:-1000 2500 5000 10000}"
 port=5197
 # Each open session is one socket on each side.
 ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 
-dotnet build -c Release src/Simulator -v q -nologo > /dev/null
-dotnet build -c Release bench/Fantasy.Actors.LoadDriver -v q -nologo > /dev/null
-export DOTNET_TC_CallCountingDelayMs=0
-DOTNET_PROCESSOR_COUNT=1 taskset -c 1 dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$port" > /dev/null 2>&1 &
-sim=$!
-trap 'kill $sim 2> /dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/_stats" && break; sleep 0.2; done
+start_pinned_simulator "$port"
 
 mkdir -p bench/results
 csv=bench/results/idle-memory.csv
@@ -29,9 +24,9 @@ for n in $counts; do
   out=$(taskset -c 0 dotnet bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll \
     --mode sessions --connections "$n" --turns 2 --warmup-seconds 3 --hold-seconds "$hold" --url "ws://127.0.0.1:$port/v1/responses" 2>&1)
   line=$(grep '^after ' <<< "$out")
-  managed=$(sed -nE 's/.*managed ([0-9.]+) KB each.*/\1/p' <<< "$line")
+  managed=$(sed -nE 's/.*managed (-?[0-9.]+) KB each.*/\1/p' <<< "$line")
   ws=$(sed -nE 's/.*working set ([0-9]+) MB.*/\1/p' <<< "$line")
-  wsper=$(sed -nE 's/.*MB \(([0-9.]+) KB each.*/\1/p' <<< "$line")
+  wsper=$(sed -nE 's/.*MB \((-?[0-9.]+) KB each.*/\1/p' <<< "$line")
   echo "$n,$managed,$ws,$wsper" >> "$csv"
   echo "| $n | $managed KB | $ws MB | $wsper KB |"
 done

@@ -14,14 +14,7 @@ turn_counts="${2:-200}"
 runs="${3:-5}"
 port=5198
 
-dotnet build -c Release src/Simulator -v q -nologo > /dev/null
-dotnet build -c Release bench/Fantasy.Actors.LoadDriver -v q -nologo > /dev/null
-export DOTNET_TC_CallCountingDelayMs=0
-
-DOTNET_PROCESSOR_COUNT=1 taskset -c 1 dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$port" > /dev/null 2>&1 &
-sim=$!
-trap 'kill $sim 2> /dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/_stats" && break; sleep 0.2; done
+start_pinned_simulator "$port"
 
 driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll
 url="ws://127.0.0.1:$port/v1/responses"

@@ -17,14 +17,16 @@ public sealed class TenantDirectory
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, bool clustered = false)
+    /// <param name="cluster">Cluster mode's options, when it is on: tenant indexes are replicated, and a tenant's own sessions are a region of their own.</param>
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null)
     {
+        var clustered = cluster is { Enabled: true };
         ArgumentNullException.ThrowIfNull(options);
         foreach (var tenant in options.Tenants)
         {
             var sessions = tenant.UpstreamApiKey is null && tenant.UpstreamBaseUrl is null && tenant.MaxQueuedTurns is null
                 ? shared
-                : Own(system, tenant);
+                : Own(system, tenant, clustered ? cluster : null);
             tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant)
             {
                 Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
@@ -34,7 +36,7 @@ public sealed class TenantDirectory
 
     public TenantState this[TenantOptions tenant] => tenants[tenant.Name];
 
-    private static ResponsesSessions Own(ActorSystem system, TenantOptions tenant)
+    private static ResponsesSessions Own(ActorSystem system, TenantOptions tenant, Cluster.FantasyClusterOptions? cluster)
     {
         var overrides = new List<string>();
         if (tenant.UpstreamBaseUrl is { } baseUrl)
@@ -52,7 +54,9 @@ public sealed class TenantDirectory
         var own = FantasySettings.FromConfig(config);
         var key = tenant.UpstreamApiKey ?? throw new InvalidOperationException(
             $"Fantasy:Tenants:{tenant.Name}: a tenant with its own upstream base URL or limits needs Fantasy:Tenants:{tenant.Name}:UpstreamApiKey");
-        return new ResponsesSessions(system, new UpstreamCredentials(key), own, "fantasy-sessions-" + tenant.Name);
+        return cluster is not null
+            ? Cluster.ClusterSessions.Start(system, new UpstreamCredentials(key), own, cluster.HostsSessions, name: "fantasy-sessions-" + tenant.Name)
+            : new ResponsesSessions(system, new UpstreamCredentials(key), own, "fantasy-sessions-" + tenant.Name);
     }
 }
 

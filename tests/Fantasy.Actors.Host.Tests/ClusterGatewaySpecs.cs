@@ -20,6 +20,8 @@ public sealed class ClusterGatewaySpecs
             "--Fantasy:Upstream:ApiKey=sk-upstream",
             "--Fantasy:Tenants:acme:Keys:0=sk-acme",
             "--Fantasy:Tenants:other:Keys:0=sk-other",
+            "--Fantasy:Tenants:own:Keys:0=sk-own",
+            "--Fantasy:Tenants:own:UpstreamApiKey=sk-upstream-own",
             "--Fantasy:Logging:MinimumLevel=Warning",
             "--Fantasy:Cluster:Enabled=true",
             "--Fantasy:Cluster:Hostname=127.0.0.1",
@@ -103,6 +105,16 @@ public sealed class ClusterGatewaySpecs
         {
             Assert.DoesNotContain("shared", await otherList.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+
+        // A tenant with its own upstream key has a region of its own, sharded as well: one socket for its session too.
+        var socketsBefore = sim.Counters.ConnectionsOpened;
+        for (var turn = 0; turn < 4; turn++)
+        {
+            using var own = await SendAsync(http, HttpMethod.Post, turn % 2 == 0 ? first : second, "/v1/responses", "sk-own", $$"""{"model":"m","store":false,"input":"turn {{turn}}"}""", "own-session");
+            Assert.True(own.IsSuccessStatusCode, await own.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(socketsBefore + 1, sim.Counters.ConnectionsOpened);
     }
 
     private static TenantState Tenant(Gateway gateway, string name)

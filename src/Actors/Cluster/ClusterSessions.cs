@@ -25,7 +25,11 @@ public static class ClusterSessions
     /// <param name="settings">Tunables; default: read from the system's config. Events are always kept as received (they cross nodes as such).</param>
     /// <param name="hostsSessions">False for a node that only takes turns (a gateway-only node): it starts a region proxy.</param>
     /// <param name="http">The HTTP fallback's client; default: one owned here.</param>
-    public static ResponsesSessions Start(ActorSystem system, UpstreamCredentials credentials, FantasySettings? settings = null, bool hostsSessions = true, HttpClient? http = null)
+    /// <param name="name">
+    /// The region's type name (the same on every node) and the suffix of this node's relay: a second set of sessions
+    /// with its own upstream credentials or settings (a gateway tenant with its own upstream) is a region of its own.
+    /// </param>
+    public static ResponsesSessions Start(ActorSystem system, UpstreamCredentials credentials, FantasySettings? settings = null, bool hostsSessions = true, HttpClient? http = null, string name = SessionSharding.TypeName)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -43,16 +47,16 @@ public static class ClusterSessions
         IActorRef region;
         if (hostsSessions)
         {
-            var env = ResponsesSessions.StartEnvironment(system, credentials, settings, "fantasy-sessions", http);
-            region = SessionSharding.StartRegion(system, env, shards, role);
+            var env = ResponsesSessions.StartEnvironment(system, credentials, settings, name, http);
+            region = SessionSharding.StartRegion(system, env, shards, role, name);
         }
         else
         {
             ResponsesSessions.StartScheduler(system);
-            region = SessionSharding.StartProxy(system, shards, role);
+            region = SessionSharding.StartProxy(system, shards, role, name);
         }
 
-        var relay = system.ActorOf(TurnRelay.Props(acceptTimeout), RelayName);
+        var relay = system.ActorOf(TurnRelay.Props(acceptTimeout), name == SessionSharding.TypeName ? RelayName : RelayName + "-" + name);
         return new ResponsesSessions(system, Task.FromResult(region), settings, Task.FromResult(relay));
     }
 }

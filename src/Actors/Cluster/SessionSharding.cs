@@ -17,13 +17,13 @@ internal static class SessionSharding
     public const string TypeName = "fantasy-sessions";
 
     /// <summary>Starts this node's region, hosting sessions when the node has <paramref name="role"/> (or any node, for none).</summary>
-    public static IActorRef StartRegion(ActorSystem system, SessionEnvironment env, int shards, string? role)
+    public static IActorRef StartRegion(ActorSystem system, SessionEnvironment env, int shards, string? role, string typeName = TypeName)
     {
         var sharding = ClusterSharding.Get(system);
         var settings = ClusterShardingSettings.Create(system).WithRole(string.IsNullOrEmpty(role) ? null : role).WithRememberEntities(false);
         var sharded = env with { Sharded = true };
         return sharding.Start(
-            TypeName,
+            typeName,
             entityId => SessionActor.Props(KeyOf(entityId), sharded),
             settings,
             new Extractor(shards),
@@ -32,9 +32,9 @@ internal static class SessionSharding
     }
 
     /// <summary>A region proxy for a node that hosts no sessions (a gateway-only node): it routes to the nodes with <paramref name="role"/>.</summary>
-    public static IActorRef StartProxy(ActorSystem system, int shards, string? role) =>
+    public static IActorRef StartProxy(ActorSystem system, int shards, string? role, string typeName = TypeName) =>
         // Akka takes a null role as "every node" (its parameter is not annotated).
-        ClusterSharding.Get(system).StartProxy(TypeName, string.IsNullOrEmpty(role) ? null! : role, new Extractor(shards));
+        ClusterSharding.Get(system).StartProxy(typeName, string.IsNullOrEmpty(role) ? null! : role, new Extractor(shards));
 
     /// <summary>The entity id is the session id; it is made of the tenant and the conversation joined by '~', which neither may contain.</summary>
     public static SessionKey KeyOf(string entityId)
