@@ -117,6 +117,39 @@ public sealed class ClusterGatewaySpecs
         Assert.Equal(socketsBefore + 1, sim.Counters.ConnectionsOpened);
     }
 
+    [Fact]
+    public async Task A_gateway_only_node_serves_turns_for_sessions_hosted_on_the_sessions_nodes()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        await using var sessionsNode = await StartAsync(sim, "--Fantasy:Cluster:Roles:0=sessions");
+        var seed = Akka.Cluster.Cluster.Get(sessionsNode.App.Services.GetRequiredService<ActorSystem>());
+        await seed.JoinAsync(seed.SelfAddress).WaitAsync(Patience);
+        await using var gatewayOnly = await StartAsync(sim, "--Fantasy:Cluster:Roles:0=gateway", $"--Fantasy:Cluster:SeedNodes:0={seed.SelfAddress}");
+        await WaitUpAsync(gatewayOnly, 2);
+
+        using var http = new HttpClient { Timeout = Patience };
+        for (var turn = 0; turn < 3; turn++)
+        {
+            using var response = await SendAsync(http, HttpMethod.Post, gatewayOnly, "/v1/responses", "sk-acme", $$"""{"model":"m","store":false,"input":"turn {{turn}}"}""", "through-proxy");
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(1, sim.Counters.ConnectionsOpened);
+
+        // The session lives on the sessions node; the gateway-only node hosts none.
+        var hosted = await ShardedSessionsAsync(sessionsNode);
+        Assert.Contains("acme~through-proxy", hosted);
+        Assert.Empty(await ShardedSessionsAsync(gatewayOnly));
+    }
+
+    private static async Task<List<string>> ShardedSessionsAsync(Gateway gateway)
+    {
+        var system = gateway.App.Services.GetRequiredService<ActorSystem>();
+        var region = Akka.Cluster.Sharding.ClusterSharding.Get(system).ShardRegion("fantasy-sessions");
+        var state = await region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, Patience);
+        return [.. state.Shards.SelectMany(s => s.EntityIds)];
+    }
+
     private static TenantState Tenant(Gateway gateway, string name)
     {
         var directory = gateway.App.Services.GetRequiredService<TenantDirectory>();
