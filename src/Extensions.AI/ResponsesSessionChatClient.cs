@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+using Microsoft.Extensions.AI;
+
+namespace Fantasy.Actors.Extensions.AI;
+
+/// <summary>Options of <see cref="ResponsesSessionChatClient"/>.</summary>
+public sealed class ResponsesSessionChatClientOptions
+{
+    /// <summary>The tenant the client's sessions belong to (a <see cref="SessionKey"/> part). Default <c>default</c>.</summary>
+    public string Tenant { get; set; } = "default";
+
+    /// <summary>The model when <see cref="ChatOptions.ModelId"/> is not set.</summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>The endpoint reported by <see cref="ChatClientMetadata"/>. Default <c>https://api.openai.com/v1</c>.</summary>
+    public Uri Endpoint { get; set; } = new("https://api.openai.com/v1");
+
+    /// <summary>How many conversations' last response ids the client keeps (to chain the next call); the oldest go first.</summary>
+    public int MaxConversations { get; set; } = 100_000;
+}
+
+/// <summary>
+/// An <see cref="IChatClient"/> over <see cref="IResponsesSessions"/>: each conversation is a session with one warm
+/// WebSocket to the Responses API. <see cref="ChatOptions.ConversationId"/> names the session; every response and
+/// update carries it back, also with <c>store:false</c>, so <see cref="FunctionInvokingChatClient"/> sends only the
+/// tool results of the next round and the session sends only that delta upstream (<c>previous_response_id</c>). A
+/// call without a conversation id, or with one this client has not seen, sends its messages as the whole input.
+/// </summary>
+public sealed class ResponsesSessionChatClient : IChatClient
+{
+    private readonly IResponsesSessions sessions;
+    private readonly ResponsesSessionChatClientOptions options;
+    private readonly ConcurrentDictionary<string, string> lastResponse = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> order = new();
+    private readonly ChatClientMetadata metadata;
+
+    public ResponsesSessionChatClient(IResponsesSessions sessions, ResponsesSessionChatClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        this.sessions = sessions;
+        this.options = options ?? new ResponsesSessionChatClientOptions();
+        metadata = new ChatClientMetadata("openai", this.options.Endpoint, this.options.DefaultModel);
+    }
+
+    /// <inheritdoc/>
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (key, request, turn) = Prepare(messages, options);
+        var end = await sessions.RunTurnToEndAsync(key, request, turn, cancellationToken).ConfigureAwait(false);
+        Ended(key, end);
+        var message = new ChatMessage(ChatRole.Assistant, ChatMapping.Contents(end.Result)) { MessageId = end.Result.Output.LastOrDefault(o => o.Type == "message")?.Id };
+        var response = new ChatResponse(message)
+        {
+            ResponseId = end.ResponseId,
+            ConversationId = key.Conversation,
+            ModelId = end.Result.Model,
+            FinishReason = ChatMapping.Finish(end.Result),
+            Usage = ChatMapping.Usage(end.Result.Usage),
+            RawRepresentation = end,
+        };
+        return response;
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (key, request, turn) = Prepare(messages, options);
+        string? responseId = null;
+        string? model = null;
+        await foreach (var item in sessions.RunTurnAsync(key, request, turn, cancellationToken).ConfigureAwait(false))
+        {
+            switch (item)
+            {
+                case TurnUpstreamEvent { Event: ResponseCreated created }:
+                    responseId = created.Response.Id;
+                    model = created.Response.Model;
+                    break;
+                case TurnUpstreamEvent { Event: var e } when ChatMapping.Update(e) is { } update:
+                    update.ResponseId = responseId;
+                    update.ConversationId = key.Conversation;
+                    update.ModelId = model;
+                    yield return update;
+                    break;
+                case TurnFinished finished:
+                    Ended(key, finished.End);
+                    yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(ChatMapping.Usage(finished.End.Result.Usage) ?? new UsageDetails())])
+                    {
+                        ResponseId = finished.End.ResponseId ?? responseId,
+                        ConversationId = key.Conversation,
+                        ModelId = finished.End.Result.Model ?? model,
+                        FinishReason = ChatMapping.Finish(finished.End.Result),
+                        RawRepresentation = finished.End,
+                    };
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is not null ? null
+            : serviceType == typeof(ChatClientMetadata) ? metadata
+            : serviceType == typeof(IResponsesSessions) ? sessions
+            : serviceType.IsInstanceOfType(this) ? this
+            : null;
+    }
+
+    /// <summary>Nothing to release: the sessions belong to the service.</summary>
+    public void Dispose()
+    {
+    }
+
+    private (SessionKey Key, ResponseRequest Request, TurnOptions Turn) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? chat)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var conversation = chat?.ConversationId is { Length: > 0 } id ? id : "chat-" + Guid.NewGuid().ToString("N");
+        var key = new SessionKey(options.Tenant, conversation);
+        var request = ChatMapping.Request(messages, chat, this, options.DefaultModel);
+
+        // A conversation this client answered before: the messages are what is new since its last response.
+        var turn = lastResponse.TryGetValue(conversation, out var previous) && request.PreviousResponseId is null
+            ? new TurnOptions { PreviousResponseId = previous }
+            : TurnOptions.Default;
+        return (key, request, turn);
+    }
+
+    /// <summary>Keeps the conversation's last response id for the next call's chaining; a failed turn leaves the previous one.</summary>
+    private void Ended(SessionKey key, TurnEnd end)
+    {
+        if (end.Outcome is not (TurnOutcome.Completed or TurnOutcome.Incomplete) || end.ResponseId is not { } id)
+        {
+            if (end.Outcome is TurnOutcome.Failed or TurnOutcome.Rejected)
+            {
+                throw new InvalidOperationException($"the turn of conversation '{key.Conversation}' ended {end.Outcome}: {end.Reason ?? end.Error?.Message}")
+                {
+                    Data = { ["retryable"] = end.Retryable, ["code"] = end.Error?.Code },
+                };
+            }
+
+            return;
+        }
+
+        if (lastResponse.TryAdd(key.Conversation, id))
+        {
+            order.Enqueue(key.Conversation);
+            while (order.Count > options.MaxConversations && order.TryDequeue(out var oldest))
+            {
+                lastResponse.TryRemove(oldest, out _);
+            }
+        }
+        else
+        {
+            lastResponse[key.Conversation] = id;
+        }
+    }
+}
