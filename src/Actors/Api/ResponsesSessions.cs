@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
@@ -149,6 +150,8 @@ public sealed class ResponsesSessions : IResponsesSessions
             manager.Tell(new SubmitTurn(session, turnId, request, options ?? TurnOptions.Default, new ChannelTurnOutput(channel.Writer)));
         }
         var finished = false;
+        var telemetry = TurnTelemetry.Start(session, request);
+        var sawEvent = false;
         var taken = 0;
         var takenBytes = 0L;
         await using var registration = cancellationToken.Register(() => canceller.Tell(new CancelSessionTurn(session, turnId)));
@@ -173,11 +176,16 @@ public sealed class ResponsesSessions : IResponsesSessions
                     continue;
                 }
 
-                if (item is TurnFinished)
+                if (item is TurnFinished end)
                 {
                     finished = true;
+                    telemetry.Finished(end.End);
                 }
-                else if (item is TurnUpstreamEvent upstream && (++taken == AckEvery | (takenBytes += upstream.Event.ReceivedBytes) >= AckBytes))
+                else if (item is TurnStarted started)
+                {
+                    telemetry.Started(started);
+                }
+                else if (item is TurnUpstreamEvent upstream && (FirstEvent(telemetry, ref sawEvent) | ++taken == AckEvery | (takenBytes += upstream.Event.ReceivedBytes) >= AckBytes))
                 {
                     // Taken events are acknowledged in groups, well inside the consumer window (events and bytes).
                     manager.Tell(new TurnEventTaken(session, turnId, taken));
@@ -191,7 +199,9 @@ public sealed class ResponsesSessions : IResponsesSessions
             if (!finished)
             {
                 finished = true;
-                yield return new TurnFinished(TurnEnd.Failed("the session service stopped before the turn ended", retryable: true));
+                var stopped = TurnEnd.Failed("the session service stopped before the turn ended", retryable: true);
+                telemetry.Finished(stopped);
+                yield return new TurnFinished(stopped);
             }
         }
         finally
@@ -200,8 +210,21 @@ public sealed class ResponsesSessions : IResponsesSessions
             {
                 // The caller stopped reading before the end: the turn is cancelled, not left running.
                 canceller.Tell(new CancelSessionTurn(session, turnId));
+                telemetry.Abandoned();
             }
         }
+    }
+
+    /// <summary>Notes the turn's first upstream event once; always false (it takes part in no acknowledgement).</summary>
+    private static bool FirstEvent(TurnTelemetry telemetry, ref bool seen)
+    {
+        if (!seen)
+        {
+            seen = true;
+            telemetry.FirstEvent();
+        }
+
+        return false;
     }
 
     public async Task<TurnEnd> RunTurnToEndAsync(SessionKey session, ResponseRequest request, TurnOptions? options = null, CancellationToken cancellationToken = default)

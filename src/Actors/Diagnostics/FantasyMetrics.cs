@@ -24,4 +24,19 @@ public static class FantasyMetrics
     public static readonly UpDownCounter<long> OpenSockets = Meter.CreateUpDownCounter<long>("fantasy.sockets.open", description: "open upstream WebSockets");
 
     public static readonly UpDownCounter<long> OpenSessions = Meter.CreateUpDownCounter<long>("fantasy.sessions.open", description: "live sessions");
+
+    /// <summary>Turns by outcome and transport (<c>fantasy.outcome</c>, <c>fantasy.transport</c>).</summary>
+    public static readonly Counter<long> Turns = Meter.CreateCounter<long>("fantasy.turns", description: "turns ended, by outcome and transport");
+
+    /// <summary>OpenTelemetry GenAI semantic conventions: tokens per turn, by <c>gen_ai.token.type</c> (input, output).</summary>
+    public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "tokens used per turn",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
+
+    /// <summary>OpenTelemetry GenAI semantic conventions: a turn's duration as its caller saw it, in seconds.</summary>
+    public static readonly Histogram<double> OperationDuration = Meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "turn duration",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+
+    /// <summary>OpenTelemetry GenAI semantic conventions: time from the turn's start to its first upstream event, in seconds.</summary>
+    public static readonly Histogram<double> TimeToFirstChunk = Meter.CreateHistogram<double>("gen_ai.client.operation.time_to_first_chunk", "s", "time to the first streamed event",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
 }
