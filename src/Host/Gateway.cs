@@ -1,4 +1,8 @@
 using Akka.Actor;
+using Fantasy.Actors.Diagnostics;
+using OpenTelemetry.Trace;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Metrics;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
@@ -92,6 +96,30 @@ public sealed class Gateway : IAsyncDisposable
         builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
         builder.Services.AddSingleton<TurnGate>();
         builder.Services.AddSingleton<GatewayMetrics>();
+
+        // OpenTelemetry: each turn's span (GenAI conventions) under the ASP.NET Core request's, the upstream HTTP
+        // calls, and the gateway's and the service's meters, exported over OTLP when configured
+        // (OTEL_EXPORTER_OTLP_ENDPOINT, and the other OTEL_* variables the exporter reads). /metrics stays the
+        // gateway's own Prometheus text (GatewayMetrics).
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? "fantasy-gateway"))
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(TurnTelemetry.ActivitySourceName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatewayMetrics.MeterName, FantasyMetrics.MeterName);
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
         builder.Services.AddFantasyActors(fantasy);
 
         // The drain runs in the hosts's "stopping" phase, before any hosted service stops: Kestrel still answers

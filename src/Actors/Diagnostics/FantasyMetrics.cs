@@ -26,7 +26,7 @@ public static class FantasyMetrics
     public static readonly UpDownCounter<long> OpenSessions = Meter.CreateUpDownCounter<long>("fantasy.sessions.open", description: "live sessions");
 
     /// <summary>Turns by outcome and transport (<c>fantasy.outcome</c>, <c>fantasy.transport</c>).</summary>
-    public static readonly Counter<long> Turns = Meter.CreateCounter<long>("fantasy.turns", description: "turns ended, by outcome and transport");
+    public static readonly Counter<long> Turns = Meter.CreateCounter<long>("fantasy.sessions.turns", description: "turns ended through the sessions API, by outcome and transport");
 
     /// <summary>OpenTelemetry GenAI semantic conventions: tokens per turn, by <c>gen_ai.token.type</c> (input, output).</summary>
     public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "tokens used per turn",

@@ -72,7 +72,7 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
         Assert.Contains(metrics, m => m.Name == "gen_ai.client.token.usage");
         Assert.Contains(metrics, m => m.Name == "gen_ai.client.operation.duration");
         Assert.Contains(metrics, m => m.Name == "gen_ai.client.operation.time_to_first_chunk");
-        Assert.Contains(metrics, m => m.Name == "fantasy.turns");
+        Assert.Contains(metrics, m => m.Name == "fantasy.sessions.turns");
     }
 
     [Fact]
