@@ -33,15 +33,27 @@ public sealed class GatewayMetrics : IDisposable
             if (instrument.Meter.Name is MeterName or FantasyMetrics.MeterName)
             {
                 var name = PrometheusName(instrument);
-                kinds[name] = instrument is Histogram<double> ? "histogram" : instrument.GetType().Name.StartsWith("UpDown", StringComparison.Ordinal) ? "gauge" : "counter";
+                kinds[name] = instrument is Histogram<double> or Histogram<long> ? "histogram" : instrument.GetType().Name.StartsWith("UpDown", StringComparison.Ordinal) ? "gauge" : "counter";
                 help[name] = instrument.Description ?? instrument.Name;
                 l.EnableMeasurementEvents(instrument);
             }
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            sums.AddOrUpdate((PrometheusName(instrument), Labels(tags)), value, (_, old) => old + value));
+        {
+            if (instrument is Histogram<long> counts)
+            {
+                // A histogram of counts (gen_ai.client.token.usage): its own bucket bounds.
+                var bounds = counts.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray() ?? Buckets;
+                histograms.GetOrAdd((PrometheusName(instrument), Labels(tags)), _ => new Histogram(bounds)).Record(value);
+                return;
+            }
+
+            sums.AddOrUpdate((PrometheusName(instrument), Labels(tags)), value, (_, old) => old + value);
+        });
         listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
-            histograms.GetOrAdd((PrometheusName(instrument), Labels(tags)), _ => new Histogram()).Record(value));
+            histograms.GetOrAdd((PrometheusName(instrument), Labels(tags)), _ => new Histogram(((Histogram<double>)instrument).Advice?.HistogramBucketBoundaries?.ToArray() ?? Buckets)).Record(value));
+        // The service's instruments exist from its first use; make them exist now, so a fresh gateway lists them at 0.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(FantasyMetrics).TypeHandle);
         listener.Start();
     }
 
@@ -116,7 +128,7 @@ public sealed class GatewayMetrics : IDisposable
         foreach (var tag in tags)
         {
             var value = Convert.ToString(tag.Value, CultureInfo.InvariantCulture) ?? string.Empty;
-            parts.Add($"{tag.Key}=\"{value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+            parts.Add($"{tag.Key.Replace('.', '_')}=\"{value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         }
 
         parts.Sort(StringComparer.Ordinal);
@@ -125,7 +137,14 @@ public sealed class GatewayMetrics : IDisposable
 
     private sealed class Histogram
     {
-        private readonly long[] counts = new long[Buckets.Length];
+        private readonly double[] bounds;
+        private readonly long[] counts;
+
+        public Histogram(double[] bounds)
+        {
+            this.bounds = bounds;
+            counts = new long[bounds.Length];
+        }
         private long count;
         private double sum;
         private readonly Lock gate = new();
@@ -136,9 +155,9 @@ public sealed class GatewayMetrics : IDisposable
             {
                 count++;
                 sum += value;
-                for (var i = 0; i < Buckets.Length; i++)
+                for (var i = 0; i < bounds.Length; i++)
                 {
-                    if (value <= Buckets[i])
+                    if (value <= bounds[i])
                     {
                         counts[i]++;
                     }
@@ -151,9 +170,9 @@ public sealed class GatewayMetrics : IDisposable
             lock (gate)
             {
                 var prefix = labels.Length > 0 ? labels + "," : string.Empty;
-                for (var i = 0; i < Buckets.Length; i++)
+                for (var i = 0; i < bounds.Length; i++)
                 {
-                    text.Append(name).Append("_bucket{").Append(prefix).Append("le=\"").Append(Buckets[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
+                    text.Append(name).Append("_bucket{").Append(prefix).Append("le=\"").Append(bounds[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
                         .Append(counts[i].ToString(CultureInfo.InvariantCulture)).Append('\n');
                 }
 

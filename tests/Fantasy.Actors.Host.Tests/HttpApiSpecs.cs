@@ -315,6 +315,9 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Contains("fantasy_turn_duration_seconds_bucket{transport=\"websocket\",le=\"+Inf\"}", text, StringComparison.Ordinal);
         Assert.Matches("fantasy_upstream_bytes_sent_bytes_total\\{transport=\"websocket\"\\} [1-9]", text);
         Assert.Contains("fantasy_sessions_open", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE gen_ai_client_token_usage histogram", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE gen_ai_client_operation_duration_seconds histogram", text, StringComparison.Ordinal);
+        Assert.Matches("gen_ai_client_token_usage_count\\{[^}]*\\} [1-9]", text);
         Assert.Contains("fantasy_sockets_open", text, StringComparison.Ordinal);
 
         var (readyStatus, ready, _) = await SendAsync(fx.Get("/readyz", key: null));
