@@ -280,6 +280,16 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
         }
 
         WriteMap(w, "metadata", end.Metadata);
+        if (end.Diagnostics is { } d)
+        {
+            w.WriteStartObject("diagnostics");
+            w.WriteNumber("replays", d.Replays);
+            w.WriteNumber("epoch", d.ConnectionEpoch);
+            w.WriteNumber("bytes", d.BytesSent);
+            w.WriteString("reason", d.TransportReason);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
@@ -313,6 +323,9 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
         {
             Rejection = Str(o, "rejection") is { } rejection ? Enum.Parse<Rejection>(rejection) : null,
             Metadata = ReadMap(o.GetProperty("metadata")),
+            Diagnostics = o.TryGetProperty("diagnostics", out var d)
+                ? new TurnDiagnostics(d.GetProperty("replays").GetInt32(), d.GetProperty("epoch").GetInt64(), d.GetProperty("bytes").GetInt32(), Str(d, "reason"))
+                : null,
         };
     }
 

@@ -86,6 +86,9 @@ public sealed record TurnEnd(
     /// <summary>Response metadata when the transport exposes it: <c>x-request-id</c>, <c>x-ratelimit-*</c> (HTTP).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>How the turn went out (replays, connection, bytes, why HTTP); null for a turn that never went out.</summary>
+    public TurnDiagnostics? Diagnostics { get; init; }
+
     /// <summary>A local rejection: no upstream was involved, so it carries no <see cref="Error"/>.</summary>
     internal static TurnEnd Rejected(Rejection rejection, string reason, bool retryable = true) =>
         new(TurnOutcome.Rejected, new TurnResult { Status = TurnStatus.Interrupted }, null, retryable, reason, false, Transport.None) { Rejection = rejection };
@@ -96,3 +99,10 @@ public sealed record TurnEnd(
     internal static TurnEnd Cancelled(string reason, TurnResult? result = null) =>
         new(TurnOutcome.Cancelled, result ?? new TurnResult { Status = TurnStatus.Interrupted }, null, false, reason, false, Transport.None);
 }
+
+/// <summary>How a turn went out, for logs and traces.</summary>
+/// <param name="Replays">How many times the turn was sent again, invisibly, before its first event reached the caller.</param>
+/// <param name="ConnectionEpoch">The session's connection that carried it (0 over HTTP).</param>
+/// <param name="BytesSent">The size of the request that went upstream last (the WebSocket frame or the HTTP body).</param>
+/// <param name="TransportReason">Why this transport (over HTTP: the fallback's reason).</param>
+public sealed record TurnDiagnostics(int Replays, long ConnectionEpoch, int BytesSent, string? TransportReason);

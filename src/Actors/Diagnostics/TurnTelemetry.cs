@@ -123,6 +123,18 @@ public sealed class TurnTelemetry
             a.SetTag("gen_ai.response.finish_reasons", new[] { finish.ToString().ToLowerInvariant() });
         }
 
+        if (end.Diagnostics is { } d)
+        {
+            a.SetTag("fantasy.replayed", d.Replays > 0);
+            a.SetTag("fantasy.replays", d.Replays);
+            a.SetTag("fantasy.connection.epoch", d.ConnectionEpoch);
+            a.SetTag("fantasy.upstream.bytes_sent", d.BytesSent);
+            if (d.TransportReason is { } why)
+            {
+                a.SetTag("fantasy.fallback.reason", why);
+            }
+        }
+
         a.SetTag("fantasy.outcome", outcome);
         a.SetTag("fantasy.transport", transport);
         a.SetTag("fantasy.chained", end.Chained);

@@ -39,5 +39,16 @@ internal sealed class RunningTurn(PendingTurn pending, long epoch, ChainPlan pla
     public UnreadWindow Unread { get; } = new(int.MaxValue, long.MaxValue);
 
     /// <summary>Ends the turn, stamped with the transport it ran on and whether it went out chained.</summary>
-    public void Finish(TurnEnd end) => Pending.Finish(end with { Transport = Transport, Chained = Chained });
+    /// <summary>The request's size in bytes as it went upstream.</summary>
+    public int BytesSent { get; init; }
+
+    /// <summary>Why the turn went over HTTP (the fallback policy's reason); null over WebSocket.</summary>
+    public string? TransportReason { get; init; }
+
+    public void Finish(TurnEnd end) => Pending.Finish(end with
+    {
+        Transport = Transport,
+        Chained = Chained,
+        Diagnostics = new TurnDiagnostics(Pending.Replays, Epoch, BytesSent, TransportReason),
+    });
 }

@@ -29,7 +29,7 @@ internal sealed partial class SessionActor
             plan is ChainPlan.Continue c ? c.PreviousResponseId : null,
             plan.Input,
             generate: !submit.Options.GenerateWarmup);
-        running = new RunningTurn(pending, epoch, plan, fullInput);
+        running = new RunningTurn(pending, epoch, plan, fullInput) { BytesSent = frame.Length };
         chain.WentOut(plan);
         Timers.StartSingleTimer(LivenessKey, new TurnLiveness(pending.Id), settings.OrphanedTurnTimeout);
         if (log.IsDebugEnabled)

@@ -277,9 +277,10 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         FantasyMetrics.Fallbacks.Add(1);
         var (plan, fullInput) = chain.Plan(submit, SessionChain.NoConnection, forceFresh: true);
         var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
-        running = new RunningTurn(pending, SessionChain.NoConnection, plan, fullInput) { Transport = Transport.Http };
+        var reason = policy.Describe(Now);
+        running = new RunningTurn(pending, SessionChain.NoConnection, plan, fullInput) { Transport = Transport.Http, BytesSent = body.Length, TransportReason = reason };
         chain.WentOut(plan, overHttp: true);
-        log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, policy.Describe(Now));
+        log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, reason);
         env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
     }
 

@@ -96,7 +96,11 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
 
         var error = new UpstreamError(ErrorOrigin.HttpResponse, 429, "rate_limit_error", "rate_limit_exceeded", "slow down", "model",
             new Dictionary<string, string> { ["retry-after-ms"] = "250", ["x-request-id"] = "req_1" }) { StreamId = "s1", SequenceNumber = 4 };
-        var end = TurnEnd.Failed("upstream said no", retryable: true, error: error) with { Metadata = new Dictionary<string, string> { ["x-request-id"] = "req_1" } };
+        var end = TurnEnd.Failed("upstream said no", retryable: true, error: error) with
+        {
+            Metadata = new Dictionary<string, string> { ["x-request-id"] = "req_1" },
+            Diagnostics = new TurnDiagnostics(1, 3, 2048, "websocket refused (426)"),
+        };
         var back = RoundTrip(new RelayedFinished("t1", end)).End;
         Assert.Equal((end.Outcome, end.Retryable, end.Reason, end.Chained, end.Transport, end.Rejection), (back.Outcome, back.Retryable, back.Reason, back.Chained, back.Transport, back.Rejection));
         Assert.Equal(end.Result.Status, back.Result.Status);
@@ -105,6 +109,7 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(TimeSpan.FromMilliseconds(250), back.Error.GetRetryAfter(DateTimeOffset.UtcNow));
         Assert.Equal((error.StreamId, error.SequenceNumber, error.Param, error.Type), (back.Error.StreamId, back.Error.SequenceNumber, back.Error.Param, back.Error.Type));
         Assert.Equal("req_1", back.Metadata["x-request-id"]);
+        Assert.Equal(end.Diagnostics, back.Diagnostics);
 
         var rejected = TurnEnd.Rejected(Rejection.QueueFull, "full");
         var rejectedBack = RoundTrip(new RelayedFinished("t2", rejected)).End;

@@ -65,6 +65,10 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
         Assert.Equal(true, span.GetTagItem("fantasy.chained"));
         Assert.Equal(false, turns[0].GetTagItem("fantasy.chained"));
         Assert.NotNull(span.GetTagItem("fantasy.time_to_first_event_ms"));
+        Assert.Equal(false, span.GetTagItem("fantasy.replayed"));
+        Assert.Equal(1L, span.GetTagItem("fantasy.connection.epoch"));
+        Assert.True((int)span.GetTagItem("fantasy.upstream.bytes_sent")! > 0);
+        Assert.Null(span.GetTagItem("fantasy.fallback.reason"));
         Assert.Null(span.GetTagItem("error.type"));
         Assert.Equal(ActivityStatusCode.Unset, span.Status);
 
@@ -91,6 +95,8 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
         tracer.ForceFlush();
         var http = Assert.Single(Of(spans, "fallback"));
         Assert.Equal("http", http.GetTagItem("fantasy.transport"));
+        Assert.Contains("426", (string)http.GetTagItem("fantasy.fallback.reason")!, StringComparison.Ordinal);
+        Assert.Equal(0L, http.GetTagItem("fantasy.connection.epoch"));
         Assert.Null(http.GetTagItem("error.type"));
 
         var bad = Assert.Single(Of(spans, "failed"));
