@@ -1,40 +1,13 @@
 using System.ClientModel;
-using Akka.Actor;
-using Akka.Configuration;
 using Fantasy.Actors.Api;
-using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
-using Fantasy.Actors.Simulator;
 using Microsoft.Extensions.AI;
 using OpenAI.Responses;
 
 namespace Fantasy.Actors.Extensions.AI.Tests;
 
 /// <summary><see cref="ResponsesSessionChatClient"/> against the simulator, alone and under MEAI's function invocation.</summary>
-public sealed class ChatClientSpecs : IAsyncLifetime
+public sealed class ChatClientSpecs : SimulatedSessions
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private ResponsesSimulator sim = null!;
-    private ActorSystem system = null!;
-    private ResponsesSessions sessions = null!;
-
-    public async Task InitializeAsync()
-    {
-        sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
-        system = ActorSystem.Create("chat-client-specs", ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(FantasySettings.DefaultConfig));
-        var settings = FantasySettings.FromConfig(ConfigurationFactory.ParseString($"""
-            fantasy.upstream.websocket-url = "{sim.WebSocketUrl}"
-            fantasy.upstream.base-url = "{sim.BaseUrl}"
-            """));
-        sessions = new ResponsesSessions(system, new UpstreamCredentials("sk-test"), settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await system.Terminate();
-        await sim.DisposeAsync();
-    }
-
     private static AIFunction[] Tools(List<string> calls) =>
     [
         // The simulator's calls carry {"index": i, "of": n}.
@@ -85,7 +58,7 @@ public sealed class ChatClientSpecs : IAsyncLifetime
     [InlineData(false)]
     public async Task A_function_invoking_tool_loop_of_ten_rounds_goes_upstream_as_deltas_on_one_socket(bool streaming)
     {
-        var (texts, calls, usage) = await ToolLoopAsync(sessions.AsChatClient(new ResponsesSessionChatClientOptions { Tenant = "t" }), streaming, continueByConversationId: true);
+        var (texts, calls, usage) = await ToolLoopAsync(Sessions.AsChatClient(new ResponsesSessionChatClientOptions { Tenant = "t" }), streaming, continueByConversationId: true);
 
         // Every round: the model called the round's tool once, the tool ran, the model answered with its result.
         Assert.Equal(Enumerable.Range(0, 10).Select(r => r % 2 == 0 ? "lookup" : "weather"), calls);
@@ -93,9 +66,9 @@ public sealed class ChatClientSpecs : IAsyncLifetime
         Assert.All(usage, u => Assert.True(u?.TotalTokenCount > 0));
 
         // Twenty model calls (a call and an answer per round) on one socket; all but the first are deltas.
-        Assert.Equal(1, sim.Counters.ConnectionsOpened);
-        Assert.Equal(20, sim.Counters.ResponseCreateFrames);
-        Assert.Equal(19, sim.Counters.ChainedRequests);
+        Assert.Equal(1, Sim.Counters.ConnectionsOpened);
+        Assert.Equal(20, Sim.Counters.ResponseCreateFrames);
+        Assert.Equal(19, Sim.Counters.ChainedRequests);
 
         // ok: N counts the context the server holds before the last answer: 10 rounds × (user, call, result) and the
         // 9 earlier answers — nothing lost, nothing sent twice.
@@ -105,8 +78,8 @@ public sealed class ChatClientSpecs : IAsyncLifetime
     [Fact]
     public async Task The_same_loop_gives_the_same_texts_calls_and_usage_as_MEAIs_own_Responses_client_over_HTTP()
     {
-        var ours = await ToolLoopAsync(sessions.AsChatClient(), streaming: true, continueByConversationId: true);
-        var http = new ResponsesClient(new ApiKeyCredential("sk-test"), new ResponsesClientOptions { Endpoint = sim.BaseUrl }).AsIChatClient("m");
+        var ours = await ToolLoopAsync(Sessions.AsChatClient(), streaming: true, continueByConversationId: true);
+        var http = new ResponsesClient(new ApiKeyCredential("sk-test"), new ResponsesClientOptions { Endpoint = Sim.BaseUrl }).AsIChatClient("m");
         var theirs = await ToolLoopAsync(http, streaming: true, continueByConversationId: false);
 
         Assert.Equal(theirs.Calls, ours.Calls);
@@ -117,7 +90,7 @@ public sealed class ChatClientSpecs : IAsyncLifetime
     [Fact]
     public async Task A_caller_without_a_conversation_id_sends_its_whole_history_and_gets_one_back()
     {
-        var client = sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
+        var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.System, "be brief"), new ChatMessage(ChatRole.User, "hello")]).WaitAsync(Patience);
 
         Assert.Equal("ok: 2", response.Text);
@@ -126,13 +99,13 @@ public sealed class ChatClientSpecs : IAsyncLifetime
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         var metadata = client.GetService<ChatClientMetadata>();
         Assert.Equal(("openai", "m"), (metadata!.ProviderName, metadata.DefaultModelId));
-        Assert.Same(sessions, client.GetService<IResponsesSessions>());
+        Assert.Same(Sessions, client.GetService<IResponsesSessions>());
     }
 
     [Fact]
     public async Task A_failed_turn_surfaces_as_an_exception_with_its_reason()
     {
-        var client = sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
+        var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "please FAIL")]).WaitAsync(Patience));
         Assert.Contains("Failed", ex.Message, StringComparison.Ordinal);
     }
