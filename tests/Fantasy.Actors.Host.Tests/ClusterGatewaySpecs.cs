@@ -54,6 +54,9 @@ public sealed class ClusterGatewaySpecs
         await WaitUpAsync(first, 2);
         await WaitUpAsync(second, 2);
 
+        // Events and requests cross whole: the remoting frame holds the largest message a connection accepts.
+        Assert.True(firstSystem.Settings.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") >= 64L * 1024 * 1024);
+
         using var http = new HttpClient { Timeout = Patience };
         var history = new List<string>();
         for (var turn = 0; turn < 4; turn++)

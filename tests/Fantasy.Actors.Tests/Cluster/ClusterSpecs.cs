@@ -229,6 +229,12 @@ public sealed class ClusterSpecs : IAsyncLifetime
         Assert.Equal(3, end.Result.FunctionCalls.Count); // the result is folded on A from the relayed events
         Assert.Equal(events.Count, end.Result.EventCount);
 
+        // Large events cross whole: a 2 MiB answer (its response.completed echoes all of it) arrives complete on A.
+        var (largeEvents, large) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("LONG 2048")]))).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, large.Outcome);
+        Assert.IsType<ResponseCompleted>(largeEvents[^1]);
+        Assert.True(large.Result.Text.Length > 2 * 1024 * 1024, $"{large.Result.Text.Length} characters");
+
         // About 12 MiB of answer; the caller on A takes the start and one event, then stops reading.
         var turn = a.Sessions.RunTurnAsync(key, Request([User("LONG 12288")])).GetAsyncEnumerator();
         try
