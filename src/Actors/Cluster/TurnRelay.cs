@@ -35,7 +35,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
     /// to a node that has just died is lost with it, and the region routes the next copy to the session's new home
     /// (a session takes a turn id once, so a late first copy is not run twice).
     /// </summary>
-    public sealed record Register(string TurnId, SessionKey Key, ChannelWriter<TurnEvent> Out, object Submit, IActorRef Region) : INoSerializationVerificationNeeded;
+    public sealed record Register(string TurnId, SessionKey Key, ChannelWriter<TurnEvent> Out, SessionProtocol.SubmitTurn Submit, IActorRef Region) : INoSerializationVerificationNeeded;
 
     /// <summary>How often a turn no session has accepted yet is sent again.</summary>
     internal static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(2);
@@ -49,28 +49,20 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         switch (message)
         {
             case Register register:
-                turns[register.TurnId] = new Relayed(register.Key, register.Out) { Submit = register.Submit, Region = register.Region, Deadline = DateTime.UtcNow + acceptTimeout };
+                turns[register.TurnId] = new Relayed(register.Key, register.Out) { Submit = register.Submit, Region = register.Region };
                 register.Region.Tell(register.Submit);
-                Timers.StartSingleTimer(register.TurnId, new Resend(register.TurnId), ResendInterval < acceptTimeout ? ResendInterval : acceptTimeout);
+                Timers.StartPeriodicTimer(ResendKey(register.TurnId), new Resend(register.TurnId), ResendInterval);
+                Timers.StartSingleTimer(AcceptKey(register.TurnId), new AcceptTimedOut(register.TurnId), acceptTimeout);
                 break;
-            case Resend resend when turns.TryGetValue(resend.TurnId, out var turn) && turn.Session is null:
-                if (DateTime.UtcNow >= turn.Deadline)
-                {
-                    Self.Tell(new AcceptTimedOut(resend.TurnId));
-                }
-                else
-                {
-                    turn.Region!.Tell(turn.Submit!);
-                    Timers.StartSingleTimer(resend.TurnId, new Resend(resend.TurnId), ResendInterval);
-                }
-
+            case Resend resend when turns.TryGetValue(resend.TurnId, out var turn) && turn.Submit is { } submit:
+                turn.Region!.Tell(submit);
                 break;
             case SessionProtocol.CancelSessionTurn cancel when turns.TryGetValue(cancel.TurnId, out var turn):
                 // Through the relay, so that it reaches the session behind the turn the relay sent.
                 turn.Region!.Tell(cancel);
                 break;
             case TurnAccepted accepted when turns.TryGetValue(accepted.TurnId, out var turn) && turn.Session is null:
-                Timers.Cancel(accepted.TurnId);
+                CancelTimers(accepted.TurnId);
                 turn.Session = Sender;
                 turn.Submit = null;
                 if (!bySession.TryGetValue(Sender, out var ids))
@@ -148,6 +140,16 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         }
     }
 
+    private static string ResendKey(string turnId) => "resend-" + turnId;
+
+    private static string AcceptKey(string turnId) => "accept-" + turnId;
+
+    private void CancelTimers(string turnId)
+    {
+        Timers.Cancel(ResendKey(turnId));
+        Timers.Cancel(AcceptKey(turnId));
+    }
+
     /// <summary>The end of a turn whose session was lost: retryable, with what its events made so far, on the transport it started on.</summary>
     private static TurnEnd Lost(Relayed turn, string why)
     {
@@ -158,7 +160,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
     private void Finish(string turnId, Relayed turn, TurnEnd end)
     {
         turns.Remove(turnId);
-        Timers.Cancel(turnId);
+        CancelTimers(turnId);
         turn.Out.TryWrite(new TurnFinished(end));
         turn.Out.TryComplete();
         if (turn.Session is { } session && bySession.TryGetValue(session, out var ids))
@@ -187,10 +189,8 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         public RelayedStarted? Started { get; set; }
 
         /// <summary>The turn, until a session accepts it.</summary>
-        public object? Submit { get; set; }
+        public SessionProtocol.SubmitTurn? Submit { get; set; }
 
         public IActorRef? Region { get; init; }
-
-        public DateTime Deadline { get; init; }
     }
 }
