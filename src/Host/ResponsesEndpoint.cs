@@ -107,7 +107,7 @@ internal sealed class ResponsesEndpoint
             }
 
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
-            var outcome = end?.Outcome.ToString().ToLowerInvariant() ?? "cancelled";
+            var outcome = end?.Outcome.Name() ?? "cancelled";
             var transport = (end?.Transport ?? Transport.None).Name();
             metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("transport", transport));
             metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", transport));

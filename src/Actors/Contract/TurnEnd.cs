@@ -53,6 +53,16 @@ public enum Transport
 public static class ContractNames
 {
     /// <summary><c>websocket</c>, <c>http</c> or <c>none</c>: the names the gateway's headers and metrics use.</summary>
+    /// <summary>The outcome's lower-case name (metrics labels, span attributes).</summary>
+    public static string Name(this TurnOutcome outcome) => outcome switch
+    {
+        TurnOutcome.Completed => "completed",
+        TurnOutcome.Incomplete => "incomplete",
+        TurnOutcome.Failed => "failed",
+        TurnOutcome.Cancelled => "cancelled",
+        _ => "rejected",
+    };
+
     public static string Name(this Transport transport) => transport switch
     {
         Transport.WebSocket => "websocket",

@@ -72,7 +72,7 @@ public sealed class TurnTelemetry
     public void Finished(TurnEnd end)
     {
         var transport = end.Transport.Name();
-        var outcome = end.Outcome.ToString().ToLowerInvariant();
+        var outcome = end.Outcome.Name();
         var errorType = end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete ? null
             : end.Error?.Code ?? end.Error?.Type ?? (end.Rejection is { } r ? "rejected_" + r.ToString().ToLowerInvariant() : outcome);
         var responseModel = end.Result.Model;
