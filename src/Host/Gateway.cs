@@ -95,13 +95,13 @@ public sealed class Gateway : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
         builder.Services.AddSingleton<TurnGate>();
-        builder.Services.AddSingleton<GatewayMetrics>();
 
         // OpenTelemetry: each turn's span (GenAI conventions) under the ASP.NET Core request's, the upstream HTTP
-        // calls, and the gateway's and the service's meters, exported over OTLP when configured
-        // (OTEL_EXPORTER_OTLP_ENDPOINT, and the other OTEL_* variables the exporter reads). /metrics stays the
-        // gateway's own Prometheus text (GatewayMetrics).
+        // calls, and the gateway's, the service's, ASP.NET Core's and the runtime's meters — scraped on /metrics in
+        // Prometheus text, and exported over OTLP when configured (OTEL_EXPORTER_OTLP_ENDPOINT, and the other OTEL_*
+        // variables the exporter reads).
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        FantasyMetrics.EnsureCreated();
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? "fantasy-gateway"))
             .WithTracing(tracing =>
@@ -114,7 +114,15 @@ public sealed class Gateway : IAsyncDisposable
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(GatewayMetrics.MeterName, FantasyMetrics.MeterName);
+                metrics.AddMeter(GatewayMetrics.MeterName, FantasyMetrics.MeterName, "System.Runtime")
+                    .AddAspNetCoreInstrumentation()
+                    .AddPrometheusExporter(prometheus =>
+                    {
+                        // Series named by instrument alone (no otel_scope_* labels: each name belongs to one meter),
+                        // and every scrape a fresh collection.
+                        prometheus.ScopeInfoEnabled = false;
+                        prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                    });
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
@@ -137,6 +145,19 @@ public sealed class Gateway : IAsyncDisposable
             405 => OpenAIErrors.WriteAsync(pages.HttpContext, 405, $"{pages.HttpContext.Request.Method} is not allowed on {pages.HttpContext.Request.Path}.", code: "method_not_allowed"),
             var status => OpenAIErrors.WriteAsync(pages.HttpContext, status, $"The request failed with HTTP {status}.", status >= 500 ? "server_error" : "invalid_request_error"),
         });
+        // /metrics: the OpenTelemetry Prometheus exporter, behind the gateway's own scrape authorization.
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(
+            meterProvider: null,
+            predicate: context => context.Request.Path == "/metrics" && HttpMethods.IsGet(context.Request.Method),
+            path: null,
+            configureBranchedPipeline: branch => branch.Use(async (context, next) =>
+            {
+                if (await HealthEndpoints.AuthorizeMetricsAsync(context, options))
+                {
+                    await next(context);
+                }
+            }),
+            optionsName: null);
         GatewayEndpoints.Map(app);
         try
         {

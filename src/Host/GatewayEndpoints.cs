@@ -12,6 +12,5 @@ internal static class GatewayEndpoints
         v1.MapDelete("/sessions/{id}", SessionsEndpoints.DeleteAsync);
         app.MapGet("/healthz", HealthEndpoints.HealthAsync);
         app.MapGet("/readyz", HealthEndpoints.ReadyAsync);
-        app.MapGet("/metrics", HealthEndpoints.MetricsAsync);
     }
 }

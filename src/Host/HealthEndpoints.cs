@@ -86,10 +86,13 @@ internal static class HealthEndpoints
         }
     }
 
-    /// <summary>Prometheus text; by default only for loopback clients, or anyone with <c>Fantasy:Gateway:MetricsKey</c>.</summary>
-    public static async Task MetricsAsync(HttpContext context, GatewayMetrics metrics, GatewayOptions options)
+    /// <summary>
+    /// Who may scrape <c>/metrics</c>: with <c>Fantasy:Gateway:MetricsKey</c>, whoever presents it (loopback included);
+    /// without one, loopback clients (or anyone, with <c>MetricsLoopbackOnly=false</c>). Others get a 403 error body.
+    /// Runs in front of the Prometheus exporter's branch of the pipeline.
+    /// </summary>
+    public static async Task<bool> AuthorizeMetricsAsync(HttpContext context, GatewayOptions options)
     {
-        // With a key, the key decides (from anywhere, loopback included); without one, where the scrape comes from.
         var allowed = options.MetricsKey is { } key
             ? TenantAuthentication.PresentedKey(context.Request) is { } presented
               && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(presented))
@@ -101,11 +104,9 @@ internal static class HealthEndpoints
                     ? "/metrics answers only loopback clients; set Fantasy:Gateway:MetricsKey to scrape it from elsewhere."
                     : "/metrics needs the metrics key as 'Authorization: Bearer <key>'.",
                 code: "metrics_forbidden");
-            return;
         }
 
-        context.Response.ContentType = "text/plain; version=0.0.4";
-        await context.Response.WriteAsync(metrics.ToPrometheusText(), context.RequestAborted);
+        return allowed;
     }
 }
 

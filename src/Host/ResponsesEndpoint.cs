@@ -15,7 +15,7 @@ namespace Fantasy.Actors.Host;
 /// <summary><c>POST /v1/responses</c>: one turn of a tenant's session, streamed (SSE) or as one Response object.</summary>
 internal sealed class ResponsesEndpoint
 {
-    public static async Task CreateAsync(HttpContext context, GatewayOptions options, GatewayMetrics metrics, TurnGate gate, UpstreamInfo upstream, ILogger<ResponsesEndpoint> log)
+    public static async Task CreateAsync(HttpContext context, GatewayOptions options, TurnGate gate, UpstreamInfo upstream, ILogger<ResponsesEndpoint> log)
     {
         var tenant = context.Tenant();
 
@@ -109,8 +109,7 @@ internal sealed class ResponsesEndpoint
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
             var outcome = end?.Outcome.Name() ?? "cancelled";
             var transport = (end?.Transport ?? Transport.None).Name();
-            metrics.Turns.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("transport", transport));
-            metrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("transport", transport));
+            GatewayMetrics.TurnEnded(tenant.Options.Name, outcome, transport, Stopwatch.GetElapsedTime(started).TotalSeconds);
 
             if (ephemeral)
             {

@@ -13,6 +13,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     public const string GlobexKey = "sk-globex-4567";
     public const string TinyKey = "sk-tiny-8901";
 
+    /// <summary>A tenant only the metric specs use, so that what they count is theirs alone.</summary>
+    public const string CountedKey = "sk-counted-2345";
+
     public ResponsesSimulator Sim { get; private set; } = null!;
 
     public Gateway Gateway { get; private set; } = null!;
@@ -32,6 +35,7 @@ public sealed class GatewayFixture : IAsyncLifetime
             $"--Fantasy:Tenants:acme:Keys:0={AcmeKey}",
             $"--Fantasy:Tenants:globex:Keys:0={GlobexKey}",
             $"--Fantasy:Tenants:tiny:Keys:0={TinyKey}",
+            $"--Fantasy:Tenants:counted:Keys:0={CountedKey}",
             "--Fantasy:Tenants:tiny:UpstreamApiKey=sk-upstream-tiny",
             "--Fantasy:Tenants:tiny:MaxQueuedTurns=1",
             "--Fantasy:Gateway:MaxBodyBytes=65536",

@@ -233,20 +233,16 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     [Fact]
     public async Task A_json_turn_whose_client_leaves_before_its_end_is_counted_as_cancelled()
     {
-        static double Cancelled(string metrics)
-        {
-            // Summed over transports: a turn that never started has none.
-            return metrics.Split('\n')
-                .Where(l => l.StartsWith("fantasy_turns_total{outcome=\"cancelled\"", StringComparison.Ordinal))
-                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        }
+        // Summed over transports (a turn that never started has none); the tenant is used by this spec alone.
+        static double Cancelled(string metrics) =>
+            PrometheusText.Parse(metrics).Sum("fantasy_turns_total", "tenant=counted", "outcome=cancelled");
 
         var before = Cancelled(await fx.Http.GetStringAsync(new Uri(fx.Gateway.BaseAddress, "/metrics")));
         fx.Sim.Faults.Stall(TimeSpan.FromSeconds(10));
         var sent = fx.Sim.Counters.ResponseCreateFrames;
         using (var cts = new CancellationTokenSource())
         {
-            var call = fx.Http.SendAsync(fx.Post("""{"model":"m","input":"long"}""", sessionId: "json-leaves"), cts.Token);
+            var call = fx.Http.SendAsync(fx.Post("""{"model":"m","input":"long"}""", GatewayFixture.CountedKey, "json-leaves"), cts.Token);
 
             // The turn is running upstream (its request arrived); then the client goes away.
             var clock = Stopwatch.StartNew();
@@ -307,18 +303,44 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     [Fact]
     public async Task Metrics_and_health_are_served()
     {
-        await SendAsync(fx.Post("""{"model":"m","input":"count me"}""", sessionId: "metrics"));
+        var before = PrometheusText.Parse(await fx.Http.GetStringAsync(new Uri(fx.Gateway.BaseAddress, "/metrics")));
+        var (turnStatus, _, _) = await SendAsync(fx.Post("""{"model":"m","input":"count me"}""", GatewayFixture.CountedKey, "metrics"));
+        Assert.Equal(HttpStatusCode.OK, turnStatus);
         using var metrics = await fx.Http.GetAsync(new Uri(fx.Gateway.BaseAddress, "/metrics"));
-        var text = await metrics.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE fantasy_turns_total counter", text, StringComparison.Ordinal);
-        Assert.Matches("fantasy_turns_total\\{outcome=\"completed\",transport=\"websocket\"\\} [1-9]", text);
-        Assert.Contains("fantasy_turn_duration_seconds_bucket{transport=\"websocket\",le=\"+Inf\"}", text, StringComparison.Ordinal);
-        Assert.Matches("fantasy_upstream_bytes_sent_bytes_total\\{transport=\"websocket\"\\} [1-9]", text);
-        Assert.Contains("fantasy_sessions_open", text, StringComparison.Ordinal);
-        Assert.Contains("# TYPE gen_ai_client_token_usage histogram", text, StringComparison.Ordinal);
-        Assert.Contains("# TYPE gen_ai_client_operation_duration_seconds histogram", text, StringComparison.Ordinal);
-        Assert.Matches("gen_ai_client_token_usage_count\\{[^}]*\\} [1-9]", text);
-        Assert.Contains("fantasy_sockets_open", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Equal("text/plain", metrics.Content.Headers.ContentType!.MediaType);
+        var scraped = PrometheusText.Parse(await metrics.Content.ReadAsStringAsync());
+
+        // The gateway's own: this tenant's turn counted once, by outcome and transport, and its latency.
+        Assert.Equal("counter", scraped.Types["fantasy_turns_total"]);
+        Assert.Equal(1, scraped.Sum("fantasy_turns_total", "tenant=counted", "outcome=completed", "transport=websocket")
+                        - before.Sum("fantasy_turns_total", "tenant=counted", "outcome=completed", "transport=websocket"));
+        Assert.True(scraped.CheckHistogram("fantasy_turn_duration_seconds") >= 1);
+        Assert.Equal(1, scraped.Sum("fantasy_turn_duration_seconds_count", "tenant=counted", "transport=websocket")
+                        - before.Sum("fantasy_turn_duration_seconds_count", "tenant=counted", "transport=websocket"));
+        Assert.Equal(14 + 1, scraped.Find("fantasy_turn_duration_seconds_bucket", "tenant=counted", "transport=websocket").Count());
+
+        // The service's (process-wide: other gateways in this test process add to them): present, typed, sane.
+        Assert.True(scraped.Sum("fantasy_upstream_bytes_sent_bytes_total", "transport=websocket") > 0);
+        Assert.Equal("gauge", scraped.Types["fantasy_sessions_open"]);
+        Assert.Equal("gauge", scraped.Types["fantasy_sockets_open"]);
+        Assert.True(scraped.Sum("fantasy_sessions_open") >= 1); // this spec's session is still open
+        Assert.Single(scraped.Find("fantasy_sockets_open"));
+        foreach (var total in new[] { "fantasy_fallbacks_total", "fantasy_rotations_total", "fantasy_replays_total", "fantasy_sessions_turns_total" })
+        {
+            Assert.Equal("counter", scraped.Types[total]);
+            Assert.NotEmpty(scraped.Find(total));
+        }
+
+        // GenAI semantic conventions, with their own bucket bounds (token counts are not seconds).
+        Assert.True(scraped.CheckHistogram("gen_ai_client_token_usage") >= 2); // input and output
+        Assert.True(scraped.CheckHistogram("gen_ai_client_operation_duration_seconds") >= 1);
+        Assert.True(scraped.CheckHistogram("gen_ai_client_operation_time_to_first_chunk_seconds") >= 1);
+        Assert.Contains(scraped.Find("gen_ai_client_token_usage_bucket", "gen_ai_token_type=input"), s => s.Labels["le"] == "67108864");
+        Assert.True(scraped.Sum("gen_ai_client_token_usage_count", "gen_ai_token_type=output", "gen_ai_provider_name=openai") >= 1);
+
+        // The runtime's meter comes along (ASP.NET Core's too: checked in a process of its own, RunCommandSpecs).
+        Assert.Contains("dotnet_gc_collections_total", scraped.Types.Keys);
 
         var (readyStatus, ready, _) = await SendAsync(fx.Get("/readyz", key: null));
         Assert.Equal(HttpStatusCode.OK, readyStatus);

@@ -74,6 +74,19 @@ public sealed class RunCommandSpecs
                 var ready = JsonDocument.Parse(await http.GetStringAsync(new Uri(baseUrl.Replace("/v1", "/readyz", StringComparison.Ordinal)))).RootElement;
                 Assert.Equal("ready", ready.GetProperty("status").GetString());
                 Assert.True(ready.GetProperty("upstream").GetProperty("reachable").GetBoolean());
+
+                // A fresh process lists the service's instruments before its first session, and ASP.NET Core's and
+                // the runtime's beside them (one gateway per process: nothing else adds to these series).
+                var metrics = PrometheusText.Parse(await http.GetStringAsync(new Uri(baseUrl.Replace("/v1", "/metrics", StringComparison.Ordinal))));
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_sessions_open")).Value);
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_sockets_open")).Value);
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_fallbacks_total")).Value);
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_replays_total")).Value);
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_rotations_total")).Value);
+                Assert.Empty(metrics.Find("fantasy_turns_total"));
+                metrics.CheckHistogram("http_server_request_duration_seconds");
+                Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", "http_route=/healthz", "http_response_status_code=200"));
+                Assert.True(metrics.Sum("dotnet_gc_heap_total_allocated_bytes_total") > 0);
                 lock (output)
                 {
                     Assert.Contains("embedded simulator", output.ToString(), StringComparison.Ordinal);

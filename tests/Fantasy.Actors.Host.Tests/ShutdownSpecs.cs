@@ -96,7 +96,9 @@ public sealed class ShutdownSpecs
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-metrics");
         using var scraped = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
-        Assert.Contains("fantasy_sessions_open", await scraped.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var text = PrometheusText.Parse(await scraped.Content.ReadAsStringAsync());
+        Assert.Equal("gauge", text.Types["fantasy_sessions_open"]);
+        Assert.Single(text.Find("fantasy_sessions_open"));
     }
 
     [Fact]

@@ -137,7 +137,7 @@ internal sealed partial class ConnectionActor
 
         if (opened)
         {
-            FantasyMetrics.OpenSockets.Add(-1);
+            FantasyMetrics.SocketClosed();
         }
 
         io.Cancel();

@@ -136,7 +136,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
             case ConnectSucceeded:
                 Timers.Cancel(ConnectTimeoutKey);
                 opened = true;
-                FantasyMetrics.OpenSockets.Add(1);
+                FantasyMetrics.SocketOpened();
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
                 parent.Tell(new Connected(epoch));
                 StartInbound();

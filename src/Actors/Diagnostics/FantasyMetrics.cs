@@ -15,15 +15,25 @@ public static class FantasyMetrics
     /// <summary>Request bytes sent upstream (WebSocket frames and HTTP bodies), by <c>transport</c>.</summary>
     public static readonly Counter<long> BytesSent = Meter.CreateCounter<long>("fantasy.upstream.bytes_sent", "By", "request bytes sent upstream");
 
-    public static readonly Counter<long> Rotations = Meter.CreateCounter<long>("fantasy.rotations", description: "connections replaced before the server's lifetime limit");
+    private static long rotations;
+    private static long replays;
+    private static long fallbacks;
+    private static long openSockets;
+    private static long openSessions;
 
-    public static readonly Counter<long> Replays = Meter.CreateCounter<long>("fantasy.replays", description: "turns resent with full input after a lost cache or a failed socket");
+    // Rotations, replays and fallbacks are totals read at each collection, like the two levels below: an exporter
+    // reports them at 0 from its first collection, so a rate or an alert has a series before the first event.
+    public static readonly ObservableCounter<long> Rotations = Meter.CreateObservableCounter("fantasy.rotations", () => Volatile.Read(ref rotations), description: "connections replaced before the server's lifetime limit");
 
-    public static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>("fantasy.fallbacks", description: "turns served over HTTP");
+    public static readonly ObservableCounter<long> Replays = Meter.CreateObservableCounter("fantasy.replays", () => Volatile.Read(ref replays), description: "turns resent with full input after a lost cache or a failed socket");
 
-    public static readonly UpDownCounter<long> OpenSockets = Meter.CreateUpDownCounter<long>("fantasy.sockets.open", description: "open upstream WebSockets");
+    public static readonly ObservableCounter<long> Fallbacks = Meter.CreateObservableCounter("fantasy.fallbacks", () => Volatile.Read(ref fallbacks), description: "turns served over HTTP");
 
-    public static readonly UpDownCounter<long> OpenSessions = Meter.CreateUpDownCounter<long>("fantasy.sessions.open", description: "live sessions");
+    /// <summary>Open upstream WebSockets in this process: a level read at each collection, so it reads 0 before the first one.</summary>
+    public static readonly ObservableUpDownCounter<long> OpenSockets = Meter.CreateObservableUpDownCounter("fantasy.sockets.open", () => Volatile.Read(ref openSockets), description: "open upstream WebSockets");
+
+    /// <summary>Live sessions in this process, read at each collection like <see cref="OpenSockets"/>.</summary>
+    public static readonly ObservableUpDownCounter<long> OpenSessions = Meter.CreateObservableUpDownCounter("fantasy.sessions.open", () => Volatile.Read(ref openSessions), description: "live sessions");
 
     /// <summary>Turns by outcome and transport (<c>fantasy.outcome</c>, <c>fantasy.transport</c>).</summary>
     public static readonly Counter<long> Turns = Meter.CreateCounter<long>("fantasy.sessions.turns", description: "turns ended through the sessions API, by outcome and transport");
@@ -39,4 +49,24 @@ public static class FantasyMetrics
     /// <summary>OpenTelemetry GenAI semantic conventions: time from the turn's start to its first upstream event, in seconds.</summary>
     public static readonly Histogram<double> TimeToFirstChunk = Meter.CreateHistogram<double>("gen_ai.client.operation.time_to_first_chunk", "s", "time to the first streamed event",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+
+    /// <summary>
+    /// Creates the instruments now (otherwise on the service's first use of them), so that an exporter started
+    /// before the first session lists them from its first collection.
+    /// </summary>
+    public static void EnsureCreated() => _ = Meter;
+
+    internal static void Rotated() => Interlocked.Increment(ref rotations);
+
+    internal static void Replayed() => Interlocked.Increment(ref replays);
+
+    internal static void FellBack() => Interlocked.Increment(ref fallbacks);
+
+    internal static void SocketOpened() => Interlocked.Increment(ref openSockets);
+
+    internal static void SocketClosed() => Interlocked.Decrement(ref openSockets);
+
+    internal static void SessionStarted() => Interlocked.Increment(ref openSessions);
+
+    internal static void SessionStopped() => Interlocked.Decrement(ref openSessions);
 }

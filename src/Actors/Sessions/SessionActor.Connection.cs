@@ -107,7 +107,7 @@ internal sealed partial class SessionActor
     private void RotateNow(string why)
     {
         rotations++;
-        FantasyMetrics.Rotations.Add(1);
+        FantasyMetrics.Rotated();
         rotateAfterTurn = false;
         log.Info("session {SessionId}: rotating connection {ConnectionEpoch} ({Why})", key.SessionId, epoch, why);
         DropConnection(close: true);
@@ -367,7 +367,7 @@ internal sealed partial class SessionActor
     private void Replay(RunningTurn r, string why)
     {
         replays++;
-        FantasyMetrics.Replays.Add(1);
+        FantasyMetrics.Replayed();
         r.Pending.Replays++;
         log.Info("session {SessionId}: turn {TurnId} replayed with full input on a new connection: {Why}", key.SessionId, r.Id, why);
         queue.PutBack(r.Pending);

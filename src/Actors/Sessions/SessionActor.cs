@@ -86,7 +86,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
     protected override void PreStart()
     {
-        FantasyMetrics.OpenSessions.Add(1);
+        FantasyMetrics.SessionStarted();
         deadlines.StopAt(Now + settings.SessionIdleTimeout);
         ArmDeadlines();
     }
@@ -274,7 +274,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
 
         fallbacks++;
-        FantasyMetrics.Fallbacks.Add(1);
+        FantasyMetrics.FellBack();
         var (plan, fullInput) = chain.Plan(submit, SessionChain.NoConnection, forceFresh: true);
         var body = submit.Request.ToHttpBody(plan is ChainPlan.Continue c ? c.PreviousResponseId : null, plan.Input, stream: true);
         var reason = policy.Describe(Now);
@@ -433,7 +433,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     protected override void PreRestart(Exception reason, object message)
     {
         // PostStop does not run on restart, and PreStart runs again: keep the open-sessions gauge balanced.
-        FantasyMetrics.OpenSessions.Add(-1);
+        FantasyMetrics.SessionStopped();
 
         // A crash: the running turn ends now (its socket goes with the old instance); queued turns survive,
         // re-delivered to the new instance in order.
@@ -454,7 +454,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
-        FantasyMetrics.OpenSessions.Add(-1);
+        FantasyMetrics.SessionStopped();
         if (running is { Transport: Transport.Http } http)
         {
             // Its WebSocket connection is a child and stops with the session; an HTTP turn is not.
