@@ -15,12 +15,39 @@ namespace Fantasy.Actors.Tests.Diagnostics;
 /// <summary>A turn's span and metrics, captured by OpenTelemetry's in-memory exporters.</summary>
 public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("telemetry-specs", output)
 {
-    private static ResponseRequest Request(params string[] users) => new()
+    private static ResponseRequest Request(string user, string model = "m-telemetry") => new()
     {
-        Model = "m-telemetry",
+        Model = model,
         Store = false,
-        Input = [.. users.Select(u => JsonDocument.Parse(JsonSerializer.Serialize(new { type = "message", role = "user", content = u })).RootElement.Clone())],
+        Input = [JsonDocument.Parse(JsonSerializer.Serialize(new { type = "message", role = "user", content = user })).RootElement.Clone()],
     };
+
+    /// <summary>
+    /// Points of the histogram <paramref name="name"/> whose tags include <paramref name="tags"/> (a null value: the
+    /// tag is absent), summed. Each spec uses a model of its own: the meter is the process's, other specs record too.
+    /// </summary>
+    private static long HistogramCount(List<Metric> metrics, string name, params (string Key, object? Value)[] tags)
+    {
+        long count = 0;
+        foreach (var metric in metrics.Where(m => m.Name == name))
+        {
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                var found = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var tag in point.Tags)
+                {
+                    found[tag.Key] = tag.Value;
+                }
+
+                if (tags.All(t => t.Value is null ? !found.ContainsKey(t.Key) : found.TryGetValue(t.Key, out var v) && Equals(v, t.Value)))
+                {
+                    count += point.GetHistogramCount();
+                }
+            }
+        }
+
+        return count;
+    }
 
     /// <summary>The spans of one conversation (other specs run turns at the same time).</summary>
     private static List<Activity> Of(List<Activity> spans, string conversation) =>
@@ -73,9 +100,11 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
         Assert.Equal(ActivityStatusCode.Unset, span.Status);
 
         meter.ForceFlush();
-        Assert.Contains(metrics, m => m.Name == "gen_ai.client.token.usage");
-        Assert.Contains(metrics, m => m.Name == "gen_ai.client.operation.duration");
-        Assert.Contains(metrics, m => m.Name == "gen_ai.client.operation.time_to_first_chunk");
+        var model = ("gen_ai.request.model", (object?)"m-telemetry");
+        Assert.Equal(2, HistogramCount(metrics, "gen_ai.client.operation.duration", model, ("gen_ai.provider.name", "openai"), ("gen_ai.response.model", "m-telemetry"), ("error.type", null)));
+        Assert.Equal(2, HistogramCount(metrics, "gen_ai.client.token.usage", model, ("gen_ai.token.type", "input")));
+        Assert.Equal(2, HistogramCount(metrics, "gen_ai.client.token.usage", model, ("gen_ai.token.type", "output")));
+        Assert.Equal(2, HistogramCount(metrics, "gen_ai.client.operation.time_to_first_chunk", model));
         Assert.Contains(metrics, m => m.Name == "fantasy.sessions.turns");
     }
 
@@ -83,13 +112,15 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
     public async Task A_fallback_turn_and_a_failed_turn_say_so_on_their_spans()
     {
         var spans = new List<Activity>();
+        var metrics = new List<Metric>();
         using var tracer = Sdk.CreateTracerProviderBuilder().AddSource(TurnTelemetry.ActivitySourceName).AddInMemoryExporter(spans).Build();
+        using var meter = Sdk.CreateMeterProviderBuilder().AddMeter(FantasyMetrics.MeterName).AddInMemoryExporter(metrics).Build();
 
         Sim.Faults.RefuseUpgrades(new HttpFault(426));
-        var fallback = await Sessions.RunTurnToEndAsync(new SessionKey("tenant-t", "fallback"), Request("over http")).WaitAsync(Patience);
+        var fallback = await Sessions.RunTurnToEndAsync(new SessionKey("tenant-t", "fallback"), Request("over http", "m-fallback")).WaitAsync(Patience);
         Assert.Equal(Transport.Http, fallback.Transport);
 
-        var failed = await Sessions.RunTurnToEndAsync(new SessionKey("tenant-t", "failed"), Request("please FAIL")).WaitAsync(Patience);
+        var failed = await Sessions.RunTurnToEndAsync(new SessionKey("tenant-t", "failed"), Request("please FAIL", "m-failed")).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Failed, failed.Outcome);
 
         tracer.ForceFlush();
@@ -103,5 +134,22 @@ public sealed class TelemetrySpecs(ITestOutputHelper output) : SessionsTestKit("
         Assert.Equal(ActivityStatusCode.Error, bad.Status);
         Assert.Equal("server_error", bad.GetTagItem("error.type"));
         Assert.Equal("failed", bad.GetTagItem("fantasy.outcome"));
+
+        // The fallback turn is an ordinary turn to the GenAI metrics (it used tokens, took time); the failed one
+        // carries its error type; the fallback counter (a process total, read at collection) has counted it.
+        meter.ForceFlush();
+        Assert.Equal(1, HistogramCount(metrics, "gen_ai.client.operation.duration", ("gen_ai.request.model", "m-fallback"), ("error.type", null)));
+        Assert.Equal(1, HistogramCount(metrics, "gen_ai.client.token.usage", ("gen_ai.request.model", "m-fallback"), ("gen_ai.token.type", "output")));
+        Assert.Equal(1, HistogramCount(metrics, "gen_ai.client.operation.duration", ("gen_ai.request.model", "m-failed"), ("error.type", "server_error")));
+        Assert.Equal(0, HistogramCount(metrics, "gen_ai.client.operation.duration", ("gen_ai.request.model", "m-failed"), ("error.type", null)));
+        var fallbacks = Assert.Single(metrics, m => m.Name == "fantasy.fallbacks");
+        Assert.Equal(MetricType.LongSum, fallbacks.MetricType);
+        long total = 0;
+        foreach (ref readonly var point in fallbacks.GetMetricPoints())
+        {
+            total += point.GetSumLong();
+        }
+
+        Assert.True(total >= 1, $"fantasy.fallbacks read {total} after a fallback turn");
     }
 }
