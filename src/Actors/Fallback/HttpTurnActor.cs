@@ -205,7 +205,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(InboundFrames.ReadAhead))
             .To(InboundDelivery.Sink(self))
-            .Run(Context.Materializer());
+            .Run(StreamMaterializer.For(Context.System)); // shared: no stream-supervisor actor per turn; PostStop aborts it
     }
 
     /// <summary>Hands buffered elements on while the consumer window allows; acknowledges the stream once all are taken.</summary>
