@@ -52,7 +52,7 @@ public sealed class ResponsesSessionChatClient : IChatClient
     {
         var (key, request, turn) = Prepare(messages, options);
         var end = await sessions.RunTurnToEndAsync(key, request, turn, cancellationToken).ConfigureAwait(false);
-        Ended(key, end);
+        Ended(key, end, cancellationToken);
         var message = new ChatMessage(ChatRole.Assistant, ChatMapping.Contents(end.Result)) { MessageId = end.Result.Output.LastOrDefault(o => o.Type == "message")?.Id };
         var response = new ChatResponse(message)
         {
@@ -88,7 +88,7 @@ public sealed class ResponsesSessionChatClient : IChatClient
                     yield return update;
                     break;
                 case TurnFinished finished:
-                    Ended(key, finished.End);
+                    Ended(key, finished.End, cancellationToken);
                     yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(ChatMapping.Usage(finished.End.Result.Usage) ?? new UsageDetails())])
                     {
                         ResponseId = finished.End.ResponseId ?? responseId,
@@ -132,19 +132,29 @@ public sealed class ResponsesSessionChatClient : IChatClient
         return (key, request, turn);
     }
 
-    /// <summary>Keeps the conversation's last response id for the next call's chaining; a failed turn leaves the previous one.</summary>
-    private void Ended(SessionKey key, TurnEnd end)
+    /// <summary>
+    /// Keeps the conversation's last response id for the next call's chaining. A turn that did not complete leaves the
+    /// previous one and throws: <see cref="OperationCanceledException"/> when the caller's token cancelled it (as every
+    /// <see cref="IChatClient"/> does), <see cref="InvalidOperationException"/> with the reason otherwise — failed,
+    /// rejected, or cancelled by the service (the session closed, the service stopping) — never an empty answer.
+    /// </summary>
+    private void Ended(SessionKey key, TurnEnd end, CancellationToken cancellationToken)
     {
-        if (end.Outcome is not (TurnOutcome.Completed or TurnOutcome.Incomplete) || end.ResponseId is not { } id)
+        if (end.Outcome is TurnOutcome.Cancelled)
         {
-            if (end.Outcome is TurnOutcome.Failed or TurnOutcome.Rejected)
-            {
-                throw new InvalidOperationException($"the turn of conversation '{key.Conversation}' ended {end.Outcome}: {end.Reason ?? end.Error?.Message}")
-                {
-                    Data = { ["retryable"] = end.Retryable, ["code"] = end.Error?.Code },
-                };
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+        }
 
+        if (end.Outcome is not (TurnOutcome.Completed or TurnOutcome.Incomplete))
+        {
+            throw new InvalidOperationException($"the turn of conversation '{key.Conversation}' ended {end.Outcome}: {end.Reason ?? end.Error?.Message}")
+            {
+                Data = { ["retryable"] = end.Retryable, ["code"] = end.Error?.Code, ["outcome"] = end.Outcome.ToString() },
+            };
+        }
+
+        if (end.ResponseId is not { } id)
+        {
             return;
         }
 

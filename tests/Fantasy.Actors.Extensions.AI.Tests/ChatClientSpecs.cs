@@ -1,5 +1,6 @@
 using System.ClientModel;
 using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
 using Microsoft.Extensions.AI;
 using OpenAI.Responses;
 
@@ -108,5 +109,101 @@ public sealed class ChatClientSpecs : SimulatedSessions
         var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "please FAIL")]).WaitAsync(Patience));
         Assert.Contains("Failed", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Waits (without sleeping) until the simulator has received <paramref name="count"/> turn requests.</summary>
+    private async Task RequestsArrivedAsync(long count)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Sim.Counters.ResponseCreateFrames < count)
+        {
+            Assert.True(clock.Elapsed < Patience, $"only {Sim.Counters.ResponseCreateFrames} of {count} requests arrived");
+            await Task.Yield();
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_call_cancelled_by_its_caller_throws_OperationCanceledException_and_frees_the_conversation(bool streaming)
+    {
+        var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
+        var options = new ChatOptions { ConversationId = "cancelled-" + streaming };
+        var first = await client.GetResponseAsync("hello", options).WaitAsync(Patience);
+
+        // The next call stalls upstream after response.created; its caller gives up while it runs.
+        Sim.Faults.Stall(TimeSpan.FromSeconds(20));
+        using var cts = new CancellationTokenSource();
+        Task call = streaming
+            ? Task.Run(async () =>
+            {
+                await foreach (var _ in client.GetStreamingResponseAsync("wait for me", options, cts.Token))
+                {
+                }
+            })
+            : client.GetResponseAsync("wait for me", options, cts.Token);
+        await RequestsArrivedAsync(2);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(Patience));
+
+        // The conversation is free at once (not behind a stalled turn) and still chains from its last completed response.
+        var next = await client.GetResponseAsync("after the cancel", options).WaitAsync(Patience);
+        Assert.Equal(options.ConversationId, next.ConversationId);
+        Assert.NotEqual(first.ResponseId, next.ResponseId);
+        // Over a new socket (the cancelled turn's was discarded), so as the whole context: the first exchange and the
+        // new message, and nothing of the cancelled call.
+        var body = Sim.Counters.LastRequests[^1].Body;
+        Assert.Contains("\"hello\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"after the cancel\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("wait for me", body, StringComparison.Ordinal);
+        Assert.Equal("ok: 3", next.Text); // the simulator counts the context items: hello, its answer, the new message
+    }
+
+    [Fact]
+    public async Task A_stream_its_caller_leaves_early_cancels_the_turn_and_frees_the_conversation()
+    {
+        var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
+        var options = new ChatOptions { ConversationId = "left-early" };
+        var opened = Sim.Counters.ConnectionsOpened;
+
+        // Thousands of deltas: far more than the consumer window lets the session take without its reader.
+        await foreach (var update in client.GetStreamingResponseAsync("LONG 2000", options).WithCancellation(CancellationToken.None))
+        {
+            Assert.Equal("left-early", update.ConversationId);
+            break; // the caller has seen enough
+        }
+
+        var status = await Sessions.GetStatusAsync(new SessionKey("default", "left-early")).WaitAsync(Patience);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (status is { Busy: true } && clock.Elapsed < Patience)
+        {
+            await Task.Yield();
+            status = await Sessions.GetStatusAsync(new SessionKey("default", "left-early")).WaitAsync(Patience);
+        }
+
+        Assert.False(status!.Busy);
+        var next = await client.GetResponseAsync("again", options).WaitAsync(Patience);
+        Assert.Equal(ChatFinishReason.Stop, next.FinishReason);
+
+        // The abandoned turn was cancelled, not finished in the background: its socket was discarded mid-turn and the
+        // next call opened another.
+        Assert.Equal(opened + 2, Sim.Counters.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task A_call_whose_session_is_closed_under_it_throws_with_the_reason_instead_of_answering_nothing()
+    {
+        var client = Sessions.AsChatClient(new ResponsesSessionChatClientOptions { DefaultModel = "m" });
+        var options = new ChatOptions { ConversationId = "closed-under" };
+        Sim.Faults.Stall(TimeSpan.FromSeconds(20));
+        var before = Sim.Counters.ResponseCreateFrames;
+        var call = client.GetResponseAsync("wait for me", options);
+        await RequestsArrivedAsync(before + 1);
+        Assert.True(await Sessions.CloseAsync(new SessionKey("default", "closed-under")).WaitAsync(Patience));
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => call.WaitAsync(Patience));
+        Assert.Contains("the session stopped while the turn was running", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("Failed", ex.Data["outcome"]);
+        Assert.Equal(true, ex.Data["retryable"]);
     }
 }
