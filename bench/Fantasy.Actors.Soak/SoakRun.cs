@@ -329,15 +329,29 @@ public static class SoakRun
         }
     }
 
-    /// <summary>Every <see cref="SoakOptions.FaultEvery"/>, one fault of a random kind for the next request or socket it applies to.</summary>
+    /// <summary>
+    /// Every <see cref="SoakOptions.FaultEvery"/>, one fault of a random kind for the next request or socket it applies
+    /// to — on a tick when the upstream saw traffic since the last fault. Faults wait in the simulator for a request
+    /// they apply to, so injecting on a clock alone would pile them up once few conversations are left, and the last
+    /// turns would meet nothing but queued faults (a tail of a minute or more on a run that is otherwise done).
+    /// </summary>
     private static async Task InjectFaultsAsync(ResponsesSimulator sim, SoakOptions options, SoakReport report, CancellationToken ct)
     {
         var random = new Random(options.Seed);
         using var timer = new PeriodicTimer(options.FaultEvery);
+        long Traffic() => sim.Counters.ConnectionsOpened + sim.Counters.UpgradesRefused + sim.Counters.ResponseCreateFrames + sim.Counters.HttpPosts;
+        var seen = Traffic();
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
+                var now = Traffic();
+                if (now == seen)
+                {
+                    continue;
+                }
+
+                seen = now;
                 var f = sim.Faults;
                 switch (random.Next(12))
                 {
