@@ -24,6 +24,12 @@ internal static class RelayProtocol
     public sealed record RelayedEvent(string TurnId, byte[] Json, ServerEvent? Parsed = null) : IClusterMessage;
 
     /// <summary>
+    /// Consecutive upstream events of one turn, as received, in one message to a relay on another node: the events the
+    /// session handled in one go (one inbound batch) cross the network together instead of one remote message each.
+    /// </summary>
+    public sealed record RelayedEvents(string TurnId, IReadOnlyList<byte[]> Events) : IClusterMessage;
+
+    /// <summary>
     /// The turn's one terminal. <see cref="TurnEnd.Result"/> carries only its <see cref="Protocol.TurnResult.Status"/>
     /// across the network; the relay completes it from the events it relayed.
     /// </summary>
@@ -32,24 +38,62 @@ internal static class RelayProtocol
 
 /// <summary>
 /// A turn's output when its session may live on another node: every event goes to the relay actor on the caller's
-/// node, addressed by the turn id. Serializable (the relay's path and the turn id).
+/// node, addressed by the turn id. Serializable (the relay's path and the turn id). Towards a relay on another node,
+/// events wait here until the session flushes them (after the events already in its mailbox, so one inbound batch
+/// makes one remote message) or until <see cref="MaxBatchBytes"/> of them wait; a start or terminal write flushes
+/// first, so the order is kept.
 /// </summary>
-internal sealed class RelayTurnOutput(IActorRef relay, string turnId) : ITurnOutput
+internal sealed class RelayTurnOutput(IActorRef relay, string turnId, bool? batch = null) : ITurnOutput
 {
+    /// <summary>Events waiting past this many bytes go at once.</summary>
+    public const int MaxBatchBytes = 256 * 1024;
+
+    // Batched (as their received bytes) when the relay is on another node; a relay in this process gets each parsed
+    // event at once. The parameter is for specs, which have no relay on another node.
+    private readonly bool remote = batch ?? !relay.Path.Address.HasLocalScope;
+    private List<byte[]>? waiting;
+    private int waitingBytes;
+
     public IActorRef Relay { get; } = relay;
 
     public string TurnId { get; } = turnId;
+
+    public bool HasBuffered => waiting is { Count: > 0 };
+
+    public void Flush()
+    {
+        if (waiting is not { Count: > 0 } events)
+        {
+            return;
+        }
+
+        waiting = null;
+        waitingBytes = 0;
+        Relay.Tell(events.Count == 1 ? new RelayProtocol.RelayedEvent(TurnId, events[0]) : new RelayProtocol.RelayedEvents(TurnId, events), ActorRefs.NoSender);
+    }
 
     public void Accepted(IActorRef session) => Relay.Tell(new RelayProtocol.TurnAccepted(TurnId), session);
 
     public bool TryWrite(TurnEvent item)
     {
+        if (item is TurnUpstreamEvent { Event: var e } && remote)
+        {
+            var json = ReceivedJson(e);
+            (waiting ??= new List<byte[]>(8)).Add(json);
+            waitingBytes += json.Length;
+            if (waitingBytes >= MaxBatchBytes)
+            {
+                Flush();
+            }
+
+            return true;
+        }
+
+        Flush();
         object message = item switch
         {
             TurnStarted s => new RelayProtocol.RelayedStarted(TurnId, s.Transport, s.Chained),
-            TurnUpstreamEvent e => Relay.Path.Address.HasLocalScope
-                ? new RelayProtocol.RelayedEvent(TurnId, [], e.Event)
-                : new RelayProtocol.RelayedEvent(TurnId, ReceivedJson(e.Event)),
+            TurnUpstreamEvent u => new RelayProtocol.RelayedEvent(TurnId, [], u.Event),
             TurnFinished f => new RelayProtocol.RelayedFinished(TurnId, f.End),
             _ => throw new ArgumentOutOfRangeException(nameof(item), item, "not a turn event"),
         };

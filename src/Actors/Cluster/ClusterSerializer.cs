@@ -30,6 +30,7 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
     private const string Accepted = "accepted";
     private const string Started = "started";
     private const string Event = "event";
+    private const string Events = "events";
     private const string Finished = "finished";
 
     /// <summary>Made by Akka from the serializer's configuration.</summary>
@@ -56,6 +57,7 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
         TurnAccepted => Accepted,
         RelayedStarted => Started,
         RelayedEvent => Event,
+        RelayedEvents => Events,
         RelayedFinished => Finished,
         _ => throw new ArgumentException($"{o.GetType()} is not a cluster message", nameof(o)),
     };
@@ -80,6 +82,30 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
             return bytes;
         }
 
+        if (obj is RelayedEvents batch)
+        {
+            // The turn id, a separator, then each event as a 4-byte little-endian length and its bytes as they came.
+            var id = System.Text.Encoding.UTF8.GetBytes(batch.TurnId);
+            var size = id.Length + 1;
+            foreach (var e in batch.Events)
+            {
+                size += 4 + e.Length;
+            }
+
+            var bytes = new byte[size];
+            id.CopyTo(bytes, 0);
+            bytes[id.Length] = (byte)'\n';
+            var at = id.Length + 1;
+            foreach (var e in batch.Events)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(at), e.Length);
+                e.CopyTo(bytes, at + 4);
+                at += 4 + e.Length;
+            }
+
+            return bytes;
+        }
+
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
         {
@@ -99,6 +125,30 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
         {
             var split = Array.IndexOf(bytes, (byte)'\n');
             return new RelayedEvent(System.Text.Encoding.UTF8.GetString(bytes, 0, split), bytes[(split + 1)..]);
+        }
+
+        if (manifest == Events)
+        {
+            var split = Array.IndexOf(bytes, (byte)'\n');
+            var events = new List<byte[]>();
+            for (var at = split + 1; at < bytes.Length;)
+            {
+                if (at + 4 > bytes.Length)
+                {
+                    throw new System.Runtime.Serialization.SerializationException($"a relayed event batch is cut short at byte {at} of {bytes.Length}");
+                }
+
+                var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+                if (length < 0 || at + 4 + length > bytes.Length)
+                {
+                    throw new System.Runtime.Serialization.SerializationException($"a relayed event batch is cut short at byte {at} of {bytes.Length}");
+                }
+
+                events.Add(bytes[(at + 4)..(at + 4 + length)]);
+                at += 4 + length;
+            }
+
+            return new RelayedEvents(System.Text.Encoding.UTF8.GetString(bytes, 0, split), events);
         }
 
         using var doc = JsonDocument.Parse(bytes);

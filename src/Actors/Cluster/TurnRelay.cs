@@ -78,7 +78,14 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
                 turn.Out.TryWrite(new TurnStarted(started.Transport, started.Chained));
                 break;
             case RelayedEvent relayed when turns.TryGetValue(relayed.TurnId, out var turn):
-                OnEvent(relayed, turn);
+                OnEvent(relayed.Parsed, relayed.Json, turn);
+                break;
+            case RelayedEvents relayed when turns.TryGetValue(relayed.TurnId, out var turn):
+                foreach (var json in relayed.Events)
+                {
+                    OnEvent(null, json, turn);
+                }
+
                 break;
             case RelayedFinished finished when turns.TryGetValue(finished.TurnId, out var turn):
                 var result = turn.Events > 0
@@ -93,7 +100,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
             case Terminated terminated:
                 OnSessionGone(terminated);
                 break;
-            case TurnAccepted or RelayedStarted or RelayedEvent or RelayedFinished or AcceptTimedOut or Resend or SessionProtocol.CancelSessionTurn:
+            case TurnAccepted or RelayedStarted or RelayedEvent or RelayedEvents or RelayedFinished or AcceptTimedOut or Resend or SessionProtocol.CancelSessionTurn:
                 // The turn has already ended here (its session or node was lost first).
                 break;
             default:
@@ -102,17 +109,17 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         }
     }
 
-    private static void OnEvent(RelayedEvent relayed, Relayed turn)
+    private static void OnEvent(ServerEvent? parsed, byte[] json, Relayed turn)
     {
         ServerEvent e;
         try
         {
-            e = relayed.Parsed ?? EventParser.Parse(relayed.Json, keepRaw: true);
+            e = parsed ?? EventParser.Parse(json, keepRaw: true);
         }
         catch (ProtocolException)
         {
             // The owning node parsed these bytes already; should they not parse here, they are passed on, not lost.
-            e = new UnknownEvent("invalid", relayed.Json);
+            e = new UnknownEvent("invalid", json);
         }
 
         turn.Events++;

@@ -251,7 +251,14 @@ internal sealed partial class SessionActor
         else
         {
             r.Unread.Sent(e.ReceivedBytes);
-            r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(e));
+            var output = r.Pending.Submit.Out;
+            output.TryWrite(new TurnUpstreamEvent(e));
+            if (output.HasBuffered && !flushScheduled)
+            {
+                // Towards another node: the events already in the mailbox join this one, then all go as one message.
+                flushScheduled = true;
+                Self.Tell(SessionProtocol.FlushOutput.Instance);
+            }
         }
     }
 

@@ -48,6 +48,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private RunningTurn? running;
     private bool rotateAfterTurn;
     private bool stopWhenIdle;
+    private bool flushScheduled;
     private int turns;
     private int rotations;
     private int replays;
@@ -100,6 +101,10 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         {
             case DeadlineReached:
                 OnDeadlines();
+                break;
+            case FlushOutput:
+                flushScheduled = false;
+                running?.Pending.Submit.Out.Flush();
                 break;
             case SubmitTurn submit:
                 Enqueue(submit);

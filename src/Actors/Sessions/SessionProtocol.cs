@@ -50,4 +50,14 @@ internal static class SessionProtocol
         {
         }
     }
+
+    /// <summary>A session to itself: send the running turn's waiting events (<see cref="ITurnOutput.Flush"/>). Never crosses nodes.</summary>
+    public sealed class FlushOutput
+    {
+        public static readonly FlushOutput Instance = new();
+
+        private FlushOutput()
+        {
+        }
+    }
 }

@@ -16,6 +16,12 @@ internal interface ITurnOutput
 
     bool TryWrite(TurnEvent item);
 
+    /// <summary>Whether written events wait in the output for <see cref="Flush"/> (a relay on another node batches them).</summary>
+    bool HasBuffered { get; }
+
+    /// <summary>Sends what waits (nothing for a channel). A terminal write flushes first on its own.</summary>
+    void Flush();
+
     bool TryComplete();
 }
 
@@ -27,6 +33,12 @@ internal sealed class ChannelTurnOutput(ChannelWriter<TurnEvent> writer) : ITurn
     }
 
     public bool TryWrite(TurnEvent item) => writer.TryWrite(item);
+
+    public bool HasBuffered => false;
+
+    public void Flush()
+    {
+    }
 
     public bool TryComplete() => writer.TryComplete();
 }

@@ -84,6 +84,62 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_relayed_event_batch_cut_short_is_a_serialization_error_not_a_wrong_event()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(new RelayedEvents("t", [[1, 2, 3]]));
+        var whole = serializer.ToBinary(new RelayedEvents("t", ["""{"type":"a"}"""u8.ToArray(), """{"type":"b"}"""u8.ToArray()]));
+        var manifest = serializer.Manifest(new RelayedEvents("t", []));
+        Assert.Equal(2, ((RelayedEvents)serializer.FromBinary(whole, manifest)).Events.Count);
+        foreach (var cut in new[] { whole.Length - 1, whole.Length - 13, 4 })
+        {
+            Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(whole[..cut], manifest));
+        }
+    }
+
+    [Fact]
+    public void A_relay_output_towards_another_node_batches_events_until_flushed_and_keeps_their_order()
+    {
+        var relay = CreateTestProbe();
+        var output = new RelayTurnOutput(relay.Ref, "t-batch", batch: true);
+        static TurnUpstreamEvent Delta(string text) =>
+            new(EventParser.Parse(System.Text.Encoding.UTF8.GetBytes($$"""{"type":"response.output_text.delta","item_id":"m","output_index":0,"content_index":0,"delta":"{{text}}"}"""), keepRaw: true));
+
+        output.TryWrite(new TurnStarted(Transport.WebSocket, true));
+        Assert.Equal("t-batch", relay.ExpectMsg<RelayedStarted>().TurnId);
+        output.TryWrite(Delta("a"));
+        output.TryWrite(Delta("b"));
+        output.TryWrite(Delta("c"));
+        Assert.True(output.HasBuffered);
+        relay.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        output.Flush();
+        var first = relay.ExpectMsg<RelayedEvents>();
+        Assert.Equal(["a", "b", "c"], first.Events.Select(e => ((OutputTextDelta)EventParser.Parse(e, keepRaw: false)).Delta));
+        Assert.False(output.HasBuffered);
+        output.Flush();
+        relay.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing waiting, nothing sent
+
+        // One event alone goes as a single event; a terminal flushes what waits before itself.
+        output.TryWrite(Delta("d"));
+        output.Flush();
+        Assert.Equal("d", ((OutputTextDelta)EventParser.Parse(relay.ExpectMsg<RelayedEvent>().Json, keepRaw: false)).Delta);
+        output.TryWrite(Delta("e"));
+        output.TryWrite(new TurnFinished(TurnEnd.Failed("x", retryable: true)));
+        Assert.Equal("e", ((OutputTextDelta)EventParser.Parse(relay.ExpectMsg<RelayedEvent>().Json, keepRaw: false)).Delta);
+        relay.ExpectMsg<RelayedFinished>();
+
+        // Past MaxBatchBytes the waiting events go without a flush.
+        var big = new string('x', 100_000);
+        for (var i = 0; i < 3; i++)
+        {
+            output.TryWrite(Delta(big));
+        }
+
+        Assert.Equal(3, relay.ExpectMsg<RelayedEvents>().Events.Count);
+        Assert.False(output.HasBuffered);
+    }
+
+    [Fact]
     public void The_relayed_turn_messages_come_back_equal()
     {
         Assert.Equal(new TurnAccepted("t1"), RoundTrip(new TurnAccepted("t1")));
@@ -93,6 +149,12 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         var relayed = RoundTrip(new RelayedEvent("turn-x-9", json));
         Assert.Equal("turn-x-9", relayed.TurnId);
         Assert.Equal(json, relayed.Json);
+
+        byte[][] events = [json, """{"type":"response.in_progress"}"""u8.ToArray(), [], new byte[70_000]];
+        var batch = RoundTrip(new RelayedEvents("turn-x-10", events));
+        Assert.Equal("turn-x-10", batch.TurnId);
+        Assert.Equal(events.Length, batch.Events.Count);
+        Assert.All(events.Zip(batch.Events), p => Assert.Equal(p.First, p.Second));
 
         var error = new UpstreamError(ErrorOrigin.HttpResponse, 429, "rate_limit_error", "rate_limit_exceeded", "slow down", "model",
             new Dictionary<string, string> { ["retry-after-ms"] = "250", ["x-request-id"] = "req_1" }) { StreamId = "s1", SequenceNumber = 4 };
