@@ -14,6 +14,9 @@ namespace Fantasy.Actors.Host;
 /// </summary>
 public sealed class ClusterTenantIndex
 {
+    /// <summary>The replicated session set of tenant <c>t</c> is the ORSet <c>{SessionsKeyPrefix}t</c> (<see cref="Fantasy.Actors.Cluster.SessionAdmission"/> reads it too).</summary>
+    public const string SessionsKeyPrefix = "fantasy-sessions-";
+
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(3);
 
     private readonly IActorRef replicator;
@@ -29,7 +32,7 @@ public sealed class ClusterTenantIndex
         var data = DistributedData.Get(system);
         replicator = data.Replicator;
         self = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress;
-        sessionsKey = new ORSetKey<string>("fantasy-sessions-" + tenant);
+        sessionsKey = new ORSetKey<string>(SessionsKeyPrefix + tenant);
         responsesKey = new ORSetKey<string>("fantasy-responses-" + tenant);
         system.ActorOf(Props.Create(() => new Mirror(this)), "fantasy-tenant-index-" + tenant);
     }

@@ -133,7 +133,8 @@ public sealed class Gateway : IAsyncDisposable
         // The drain runs in the hosts's "stopping" phase, before any hosted service stops: Kestrel still answers
         // (503 to new turns) and the actor system still runs the turns in flight.
         builder.Services.AddHostedService<DrainService>();
-        builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), fantasy.Cluster));
+        builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), fantasy.Cluster,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<TenantDirectory>()));
 
         var app = builder.Build();
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms");

@@ -13,4 +13,7 @@ internal static partial class Logs
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: every running turn ended after {Elapsed}; stopping the server and the actor system")]
     public static partial void DrainCompleted(ILogger logger, TimeSpan elapsed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "tenant {Tenant}: the cluster's session admission did not answer within {Timeout}; session {Conversation} admitted on this node's replicated count")]
+    public static partial void AdmissionUnanswered(ILogger logger, string tenant, TimeSpan timeout, string conversation);
 }

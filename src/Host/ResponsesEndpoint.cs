@@ -74,7 +74,18 @@ internal sealed class ResponsesEndpoint
             return;
         }
 
-        if (!tenant.TryAddSession(conversation, ephemeral ? null : tenant.Options.MaxSessions))
+        bool admitted;
+        try
+        {
+            admitted = await tenant.TryAddSessionAsync(conversation, ephemeral ? null : tenant.Options.MaxSessions, context.RequestAborted);
+        }
+        catch
+        {
+            gate.Exit();
+            throw;
+        }
+
+        if (!admitted)
         {
             gate.Exit();
             await TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.TenantSessionLimit, $"This tenant already has {tenant.Options.MaxSessions} sessions (its limit); close one with DELETE /v1/sessions/{{id}}."));

@@ -4,7 +4,9 @@ using Akka.Configuration;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace Fantasy.Actors.Host;
 
@@ -17,11 +19,18 @@ public sealed class TenantDirectory
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
-    /// <param name="cluster">Cluster mode's options, when it is on: tenant indexes are replicated, and a tenant's own sessions are a region of their own.</param>
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null)
+    /// <summary>How long a new session waits for the cluster's admission before the gateway falls back to the replicated count.</summary>
+    public static readonly TimeSpan AdmissionTimeout = TimeSpan.FromSeconds(5);
+
+    /// <param name="cluster">
+    /// Cluster mode's options, when it is on: tenant indexes are replicated, a tenant's own sessions are a region of
+    /// their own, and a tenant's session limit is kept by one admission entity cluster-wide (<see cref="SessionAdmission"/>).
+    /// </param>
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null, ILogger? log = null)
     {
         var clustered = cluster is { Enabled: true };
         ArgumentNullException.ThrowIfNull(options);
+        var admission = clustered ? SessionAdmission.Start(system, ClusterTenantIndex.SessionsKeyPrefix) : null;
         foreach (var tenant in options.Tenants)
         {
             var sessions = tenant.UpstreamApiKey is null && tenant.UpstreamBaseUrl is null && tenant.MaxQueuedTurns is null
@@ -30,6 +39,8 @@ public sealed class TenantDirectory
             tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant)
             {
                 Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
+                Admission = admission,
+                Log = log,
             };
         }
     }
@@ -77,6 +88,11 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
     /// <summary>Cluster mode: the tenant's sessions and response ids as every gateway node recorded them.</summary>
     public ClusterTenantIndex? Cluster { get; init; }
 
+    /// <summary>Cluster mode: the region of the admission entities that keep each tenant's session limit cluster-wide.</summary>
+    public IActorRef? Admission { get; init; }
+
+    public ILogger? Log { get; init; }
+
     public IReadOnlyCollection<string> SessionIds => Cluster is { } c ? [.. sessionIds.Keys.Union(c.Sessions)] : sessionIds.Keys.ToList();
 
     /// <summary>The number of sessions, without copying their ids (this node's; in cluster mode at least the replicated count).</summary>
@@ -113,6 +129,39 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
         }
     }
 
+    /// <summary>
+    /// Adds the session unless the tenant is at <paramref name="max"/> sessions. In cluster mode with a limit, the
+    /// tenant's admission entity decides (one step cluster-wide, so two nodes cannot both admit the last place); if it
+    /// does not answer within <see cref="TenantDirectory.AdmissionTimeout"/>, the replicated count decides, as a warning says.
+    /// </summary>
+    public async Task<bool> TryAddSessionAsync(string conversation, int? max, CancellationToken cancellationToken)
+    {
+        if (HasSession(conversation) || max is null || Admission is null)
+        {
+            return TryAddSession(conversation, max);
+        }
+
+        try
+        {
+            if (!await SessionAdmission.AdmitAsync(Admission, Options.Name, conversation, max.Value, TenantDirectory.AdmissionTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+        catch (AskTimeoutException)
+        {
+            if (Log is { } log)
+            {
+                Logs.AdmissionUnanswered(log, Options.Name, TenantDirectory.AdmissionTimeout, conversation);
+            }
+
+            return TryAddSession(conversation, max);
+        }
+
+        TryAddSession(conversation, max: null);
+        return true;
+    }
+
     public void RemoveSession(string conversation)
     {
         lock (sessionGate)
@@ -123,6 +172,10 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             }
 
             Cluster?.RemoveSession(conversation);
+            if (Admission is { } admission)
+            {
+                SessionAdmission.Release(admission, Options.Name, conversation);
+            }
         }
     }
 

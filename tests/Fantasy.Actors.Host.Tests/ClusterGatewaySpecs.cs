@@ -169,6 +169,57 @@ public sealed class ClusterGatewaySpecs
         }
     }
 
+    [Fact]
+    public async Task A_tenants_session_limit_holds_across_gateways_admitting_at_the_same_moment()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        const string limited = "--Fantasy:Tenants:acme:MaxSessions=5";
+        await using var first = await StartAsync(sim, limited);
+        var firstCluster = Akka.Cluster.Cluster.Get(first.App.Services.GetRequiredService<ActorSystem>());
+        await firstCluster.JoinAsync(firstCluster.SelfAddress).WaitAsync(Patience);
+        await using var second = await StartAsync(sim, limited, $"--Fantasy:Cluster:SeedNodes:0={firstCluster.SelfAddress}");
+        await WaitUpAsync(first, 2);
+        await WaitUpAsync(second, 2);
+        using var http = new HttpClient { Timeout = Patience };
+
+        // Twenty new conversations at once, ten through each gateway, for five places: each gateway alone would
+        // admit up to five of its own before the other's replicated set reached it.
+        var attempts = Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await SendAsync(http, HttpMethod.Post, i % 2 == 0 ? first : second, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", $"limited-{i}");
+            var body = await response.Content.ReadAsStringAsync();
+            return (Session: $"limited-{i}", response.StatusCode, Body: body);
+        }).ToList();
+        var results = await Task.WhenAll(attempts).WaitAsync(Patience);
+
+        var admitted = results.Where(r => r.StatusCode == System.Net.HttpStatusCode.OK).Select(r => r.Session).ToList();
+        Assert.Equal(5, admitted.Count);
+        Assert.All(results.Where(r => r.StatusCode != System.Net.HttpStatusCode.OK), r =>
+        {
+            Assert.Equal((System.Net.HttpStatusCode)429, r.StatusCode);
+            Assert.Contains("too_many_sessions", r.Body, StringComparison.Ordinal);
+        });
+
+        // A session the tenant already has is no new session; a closed one frees its place on every node.
+        using (var again = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", """{"model":"m","input":"again"}""", admitted[0]))
+        {
+            Assert.True(again.IsSuccessStatusCode, await again.Content.ReadAsStringAsync());
+        }
+
+        using (var closed = await SendAsync(http, HttpMethod.Delete, second, $"/v1/sessions/{admitted[1]}", "sk-acme"))
+        {
+            Assert.True(closed.IsSuccessStatusCode, await closed.Content.ReadAsStringAsync());
+        }
+
+        using (var sixth = await SendAsync(http, HttpMethod.Post, first, "/v1/responses", "sk-acme", """{"model":"m","input":"in its place"}""", "limited-new"))
+        {
+            Assert.True(sixth.IsSuccessStatusCode, await sixth.Content.ReadAsStringAsync());
+        }
+
+        using var seventh = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", """{"model":"m","input":"one too many"}""", "limited-newer");
+        Assert.Equal((System.Net.HttpStatusCode)429, seventh.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, Gateway gateway, string path, string key, string? json = null, string? session = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, path));

@@ -32,6 +32,9 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
     private const string Event = "event";
     private const string Events = "events";
     private const string Finished = "finished";
+    private const string AdmitSession = "admit";
+    private const string AdmittedSession = "admitted";
+    private const string ReleasedSession = "released";
 
     /// <summary>Made by Akka from the serializer's configuration.</summary>
     public ClusterSerializer(ExtendedActorSystem system)
@@ -59,6 +62,9 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
         RelayedEvent => Event,
         RelayedEvents => Events,
         RelayedFinished => Finished,
+        SessionAdmission.Admit => AdmitSession,
+        SessionAdmission.Admitted => AdmittedSession,
+        SessionAdmission.Released => ReleasedSession,
         _ => throw new ArgumentException($"{o.GetType()} is not a cluster message", nameof(o)),
     };
 
@@ -169,6 +175,9 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
             Accepted => new TurnAccepted(Str(o, "turn")!),
             Started => new RelayedStarted(Str(o, "turn")!, Enum.Parse<Transport>(Str(o, "transport")!), o.GetProperty("chained").GetBoolean()),
             Finished => new RelayedFinished(Str(o, "turn")!, ReadEnd(o.GetProperty("end"))),
+            AdmitSession => new SessionAdmission.Admit(Str(o, "tenant")!, Str(o, "session")!, o.GetProperty("max").GetInt32()),
+            AdmittedSession => new SessionAdmission.Admitted(o.GetProperty("ok").GetBoolean(), o.GetProperty("count").GetInt32()),
+            ReleasedSession => new SessionAdmission.Released(Str(o, "tenant")!, Str(o, "session")!),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown cluster message manifest '{manifest}'"),
         };
     }
@@ -228,6 +237,19 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
                 w.WriteString("turn", f.TurnId);
                 w.WritePropertyName("end");
                 WriteEnd(w, f.End);
+                break;
+            case SessionAdmission.Admit a:
+                w.WriteString("tenant", a.Tenant);
+                w.WriteString("session", a.SessionId);
+                w.WriteNumber("max", a.Max);
+                break;
+            case SessionAdmission.Admitted a:
+                w.WriteBoolean("ok", a.Ok);
+                w.WriteNumber("count", a.Count);
+                break;
+            case SessionAdmission.Released r:
+                w.WriteString("tenant", r.Tenant);
+                w.WriteString("session", r.SessionId);
                 break;
             default:
                 throw new ArgumentException($"{obj.GetType()} is not a cluster message", nameof(obj));

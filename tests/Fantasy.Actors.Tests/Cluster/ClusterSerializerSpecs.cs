@@ -81,6 +81,10 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(status, RoundTrip(status));
         var fresh = new SessionStatus(Key.SessionId, 0, "none", null, null, 0, 0, 0, 0, 0, false, Transport.None, "");
         Assert.Equal(fresh, RoundTrip(fresh));
+
+        Assert.Equal(new SessionAdmission.Admit("tenant-a", Key.SessionId, 25), RoundTrip(new SessionAdmission.Admit("tenant-a", Key.SessionId, 25)));
+        Assert.Equal(new SessionAdmission.Admitted(false, 25), RoundTrip(new SessionAdmission.Admitted(false, 25)));
+        Assert.Equal(new SessionAdmission.Released("tenant-a", Key.SessionId), RoundTrip(new SessionAdmission.Released("tenant-a", Key.SessionId)));
     }
 
     [Fact]
