@@ -125,7 +125,7 @@ internal sealed class ResponsesEndpoint
             if (ephemeral)
             {
                 await tenant.Sessions.CloseAsync(key, CancellationToken.None);
-                tenant.RemoveSession(conversation);
+                await tenant.RemoveSessionAsync(conversation, admitted: false);
             }
         }
     }

@@ -27,7 +27,7 @@ internal static class SessionsEndpoints
             }
             else
             {
-                tenant.RemoveSession(id);
+                await tenant.RemoveSessionAsync(id);
             }
         }
 
@@ -67,15 +67,20 @@ internal static class SessionsEndpoints
     {
         var tenant = context.Tenant();
 
-        var existed = SessionKey.IsValidPart(id) && tenant.HasSession(id)
-                      && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        var known = SessionKey.IsValidPart(id) && tenant.HasSession(id);
+        var existed = known && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        if (known)
+        {
+            // Also when it had already stopped on its own (idle timeout): the tenant no longer has it, nor counts it.
+            await tenant.RemoveSessionAsync(id);
+        }
+
         if (!existed)
         {
             await OpenAIErrors.WriteAsync(context, 404, $"No session with id '{id}'.", param: "id", code: "session_not_found");
             return;
         }
 
-        tenant.RemoveSession(id);
         context.Response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(context.Response.Body);
         w.WriteStartObject();

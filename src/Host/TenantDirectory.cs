@@ -136,6 +136,51 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
     /// </summary>
     public async Task<bool> TryAddSessionAsync(string conversation, int? max, CancellationToken cancellationToken)
     {
+        if (await TryAdmitAsync(conversation, max, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        // At the limit. Sessions that stopped on their own (session.session-idle-timeout) still count until something
+        // notices they are gone: look once (at most every PruneInterval), free their places, and ask again.
+        return await PruneAsync(cancellationToken).ConfigureAwait(false) > 0
+               && await TryAdmitAsync(conversation, max, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The least time between two looks for stopped sessions when a tenant is at its limit.</summary>
+    public static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(5);
+
+    private long lastPrune = long.MinValue;
+
+    /// <summary>Forgets the tenant's sessions that no longer exist (their status says so); how many.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref lastPrune);
+        if (last != long.MinValue && now - last < (long)PruneInterval.TotalMilliseconds)
+        {
+            return 0;
+        }
+
+        if (Interlocked.CompareExchange(ref lastPrune, now, last) != last)
+        {
+            return 0; // another request is looking
+        }
+
+        var gone = 0;
+        await Parallel.ForEachAsync(SessionIds, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
+        {
+            if (await Sessions.GetStatusAsync(new SessionKey(Options.Name, id), ct).ConfigureAwait(false) is null)
+            {
+                await RemoveSessionAsync(id).ConfigureAwait(false);
+                Interlocked.Increment(ref gone);
+            }
+        }).ConfigureAwait(false);
+        return gone;
+    }
+
+    private async Task<bool> TryAdmitAsync(string conversation, int? max, CancellationToken cancellationToken)
+    {
         if (HasSession(conversation) || max is null || Admission is null)
         {
             return TryAddSession(conversation, max);
@@ -162,7 +207,11 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
         return true;
     }
 
-    public void RemoveSession(string conversation)
+    /// <summary>
+    /// Forgets the session here and in the replicated index; in cluster mode, for a tenant with a limit, its admission
+    /// place is free when this completes (<paramref name="admitted"/> false: an ephemeral session, never admitted).
+    /// </summary>
+    public async Task RemoveSessionAsync(string conversation, bool admitted = true)
     {
         lock (sessionGate)
         {
@@ -172,9 +221,17 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             }
 
             Cluster?.RemoveSession(conversation);
-            if (Admission is { } admission)
+        }
+
+        if (admitted && Options.MaxSessions is not null && Admission is { } admission)
+        {
+            try
             {
-                SessionAdmission.Release(admission, Options.Name, conversation);
+                await SessionAdmission.ReleaseAsync(admission, Options.Name, conversation, TenantDirectory.AdmissionTimeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                // The entity is unreachable now; when it starts again it reads the replicated set, which no longer has it.
             }
         }
     }

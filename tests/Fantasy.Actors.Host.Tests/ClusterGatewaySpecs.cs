@@ -220,6 +220,53 @@ public sealed class ClusterGatewaySpecs
         Assert.Equal((System.Net.HttpStatusCode)429, seventh.StatusCode);
     }
 
+    [Fact]
+    public async Task A_session_that_stopped_on_its_own_frees_its_place_across_gateways()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        string[] limited = ["--Fantasy:Tenants:acme:MaxSessions=1", "--Fantasy:Hocon=fantasy.session.session-idle-timeout = 2s\nfantasy.session.idle-close-after = 1s"];
+        await using var first = await StartAsync(sim, limited);
+        var firstCluster = Akka.Cluster.Cluster.Get(first.App.Services.GetRequiredService<ActorSystem>());
+        await firstCluster.JoinAsync(firstCluster.SelfAddress).WaitAsync(Patience);
+        await using var second = await StartAsync(sim, [.. limited, $"--Fantasy:Cluster:SeedNodes:0={firstCluster.SelfAddress}"]);
+        await WaitUpAsync(first, 2);
+        await WaitUpAsync(second, 2);
+        using var http = new HttpClient { Timeout = Patience };
+
+        using (var one = await SendAsync(http, HttpMethod.Post, first, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-1"))
+        using (var two = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-2"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, one.StatusCode);
+            Assert.Equal((System.Net.HttpStatusCode)429, two.StatusCode);
+        }
+
+        // The first session stops after its idle timeout wherever it lives; the other gateway's next try gets its place.
+        var sessions = first.App.Services.GetRequiredService<Fantasy.Actors.Api.IResponsesSessions>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await sessions.GetStatusAsync(new Fantasy.Actors.Contract.SessionKey("acme", "place-1")) is not null)
+        {
+            Assert.True(clock.Elapsed < Patience, "place-1 never stopped");
+            await Task.Delay(50);
+        }
+
+        while (true)
+        {
+            using var retry = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-2");
+            if (retry.StatusCode == System.Net.HttpStatusCode.OK)
+            {
+                break;
+            }
+
+            Assert.Equal((System.Net.HttpStatusCode)429, retry.StatusCode);
+            Assert.True(clock.Elapsed < Patience, "place-2 never admitted: " + await retry.Content.ReadAsStringAsync());
+            await Task.Delay(200);
+        }
+
+        // And the place is taken again, for every node.
+        using var three = await SendAsync(http, HttpMethod.Post, first, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-3");
+        Assert.Equal((System.Net.HttpStatusCode)429, three.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, Gateway gateway, string path, string key, string? json = null, string? session = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, path));

@@ -53,7 +53,7 @@ public sealed class GateSpecs
     }
 
     [Fact]
-    public void A_tenant_at_its_limit_admits_exactly_the_limit_when_many_new_sessions_race()
+    public async Task A_tenant_at_its_limit_admits_exactly_the_limit_when_many_new_sessions_race()
     {
         var tenant = new TenantState(new TenantOptions("t", ["k"], null, null, MaxSessions: 10, MaxQueuedTurns: null), sessions: null!, maxResponseIds: 10);
         var admitted = 0;
@@ -68,7 +68,7 @@ public sealed class GateSpecs
         Assert.Equal(10, admitted);
         Assert.Equal(10, tenant.SessionCount);
         Assert.False(tenant.TryAddSession("s-one-more", max: 10));
-        tenant.RemoveSession(tenant.SessionIds.First());
+        await tenant.RemoveSessionAsync(tenant.SessionIds.First());
         Assert.True(tenant.TryAddSession("s-new", max: 10));
     }
 }

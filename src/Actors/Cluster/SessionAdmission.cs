@@ -47,11 +47,14 @@ public static class SessionAdmission
         return answer.Ok;
     }
 
-    /// <summary>Tells the tenant's entity that <paramref name="sessionId"/> is gone (closed); its place is free.</summary>
-    public static void Release(IActorRef region, string tenant, string sessionId)
+    /// <summary>
+    /// Tells the tenant's entity that <paramref name="sessionId"/> is gone (closed, or stopped on its own); its place is
+    /// free once the entity has it, which the returned task waits for (an admission asked after it sees the place).
+    /// </summary>
+    public static async Task ReleaseAsync(IActorRef region, string tenant, string sessionId, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(region);
-        region.Tell(new Released(tenant, sessionId));
+        await region.Ask<Admitted>(new Released(tenant, sessionId), timeout).ConfigureAwait(false);
     }
 
     /// <summary>Admit a new session of the tenant, unless it already has <see cref="Max"/>.</summary>
@@ -156,6 +159,7 @@ public static class SessionAdmission
                     break;
                 case Released released:
                     admitted.Remove(released.SessionId);
+                    Sender.Tell(new Admitted(true, admitted.Count));
                     break;
                 case GetSuccess or NotFound or GetFailure:
                     break;

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Simulator;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>A tenant at its session limit gets back the places of sessions that stopped on their own.</summary>
+public sealed class SessionLimitSpecs
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static async Task<HttpResponseMessage> TurnAsync(HttpClient http, Gateway gateway, string session, string method = "POST")
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(gateway.BaseAddress, method == "POST" ? "/v1/responses" : $"/v1/sessions/{session}"));
+        if (method == "POST")
+        {
+            request.Content = new StringContent("""{"model":"m","input":"hi"}""", Encoding.UTF8, "application/json");
+            request.Headers.Add("X-Session-Id", session);
+        }
+
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-acme");
+        return await http.SendAsync(request);
+    }
+
+    /// <summary>Waits until the session service says the session no longer exists (it stopped after its idle timeout).</summary>
+    private static async Task StoppedAsync(Gateway gateway, string session)
+    {
+        var sessions = gateway.App.Services.GetRequiredService<IResponsesSessions>();
+        var clock = Stopwatch.StartNew();
+        while (await sessions.GetStatusAsync(new SessionKey("acme", session)) is not null)
+        {
+            Assert.True(clock.Elapsed < Patience, $"session {session} still exists after {Patience}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Sends a new session's turn until it is admitted (the tenant looks for stopped sessions at most every few seconds).</summary>
+    private static async Task AdmittedEventuallyAsync(HttpClient http, Gateway gateway, string session)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await TurnAsync(http, gateway, session);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.Equal((HttpStatusCode)429, response.StatusCode);
+            Assert.True(clock.Elapsed < Patience, $"session {session} still refused after {Patience}: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task Sessions_that_stopped_on_their_own_free_their_places()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        await using var gateway = await Gateway.StartAsync([
+            "--urls", "http://127.0.0.1:0",
+            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
+            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
+            "--Fantasy:Upstream:ApiKey=sk-upstream",
+            "--Fantasy:Tenants:acme:Keys:0=sk-acme",
+            "--Fantasy:Tenants:acme:MaxSessions=2",
+            "--Fantasy:Hocon=fantasy.session.session-idle-timeout = 2s\nfantasy.session.idle-close-after = 1s",
+        ]);
+        using var http = new HttpClient { Timeout = Patience };
+
+        using (var one = await TurnAsync(http, gateway, "one"))
+        using (var two = await TurnAsync(http, gateway, "two"))
+        using (var three = await TurnAsync(http, gateway, "three"))
+        {
+            Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, two.StatusCode);
+            Assert.Equal((HttpStatusCode)429, three.StatusCode); // both places taken by live sessions
+        }
+
+        // Both stop after their idle timeout; nothing told the gateway, yet the next new session gets a place.
+        await StoppedAsync(gateway, "one");
+        await StoppedAsync(gateway, "two");
+        await AdmittedEventuallyAsync(http, gateway, "three");
+
+        // A stopped session can still be deleted by its id (404: it no longer exists), and the tenant forgets it.
+        var options = gateway.App.Services.GetRequiredService<GatewayOptions>();
+        var tenant = gateway.App.Services.GetRequiredService<TenantDirectory>()[options.Tenants.Single(t => t.Name == "acme")];
+        await StoppedAsync(gateway, "three");
+        Assert.Contains("three", tenant.SessionIds);
+        using (var deleted = await TurnAsync(http, gateway, "three", "DELETE"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, deleted.StatusCode);
+        }
+
+        Assert.DoesNotContain("three", tenant.SessionIds);
+        Assert.Equal(0, tenant.SessionCount);
+    }
+}
