@@ -79,17 +79,8 @@ public static class SessionAdmission
             _ => null,
         };
 
-        public override string ShardId(string entityId, object? messageHint = null)
-        {
-            // The same in every process (string.GetHashCode is randomised per process).
-            var hash = 2166136261u;
-            foreach (var b in System.Text.Encoding.UTF8.GetBytes(entityId))
-            {
-                hash = (hash ^ b) * 16777619u;
-            }
-
-            return (hash % 16u).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        // The same in every process (string.GetHashCode is randomised per process).
+        public override string ShardId(string entityId, object? messageHint = null) => SessionSharding.StableShard(entityId, 16);
     }
 
     private sealed class Entity : UntypedActor, IWithStash
