@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace Fantasy.Actors.Host;
@@ -20,6 +21,27 @@ public static class GatewayMetrics
     /// <summary><c>fantasy.turn.duration</c>: from the request's arrival to the turn's end, by <c>tenant</c> and <c>transport</c>.</summary>
     public static readonly Histogram<double> TurnDuration = Meter.CreateHistogram<double>("fantasy.turn.duration", "s", "time from request to the turn's end",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
+
+    private static readonly ConcurrentDictionary<TenantDirectory, byte> Directories = new();
+
+    /// <summary>
+    /// <c>fantasy.tenant.sessions</c>: each tenant's sessions as the gateway counts them against its limit (in cluster
+    /// mode the replicated, cluster-wide count: the same on every node).
+    /// </summary>
+    public static readonly ObservableGauge<int> TenantSessions = Meter.CreateObservableGauge("fantasy.tenant.sessions",
+        () => Directories.Keys.SelectMany(d => d.Tenants).Select(t => new Measurement<int>(t.SessionCount, new KeyValuePair<string, object?>("tenant", t.Options.Name))),
+        description: "sessions per tenant, as counted against its limit");
+
+    /// <summary><c>fantasy.tenant.session_limit</c>: each limited tenant's <c>MaxSessions</c>.</summary>
+    public static readonly ObservableGauge<int> TenantSessionLimit = Meter.CreateObservableGauge("fantasy.tenant.session_limit",
+        () => Directories.Keys.SelectMany(d => d.Tenants).Where(t => t.Options.MaxSessions is not null)
+            .Select(t => new Measurement<int>(t.Options.MaxSessions!.Value, new KeyValuePair<string, object?>("tenant", t.Options.Name))),
+        description: "a tenant's session limit (MaxSessions)");
+
+    /// <summary>Reports the directory's tenants until <see cref="Forget"/>.</summary>
+    internal static void Observe(TenantDirectory directory) => Directories[directory] = 0;
+
+    internal static void Forget(TenantDirectory directory) => Directories.TryRemove(directory, out _);
 
     /// <summary>Counts one ended (or abandoned) turn and its duration.</summary>
     public static void TurnEnded(string tenant, string outcome, string transport, double seconds)

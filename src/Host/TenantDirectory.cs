@@ -15,7 +15,7 @@ namespace Fantasy.Actors.Host;
 /// own upstream key, base URL or limits), the sessions it has used, and the response ids it produced — so a
 /// tenant can only list, reach and chain from what is its own.
 /// </summary>
-public sealed class TenantDirectory
+public sealed class TenantDirectory : IDisposable
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
@@ -43,9 +43,17 @@ public sealed class TenantDirectory
                 Log = log,
             };
         }
+
+        GatewayMetrics.Observe(this);
     }
 
     public TenantState this[TenantOptions tenant] => tenants[tenant.Name];
+
+    /// <summary>Every tenant's state.</summary>
+    public IEnumerable<TenantState> Tenants => tenants.Values;
+
+    /// <summary>Stops reporting the tenants' gauges (the host disposes the directory with its services).</summary>
+    public void Dispose() => GatewayMetrics.Forget(this);
 
     private static ResponsesSessions Own(ActorSystem system, TenantOptions tenant, Cluster.FantasyClusterOptions? cluster)
     {

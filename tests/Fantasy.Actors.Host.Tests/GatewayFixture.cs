@@ -36,6 +36,7 @@ public sealed class GatewayFixture : IAsyncLifetime
             $"--Fantasy:Tenants:globex:Keys:0={GlobexKey}",
             $"--Fantasy:Tenants:tiny:Keys:0={TinyKey}",
             $"--Fantasy:Tenants:counted:Keys:0={CountedKey}",
+            "--Fantasy:Tenants:counted:MaxSessions=50",
             "--Fantasy:Tenants:tiny:UpstreamApiKey=sk-upstream-tiny",
             "--Fantasy:Tenants:tiny:MaxQueuedTurns=1",
             "--Fantasy:Gateway:MaxBodyBytes=65536",

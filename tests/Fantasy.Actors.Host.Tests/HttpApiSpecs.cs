@@ -320,6 +320,12 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
                         - before.Sum("fantasy_turn_duration_seconds_count", "tenant=counted", "transport=websocket"));
         Assert.Equal(14 + 1, scraped.Find("fantasy_turn_duration_seconds_bucket", "tenant=counted", "transport=websocket").Count());
 
+        // Each tenant's sessions against its limit.
+        Assert.Equal("gauge", scraped.Types["fantasy_tenant_sessions"]);
+        Assert.True(scraped.Sum("fantasy_tenant_sessions", "tenant=counted") >= 1); // this spec's session
+        Assert.Equal(50, scraped.Sum("fantasy_tenant_session_limit", "tenant=counted"));
+        Assert.Empty(scraped.Find("fantasy_tenant_session_limit", "tenant=acme")); // no limit, no series
+
         // The service's (process-wide: other gateways in this test process add to them): present, typed, sane.
         Assert.True(scraped.Sum("fantasy_upstream_bytes_sent_bytes_total", "transport=websocket") > 0);
         Assert.Equal("gauge", scraped.Types["fantasy_sessions_open"]);

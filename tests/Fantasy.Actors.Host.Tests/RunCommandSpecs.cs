@@ -84,6 +84,7 @@ public sealed class RunCommandSpecs
                 Assert.Equal(0, Assert.Single(metrics.Find("fantasy_replays_total")).Value);
                 Assert.Equal(0, Assert.Single(metrics.Find("fantasy_rotations_total")).Value);
                 Assert.Empty(metrics.Find("fantasy_turns_total"));
+                Assert.Equal(0, Assert.Single(metrics.Find("fantasy_tenant_sessions", "tenant=dev")).Value);
                 metrics.CheckHistogram("http_server_request_duration_seconds");
                 Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", "http_route=/healthz", "http_response_status_code=200"));
                 Assert.True(metrics.Sum("dotnet_gc_heap_total_allocated_bytes_total") > 0);
