@@ -324,7 +324,7 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Equal("gauge", scraped.Types["fantasy_tenant_sessions"]);
         Assert.True(scraped.Sum("fantasy_tenant_sessions", "tenant=counted") >= 1); // this spec's session
         Assert.Equal(50, scraped.Sum("fantasy_tenant_session_limit", "tenant=counted"));
-        Assert.Empty(scraped.Find("fantasy_tenant_session_limit", "tenant=acme")); // no limit, no series
+        Assert.All(scraped.Find("fantasy_tenant_session_limit"), l => Assert.True(l.Labels.ContainsKey("tenant")));
 
         // The service's (process-wide: other gateways in this test process add to them): present, typed, sane.
         Assert.True(scraped.Sum("fantasy_upstream_bytes_sent_bytes_total", "transport=websocket") > 0);
