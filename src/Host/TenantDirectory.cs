@@ -101,6 +101,9 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
 
     public ILogger? Log { get; init; }
 
+    /// <summary>The clock of the pruning interval (specs move it by hand).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     public IReadOnlyCollection<string> SessionIds => Cluster is { } c ? [.. sessionIds.Keys.Union(c.Sessions)] : sessionIds.Keys.ToList();
 
     /// <summary>The number of sessions, without copying their ids (this node's; in cluster mode at least the replicated count).</summary>
@@ -158,12 +161,18 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
     /// <summary>The least time between two looks for stopped sessions when a tenant is at its limit.</summary>
     public static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(5);
 
+    private readonly ConcurrentDictionary<string, long> missing = new(StringComparer.Ordinal);
     private long lastPrune = long.MinValue;
+    private long pruneRound;
 
-    /// <summary>Forgets the tenant's sessions that no longer exist (their status says so); how many.</summary>
+    /// <summary>
+    /// Forgets the tenant's sessions that no longer exist; how many. A session is forgotten when two looks, at least
+    /// <see cref="PruneInterval"/> apart, both find it missing: a session admitted a moment ago whose turn has not yet
+    /// created it (here or on another node) is missing at the first look only.
+    /// </summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
-        var now = Environment.TickCount64;
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
         var last = Interlocked.Read(ref lastPrune);
         if (last != long.MinValue && now - last < (long)PruneInterval.TotalMilliseconds)
         {
@@ -175,11 +184,17 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             return 0; // another request is looking
         }
 
+        var round = Interlocked.Increment(ref pruneRound);
         var gone = 0;
         await Parallel.ForEachAsync(SessionIds, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
         {
-            if (await Sessions.GetStatusAsync(new SessionKey(Options.Name, id), ct).ConfigureAwait(false) is null)
+            if (await Sessions.GetStatusAsync(new SessionKey(Options.Name, id), ct).ConfigureAwait(false) is not null)
             {
+                missing.TryRemove(id, out _);
+            }
+            else if (missing.GetOrAdd(id, round) < round)
+            {
+                missing.TryRemove(id, out _);
                 await RemoveSessionAsync(id).ConfigureAwait(false);
                 Interlocked.Increment(ref gone);
             }
@@ -230,6 +245,8 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
 
             Cluster?.RemoveSession(conversation);
         }
+
+        missing.TryRemove(conversation, out _);
 
         if (admitted && Options.MaxSessions is not null && Admission is { } admission)
         {

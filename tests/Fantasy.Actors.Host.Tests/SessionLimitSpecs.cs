@@ -57,6 +57,51 @@ public sealed class SessionLimitSpecs
         }
     }
 
+    /// <summary>A clock moved by hand.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch.AddDays(20_000);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public async Task A_session_admitted_a_moment_ago_is_not_taken_for_a_stopped_one()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        var system = Akka.Actor.ActorSystem.Create("limit-specs", Fantasy.Actors.Configuration.FantasySettings.DefaultConfig);
+        try
+        {
+            var sessions = new ResponsesSessions(system, new Fantasy.Actors.Configuration.UpstreamCredentials("sk-test"), Fantasy.Actors.Configuration.FantasySettings.FromConfig(
+                Akka.Configuration.ConfigurationFactory.ParseString($"fantasy.upstream.websocket-url = \"{sim.WebSocketUrl}\"\nfantasy.upstream.base-url = \"{sim.BaseUrl}\"")));
+            var clock = new ManualClock();
+            var tenant = new TenantState(new TenantOptions("t", ["k"], null, null, MaxSessions: 2, MaxQueuedTurns: null), sessions, maxResponseIds: 10) { Time = clock };
+
+            // One live session, and one admitted whose first turn has not created it yet (the window a prune must not misread).
+            Assert.True(await tenant.TryAddSessionAsync("live", 2, CancellationToken.None));
+            var end = await sessions.RunTurnToEndAsync(new SessionKey("t", "live"), Fantasy.Actors.Protocol.ResponseRequest.Parse("""{"model":"m","input":"hi"}"""u8)).WaitAsync(Patience);
+            Assert.Equal(TurnOutcome.Completed, end.Outcome);
+            Assert.True(await tenant.TryAddSessionAsync("arriving", 2, CancellationToken.None));
+
+            // At the limit: the first look finds "arriving" missing and keeps it.
+            Assert.False(await tenant.TryAddSessionAsync("third", 2, CancellationToken.None));
+            Assert.Contains("arriving", tenant.SessionIds);
+
+            // Within the interval nobody looks again; past it, a second look finds it still missing and frees its place.
+            clock.Now += TimeSpan.FromSeconds(1);
+            Assert.False(await tenant.TryAddSessionAsync("third", 2, CancellationToken.None));
+            Assert.Contains("arriving", tenant.SessionIds);
+            clock.Now += TenantState.PruneInterval;
+            Assert.True(await tenant.TryAddSessionAsync("third", 2, CancellationToken.None));
+            Assert.DoesNotContain("arriving", tenant.SessionIds);
+            Assert.Contains("live", tenant.SessionIds); // a live session is never taken for a stopped one
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     [Fact]
     public async Task Sessions_that_stopped_on_their_own_free_their_places()
     {
