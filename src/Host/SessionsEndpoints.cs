@@ -23,11 +23,13 @@ internal static class SessionsEndpoints
         {
             if (await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted) is { } status)
             {
+                tenant.Present(id);
                 statuses.Add((id, status));
             }
             else
             {
-                await tenant.RemoveSessionAsync(id);
+                // Not listed; forgotten once it has been missing a while (it may be a session whose first turn is on its way).
+                await tenant.MissingAsync(id);
             }
         }
 

@@ -163,7 +163,6 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
 
     private readonly ConcurrentDictionary<string, long> missing = new(StringComparer.Ordinal);
     private long lastPrune = long.MinValue;
-    private long pruneRound;
 
     /// <summary>
     /// Forgets the tenant's sessions that no longer exist; how many. A session is forgotten when two looks, at least
@@ -184,22 +183,39 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             return 0; // another request is looking
         }
 
-        var round = Interlocked.Increment(ref pruneRound);
         var gone = 0;
         await Parallel.ForEachAsync(SessionIds, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (id, ct) =>
         {
             if (await Sessions.GetStatusAsync(new SessionKey(Options.Name, id), ct).ConfigureAwait(false) is not null)
             {
-                missing.TryRemove(id, out _);
+                Present(id);
             }
-            else if (missing.GetOrAdd(id, round) < round)
+            else if (await MissingAsync(id).ConfigureAwait(false))
             {
-                missing.TryRemove(id, out _);
-                await RemoveSessionAsync(id).ConfigureAwait(false);
                 Interlocked.Increment(ref gone);
             }
         }).ConfigureAwait(false);
         return gone;
+    }
+
+    /// <summary>The session's status was found: it is not missing.</summary>
+    public void Present(string conversation) => missing.TryRemove(conversation, out _);
+
+    /// <summary>
+    /// The session's status was not found. The first time it is noted; once it has been missing for
+    /// <see cref="PruneInterval"/> it is forgotten (true) — a session admitted a moment ago is missing only until its
+    /// first turn creates it.
+    /// </summary>
+    public async Task<bool> MissingAsync(string conversation)
+    {
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now - missing.GetOrAdd(conversation, now) < (long)PruneInterval.TotalMilliseconds)
+        {
+            return false;
+        }
+
+        await RemoveSessionAsync(conversation).ConfigureAwait(false);
+        return true;
     }
 
     private async Task<bool> TryAdmitAsync(string conversation, int? max, CancellationToken cancellationToken)
