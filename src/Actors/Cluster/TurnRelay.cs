@@ -147,6 +147,28 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// The relay failed (its turns' state goes with this instance): every turn it holds ends now, retryably, and its
+    /// session is told to cancel it — rather than its caller waiting for events nobody will write.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        EndAll($"the turn relay failed: {reason.Message}");
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostStop() => EndAll("the turn relay stopped");
+
+    private void EndAll(string why)
+    {
+        foreach (var (id, turn) in turns.ToList())
+        {
+            log.Warning("turn {TurnId} of session {SessionId}: {Why}", id, turn.Key, why);
+            turn.Region?.Tell(new SessionProtocol.CancelSessionTurn(turn.Key, id));
+            Finish(id, turn, Lost(turn, why));
+        }
+    }
+
     private static string ResendKey(string turnId) => "resend-" + turnId;
 
     private static string AcceptKey(string turnId) => "accept-" + turnId;

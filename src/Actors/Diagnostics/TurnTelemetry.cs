@@ -26,7 +26,8 @@ public sealed class TurnTelemetry
     private TurnTelemetry(SessionKey session, ResponseRequest request)
     {
         model = request.Model;
-        activity = Source.StartActivity(request.Model is { } m ? "chat " + m : "chat", ActivityKind.Client);
+        // Nothing listening (no tracer provider): no span name built per turn either.
+        activity = Source.HasListeners() ? Source.StartActivity(request.Model is { } m ? "chat " + m : "chat", ActivityKind.Client) : null;
         if (activity is { IsAllDataRequested: true } a)
         {
             a.SetTag("gen_ai.operation.name", "chat");

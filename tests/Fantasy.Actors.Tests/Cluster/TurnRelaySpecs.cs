@@ -53,6 +53,29 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
     }
 
     [Fact]
+    public async Task A_relay_that_dies_ends_its_turns_retryably_and_cancels_them_at_their_sessions()
+    {
+        var (relay, region, channel, _) = Register("t3");
+        var session = CreateTestProbe();
+        relay.Tell(new RelayProtocol.TurnAccepted("t3"), session);
+        relay.Tell(new RelayProtocol.RelayedStarted("t3", Transport.WebSocket, false), session);
+
+        relay.Tell(Kill.Instance); // stopped by its supervisor (a failure that restarts it ends its turns the same way)
+
+        Assert.IsType<TurnStarted>(await channel.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        var end = Assert.IsType<TurnFinished>(await channel.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10))).End;
+        Assert.Equal(TurnOutcome.Failed, end.Outcome);
+        Assert.True(end.Retryable);
+        Assert.Contains("turn relay stopped", end.Reason, StringComparison.Ordinal);
+        await channel.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("t3", region.ExpectMsg<SessionProtocol.CancelSessionTurn>().TurnId);
+
+        // Its timers went with it: nothing is resent.
+        Clock.Advance(AcceptTimeout * 2);
+        region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public async Task An_accepted_turn_is_not_sent_again_and_ends_when_its_session_goes_away()
     {
         var (relay, region, channel, _) = Register("t2");
