@@ -241,26 +241,8 @@ public sealed class ClusterGatewaySpecs
         }
 
         // The first session stops after its idle timeout wherever it lives; the other gateway's next try gets its place.
-        var sessions = first.App.Services.GetRequiredService<Fantasy.Actors.Api.IResponsesSessions>();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (await sessions.GetStatusAsync(new Fantasy.Actors.Contract.SessionKey("acme", "place-1")) is not null)
-        {
-            Assert.True(clock.Elapsed < Patience, "place-1 never stopped");
-            await Task.Delay(50);
-        }
-
-        while (true)
-        {
-            using var retry = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-2");
-            if (retry.StatusCode == System.Net.HttpStatusCode.OK)
-            {
-                break;
-            }
-
-            Assert.Equal((System.Net.HttpStatusCode)429, retry.StatusCode);
-            Assert.True(clock.Elapsed < Patience, "place-2 never admitted: " + await retry.Content.ReadAsStringAsync());
-            await Task.Delay(200);
-        }
+        await SessionLimitSpecs.StoppedAsync(first, "place-1");
+        await SessionLimitSpecs.AdmittedEventuallyAsync(http, second, "place-2");
 
         // And the place is taken again, for every node.
         using var three = await SendAsync(http, HttpMethod.Post, first, "/v1/responses", "sk-acme", """{"model":"m","input":"hi"}""", "place-3");

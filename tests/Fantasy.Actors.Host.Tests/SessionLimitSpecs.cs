@@ -28,7 +28,7 @@ public sealed class SessionLimitSpecs
     }
 
     /// <summary>Waits until the session service says the session no longer exists (it stopped after its idle timeout).</summary>
-    private static async Task StoppedAsync(Gateway gateway, string session)
+    internal static async Task StoppedAsync(Gateway gateway, string session)
     {
         var sessions = gateway.App.Services.GetRequiredService<IResponsesSessions>();
         var clock = Stopwatch.StartNew();
@@ -40,7 +40,7 @@ public sealed class SessionLimitSpecs
     }
 
     /// <summary>Sends a new session's turn until it is admitted (the tenant looks for stopped sessions at most every few seconds).</summary>
-    private static async Task AdmittedEventuallyAsync(HttpClient http, Gateway gateway, string session)
+    internal static async Task AdmittedEventuallyAsync(HttpClient http, Gateway gateway, string session)
     {
         var clock = Stopwatch.StartNew();
         while (true)
