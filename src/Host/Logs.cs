@@ -5,7 +5,7 @@ internal static partial class Logs
     [LoggerMessage(Level = LogLevel.Information, Message = "client of session {SessionId} disconnected mid-turn; the turn is cancelled")]
     public static partial void ClientDisconnected(ILogger logger, string sessionId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "shutdown: {Running} turns still running after {DrainTimeout}; closing anyway")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "shutdown: {Running} turns still running after {DrainTimeout}; aborting their requests (their turns are cancelled) and closing")]
     public static partial void DrainTimedOut(ILogger logger, int running, TimeSpan drainTimeout);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: new turns get 503; waiting up to {DrainTimeout} for {Running} running turns")]

@@ -74,6 +74,9 @@ internal sealed class ResponsesEndpoint
             return;
         }
 
+        // If the drain times out while this turn runs, its request is aborted: the turn is cancelled like any turn
+        // whose client went away, and the server stops without waiting for it.
+        using var abandoned = gate.Abandoned.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
         bool admitted;
         try
         {

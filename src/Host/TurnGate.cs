@@ -2,13 +2,25 @@ using System.Diagnostics;
 
 namespace Fantasy.Actors.Host;
 
-/// <summary>Counts running turns, refuses new ones once shutdown has begun, and says when the last one ended.</summary>
-public sealed class TurnGate
+/// <summary>
+/// Counts running turns, refuses new ones once shutdown has begun, says when the last one ended, and — once the drain
+/// has waited long enough — tells the turns still running to give up (<see cref="Abandoned"/>).
+/// </summary>
+public sealed class TurnGate : IDisposable
 {
     /// <summary>Set in <see cref="state"/> once shutdown began; the other bits count the running turns.</summary>
     private const int StoppingBit = 1 << 30;
     private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource abandon = new();
     private int state;
+
+    /// <summary>Cancelled when the drain timed out: a turn still running aborts its request, so the server can stop now.</summary>
+    public CancellationToken Abandoned => abandon.Token;
+
+    /// <summary>The drain is over without them: the running turns' requests are aborted (their turns cancelled).</summary>
+    public void Abandon() => abandon.Cancel();
+
+    public void Dispose() => abandon.Dispose();
 
     public bool Stopping => (Volatile.Read(ref state) & StoppingBit) != 0;
 
@@ -84,6 +96,9 @@ internal sealed class DrainService(TurnGate gate, GatewayOptions options, ILogge
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             Logs.DrainTimedOut(log, gate.Running, options.DrainTimeout);
+
+            // Otherwise the server's own stop would wait up to the host's shutdown timeout for these requests.
+            gate.Abandon();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Headers;
@@ -51,6 +52,28 @@ public sealed class ShutdownSpecs
         // The running turn finishes.
         Assert.Contains("event: response.completed", await body.WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
         await stopping.WaitAsync(TimeSpan.FromSeconds(60));
+        await gateway.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_turn_still_running_when_the_drain_times_out_is_aborted_and_the_server_stops_without_waiting_for_it()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        var gateway = await StartAsync(sim, "--Fantasy:Gateway:DrainTimeout=00:00:01");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+        sim.Faults.Stall(TimeSpan.FromSeconds(90)); // far longer than the drain and the host's shutdown timeout (drain + 15 s)
+        using var running = await http.SendAsync(Post(gateway, """{"model":"m","input":"long","stream":true}""", "stuck"), HttpCompletionOption.ResponseHeadersRead);
+        var body = running.Content.ReadAsStringAsync();
+
+        var clock = Stopwatch.StartNew();
+        await gateway.App.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var stopped = clock.Elapsed;
+
+        // The stuck turn's request was aborted when the drain gave up (it never completed), and the server stopped
+        // then, not after its own shutdown timeout of 16 s waiting for that request.
+        await Assert.ThrowsAnyAsync<Exception>(() => body.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(stopped < TimeSpan.FromSeconds(10), $"stopping took {stopped}");
+        Assert.Equal(0, gateway.App.Services.GetRequiredService<TurnGate>().Running);
         await gateway.DisposeAsync();
     }
 
