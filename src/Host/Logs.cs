@@ -11,6 +11,9 @@ internal static partial class Logs
     [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: new turns get 503; waiting up to {DrainTimeout} for {Running} running turns")]
     public static partial void DrainStarted(ILogger logger, int running, TimeSpan drainTimeout);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "shutdown: the turn of session {SessionId} was still running when the drain ended; its request is aborted and the turn cancelled")]
+    public static partial void AbandonedAtShutdown(ILogger logger, string sessionId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "shutdown: every running turn ended after {Elapsed}; stopping the server and the actor system")]
     public static partial void DrainCompleted(ILogger logger, TimeSpan elapsed);
 

@@ -109,7 +109,14 @@ internal sealed class ResponsesEndpoint
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            Logs.ClientDisconnected(log, key.SessionId);
+            if (gate.Abandoned.IsCancellationRequested)
+            {
+                Logs.AbandonedAtShutdown(log, key.SessionId);
+            }
+            else
+            {
+                Logs.ClientDisconnected(log, key.SessionId);
+            }
         }
         finally
         {
