@@ -103,8 +103,14 @@ internal sealed class RelayTurnOutput(IActorRef relay, string turnId, bool? batc
 
     public bool TryComplete() => true;
 
+    /// <summary>The event's bytes as received: the array the event already owns (kept raw, never reused), copied only if it is a slice.</summary>
     private static byte[] ReceivedJson(Protocol.ServerEvent e) =>
-        !e.ReceivedJson.IsEmpty ? e.ReceivedJson.ToArray()
-        : e is Protocol.UnknownEvent u ? u.RawJson.ToArray()
+        !e.ReceivedJson.IsEmpty ? Whole(e.ReceivedJson)
+        : e is Protocol.UnknownEvent u ? Whole(u.RawJson)
         : throw new InvalidOperationException($"event {e.Type} has no received JSON; cluster mode needs fantasy.connection.keep-raw-events = on");
+
+    private static byte[] Whole(ReadOnlyMemory<byte> bytes) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToArray();
 }
