@@ -13,11 +13,7 @@ public sealed class ClusterGatewaySpecs
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
-        Gateway.StartAsync([
-            "--urls", "http://127.0.0.1:0",
-            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
-            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
-            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        TestGateways.StartAsync(sim, [
             "--Fantasy:Tenants:acme:Keys:0=sk-acme",
             "--Fantasy:Tenants:other:Keys:0=sk-other",
             "--Fantasy:Tenants:own:Keys:0=sk-own",

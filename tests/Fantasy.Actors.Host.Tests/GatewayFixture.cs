@@ -27,11 +27,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
-        Gateway = await Gateway.StartAsync([
-            "--urls", "http://127.0.0.1:0",
-            $"--Fantasy:Upstream:BaseUrl={Sim.BaseUrl}",
-            $"--Fantasy:Upstream:WebSocketUrl={Sim.WebSocketUrl}",
-            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        Gateway = await TestGateways.StartAsync(Sim, [
             $"--Fantasy:Tenants:acme:Keys:0={AcmeKey}",
             $"--Fantasy:Tenants:globex:Keys:0={GlobexKey}",
             $"--Fantasy:Tenants:tiny:Keys:0={TinyKey}",

@@ -47,11 +47,7 @@ public sealed class OtlpSpecs
         var collectorUrl = collector.Urls.Single();
 
         await using var sim = await ResponsesSimulator.StartAsync();
-        await using (var gateway = await Gateway.StartAsync([
-            "--urls", "http://127.0.0.1:0",
-            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
-            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
-            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        await using (var gateway = await TestGateways.StartAsync(sim, [
             $"--Fantasy:Tenants:acme:Keys:0={GatewayFixture.AcmeKey}",
             $"--OTEL_EXPORTER_OTLP_ENDPOINT={collectorUrl}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",

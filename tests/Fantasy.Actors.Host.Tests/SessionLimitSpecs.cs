@@ -106,11 +106,7 @@ public sealed class SessionLimitSpecs
     public async Task Sessions_that_stopped_on_their_own_free_their_places()
     {
         await using var sim = await ResponsesSimulator.StartAsync();
-        await using var gateway = await Gateway.StartAsync([
-            "--urls", "http://127.0.0.1:0",
-            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
-            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
-            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        await using var gateway = await TestGateways.StartAsync(sim, [
             "--Fantasy:Tenants:acme:Keys:0=sk-acme",
             "--Fantasy:Tenants:acme:MaxSessions=2",
             "--Fantasy:Hocon=fantasy.session.session-idle-timeout = 2s\nfantasy.session.idle-close-after = 1s",

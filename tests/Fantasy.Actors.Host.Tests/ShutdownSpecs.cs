@@ -20,11 +20,7 @@ public sealed class ShutdownSpecs
     }
 
     private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
-        Gateway.StartAsync([
-            "--urls", "http://127.0.0.1:0",
-            $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
-            $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
-            "--Fantasy:Upstream:ApiKey=sk-upstream",
+        TestGateways.StartAsync(sim, [
             "--Fantasy:Tenants:limits:Keys:0=sk-limits",
             .. extra,
         ]);
