@@ -111,8 +111,6 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
 
     public bool HasSession(string conversation) => sessionIds.ContainsKey(conversation) || Cluster?.Sessions.Contains(conversation) == true;
 
-    public void AddSession(string conversation) => TryAddSession(conversation, max: null);
-
     /// <summary>Adds the session unless the tenant is at <paramref name="max"/> sessions; checking and adding are one step.</summary>
     public bool TryAddSession(string conversation, int? max)
     {
