@@ -65,7 +65,7 @@ internal static class ChatMapping
                         Flush(items, message.Role, parts);
                         items.Add(Json(w =>
                         {
-                            w.WriteString("type", "function_call");
+                            w.WriteString("type", ItemTypes.FunctionCall);
                             w.WriteString("call_id", call.CallId);
                             w.WriteString("name", call.Name);
                             w.WriteString("arguments", JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions));
@@ -75,7 +75,7 @@ internal static class ChatMapping
                         Flush(items, message.Role, parts);
                         items.Add(Json(w =>
                         {
-                            w.WriteString("type", "function_call_output");
+                            w.WriteString("type", ItemTypes.FunctionCallOutput);
                             w.WriteString("call_id", result.CallId);
                             w.WriteString("output", result.Result switch
                             {
@@ -86,8 +86,11 @@ internal static class ChatMapping
                             });
                         }));
                         break;
-                    case TextContent or DataContent or UriContent:
+                    case TextContent:
                         parts.Add(content);
+                        break;
+                    case DataContent or UriContent:
+                        parts.Add(Supported(content));
                         break;
                 }
             }
@@ -97,6 +100,35 @@ internal static class ChatMapping
 
         return items;
     }
+
+    /// <summary>The name a PDF without one is sent under (the API asks for a file name with <c>file_data</c>).</summary>
+    private const string DefaultFileName = "document.pdf";
+
+    /// <summary>
+    /// Media the Responses API takes as message content: images (<c>input_image</c>) and PDF documents
+    /// (<c>input_file</c>). Anything else is refused here, before a request goes out, rather than sent as the wrong part.
+    /// </summary>
+    private static AIContent Supported(AIContent content)
+    {
+        var mediaType = content switch
+        {
+            DataContent data => data.MediaType,
+            UriContent uri => uri.MediaType,
+            _ => null,
+        };
+        var supported = content switch
+        {
+            DataContent data => data.HasTopLevelMediaType("image") || IsPdf(data.MediaType),
+            UriContent uri => uri.HasTopLevelMediaType("image") || IsPdf(uri.MediaType),
+            _ => true,
+        };
+        return supported
+            ? content
+            : throw new NotSupportedException(
+                $"Content of media type '{mediaType}' cannot be sent to the Responses API: a message takes images (image/*) as input_image and PDF documents (application/pdf) as input_file.");
+    }
+
+    private static bool IsPdf(string mediaType) => string.Equals(mediaType, "application/pdf", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Text and images of one role as one message item (a lone text as a plain string).</summary>
     private static void Flush(List<JsonElement> items, ChatRole role, List<AIContent> parts)
@@ -109,7 +141,7 @@ internal static class ChatMapping
         var assistant = role == ChatRole.Assistant;
         items.Add(Json(w =>
         {
-            w.WriteString("type", "message");
+            w.WriteString("type", ItemTypes.Message);
             w.WriteString("role", role == ChatRole.System ? "system" : role.Value);
             if (parts is [TextContent only] && !assistant)
             {
@@ -124,7 +156,7 @@ internal static class ChatMapping
                 switch (part)
                 {
                     case TextContent text:
-                        w.WriteString("type", assistant ? "output_text" : "input_text");
+                        w.WriteString("type", assistant ? ItemTypes.OutputText : ItemTypes.InputText);
                         w.WriteString("text", text.Text);
                         if (assistant)
                         {
@@ -133,13 +165,22 @@ internal static class ChatMapping
                         }
 
                         break;
-                    case UriContent uri:
-                        w.WriteString("type", "input_image");
+                    case UriContent uri when uri.HasTopLevelMediaType("image"):
+                        w.WriteString("type", ItemTypes.InputImage);
                         w.WriteString("image_url", uri.Uri.ToString());
                         break;
-                    case DataContent data:
-                        w.WriteString("type", "input_image");
+                    case UriContent uri:
+                        w.WriteString("type", ItemTypes.InputFile);
+                        w.WriteString("file_url", uri.Uri.ToString());
+                        break;
+                    case DataContent data when data.HasTopLevelMediaType("image"):
+                        w.WriteString("type", ItemTypes.InputImage);
                         w.WriteString("image_url", data.Uri);
+                        break;
+                    case DataContent data:
+                        w.WriteString("type", ItemTypes.InputFile);
+                        w.WriteString("filename", data.Name ?? DefaultFileName);
+                        w.WriteString("file_data", data.Uri);
                         break;
                 }
 
@@ -231,14 +272,15 @@ internal static class ChatMapping
         {
             switch (item.Type)
             {
-                case "message":
+                case ItemTypes.Message:
                     contents.Add(new TextContent(item.MessageText()) { RawRepresentation = item });
                     break;
-                case "function_call":
+                case ItemTypes.FunctionCall:
                     contents.Add(Call(item));
                     break;
-                case "reasoning":
-                    contents.Add(new TextReasoningContent(string.Join("\n", result.ReasoningSummary)) { RawRepresentation = item });
+                case ItemTypes.Reasoning:
+                    // Each reasoning item carries its own summary; the turn's summary is all of them together.
+                    contents.Add(new TextReasoningContent(string.Join("\n", item.ReasoningSummary())) { RawRepresentation = item });
                     break;
             }
         }

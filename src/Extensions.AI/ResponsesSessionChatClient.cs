@@ -53,7 +53,7 @@ public sealed class ResponsesSessionChatClient : IChatClient
         var (key, request, turn) = Prepare(messages, options);
         var end = await sessions.RunTurnToEndAsync(key, request, turn, cancellationToken).ConfigureAwait(false);
         Ended(key, end, cancellationToken);
-        var message = new ChatMessage(ChatRole.Assistant, ChatMapping.Contents(end.Result)) { MessageId = end.Result.Output.LastOrDefault(o => o.Type == "message")?.Id };
+        var message = new ChatMessage(ChatRole.Assistant, ChatMapping.Contents(end.Result)) { MessageId = end.Result.Output.LastOrDefault(o => o.Type == ItemTypes.Message)?.Id };
         var response = new ChatResponse(message)
         {
             ResponseId = end.ResponseId,

@@ -179,13 +179,13 @@ public static class ChainPlanner
 
         if (serverItem.IsFunctionCall)
         {
-            return TypeOf(callerItem) == "function_call"
+            return TypeOf(callerItem) == ItemTypes.FunctionCall
                    && OutputItem.GetString(callerItem, "call_id") is { } callId
                    && callId == serverItem.CallId;
         }
 
-        if (serverItem.Type == "message" && serverItem.Role == "assistant"
-            && TypeOf(callerItem) == "message" && OutputItem.GetString(callerItem, "role") == "assistant")
+        if (serverItem.Type == ItemTypes.Message && serverItem.Role == "assistant"
+            && TypeOf(callerItem) == ItemTypes.Message && OutputItem.GetString(callerItem, "role") == "assistant")
         {
             return CallerText(callerItem) is { } text && text == serverItem.MessageText();
         }
@@ -212,14 +212,14 @@ public static class ChainPlanner
         }
 
         return item.ValueKind == JsonValueKind.Object && previous.ValueKind == JsonValueKind.Object
-               && TypeOf(item) == "message" && TypeOf(previous) == "message"
+               && TypeOf(item) == ItemTypes.Message && TypeOf(previous) == ItemTypes.Message
                && OutputItem.GetString(item, "role") is { } role && role == OutputItem.GetString(previous, "role")
                && CallerText(item) is { } text && text == CallerText(previous);
     }
 
     /// <summary>An item with no <c>type</c> but a <c>role</c> is a message (the easy input form).</summary>
     private static string? TypeOf(JsonElement item) =>
-        OutputItem.GetString(item, "type") ?? (item.TryGetProperty("role", out _) ? "message" : null);
+        OutputItem.GetString(item, "type") ?? (item.TryGetProperty("role", out _) ? ItemTypes.Message : null);
 
     private static string? CallerText(JsonElement item)
     {

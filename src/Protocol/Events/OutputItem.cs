@@ -36,12 +36,12 @@ public sealed class OutputItem : IEquatable<OutputItem>
     public string? Arguments => GetString(Json, "arguments");
     public string? Role => GetString(Json, "role");
 
-    public bool IsFunctionCall => Type == "function_call";
+    public bool IsFunctionCall => Type == ItemTypes.FunctionCall;
 
     /// <summary>The concatenated <c>output_text</c> parts of a message item (empty for other items).</summary>
     public string MessageText()
     {
-        if (Type != "message" || !Json.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        if (Type != ItemTypes.Message || !Json.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
         {
             return string.Empty;
         }
@@ -49,13 +49,33 @@ public sealed class OutputItem : IEquatable<OutputItem>
         var text = string.Empty;
         foreach (var part in content.EnumerateArray())
         {
-            if (part.ValueKind == JsonValueKind.Object && GetString(part, "type") == "output_text" && GetString(part, "text") is { } t)
+            if (part.ValueKind == JsonValueKind.Object && GetString(part, "type") == ItemTypes.OutputText && GetString(part, "text") is { } t)
             {
                 text += t;
             }
         }
 
         return text;
+    }
+
+    /// <summary>The texts of a reasoning item's own <c>summary</c> parts, in order (empty for other items).</summary>
+    public IReadOnlyList<string> ReasoningSummary()
+    {
+        if (Type != ItemTypes.Reasoning || !Json.TryGetProperty("summary", out var summary) || summary.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var texts = new List<string>();
+        foreach (var part in summary.EnumerateArray())
+        {
+            if (GetString(part, "text") is { } t)
+            {
+                texts.Add(t);
+            }
+        }
+
+        return texts;
     }
 
     internal static string? GetString(JsonElement obj, string name) =>

@@ -253,16 +253,7 @@ public sealed class TurnAccumulator
         var fromItems = new List<string>();
         foreach (var item in output)
         {
-            if (item.Type == "reasoning" && item.Json.TryGetProperty("summary", out var summary) && summary.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var part in summary.EnumerateArray())
-                {
-                    if (OutputItem.GetString(part, "text") is { } t)
-                    {
-                        fromItems.Add(t);
-                    }
-                }
-            }
+            fromItems.AddRange(item.ReasoningSummary());
         }
 
         return fromItems.ToArray();
@@ -302,7 +293,7 @@ public sealed class TurnAccumulator
     {
         foreach (var item in output)
         {
-            if (item.Type == "message" && item.Json.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            if (item.Type == ItemTypes.Message && item.Json.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
             {
                 foreach (var part in content.EnumerateArray())
                 {
