@@ -168,7 +168,7 @@ internal sealed class ResponsesEndpoint
                     }
 
                     last = e.Event;
-                    await WriteSseAsync(writer, e.Event.Type, Received(e.Event), context.RequestAborted);
+                    await SseEventWriter.WriteAsync(writer, e.Event.Type, Received(e.Event), context.RequestAborted);
                     await writer.FlushAsync(context.RequestAborted);
                     break;
                 case TurnFinished f:
@@ -198,7 +198,7 @@ internal sealed class ResponsesEndpoint
             // The stream broke after events: tell the client in the stream itself, as the API does.
             var error = end.Error ?? UpstreamError.FromTransport(end.Reason ?? "the turn failed");
             var json = OpenAIErrors.SseErrorEvent(end.Reason ?? error.Message, error.Code ?? "stream_interrupted", error.Param);
-            await WriteSseAsync(writer, "error", json, CancellationToken.None);
+            await SseEventWriter.WriteAsync(writer, "error", json, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
         }
 
@@ -257,35 +257,6 @@ internal sealed class ResponsesEndpoint
     private static ReadOnlyMemory<byte> Received(ServerEvent e) => !e.ReceivedJson.IsEmpty
         ? e.ReceivedJson
         : e is UnknownEvent u ? u.RawJson : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
-
-    private static readonly ConcurrentDictionary<string, byte[]> SseHeads = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// One SSE frame, <c>event: type</c> and <c>data: json</c>, written without re-encoding the JSON. A payload with
-    /// line breaks (pretty-printed JSON) goes out as one <c>data:</c> line per line, as the SSE format requires and
-    /// <c>System.Net.ServerSentEvents.SseFormatter</c> writes it; a reader joins them with <c>\n</c>.
-    /// </summary>
-    internal static async Task WriteSseAsync(Stream body, string type, ReadOnlyMemory<byte> json, CancellationToken ct)
-    {
-        var head = SseHeads.GetOrAdd(type, static t => Encoding.UTF8.GetBytes("event: " + t + "\ndata: "));
-        await body.WriteAsync(head, ct);
-        var rest = json;
-        int lineEnd;
-        while ((lineEnd = rest.Span.IndexOfAny((byte)'\r', (byte)'\n')) >= 0)
-        {
-            await body.WriteAsync(rest[..lineEnd], ct);
-            await body.WriteAsync(SseNextDataLine, ct);
-            var skip = rest.Span[lineEnd] == (byte)'\r' && lineEnd + 1 < rest.Length && rest.Span[lineEnd + 1] == (byte)'\n' ? 2 : 1;
-            rest = rest[(lineEnd + skip)..];
-        }
-
-        await body.WriteAsync(rest, ct);
-        await body.WriteAsync(SseEnd, ct);
-    }
-
-    private static readonly byte[] SseNextDataLine = "\ndata: "u8.ToArray();
-
-    private static readonly byte[] SseEnd = "\n\n"u8.ToArray();
 
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long max)
     {

@@ -165,7 +165,7 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
 
         if (engine.Options.SseDone)
         {
-            await context.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+            await SseEventWriter.WriteDoneAsync(context.Response.Body, ct).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
         }
     }
@@ -174,10 +174,7 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
     {
         // The SSE event name is the JSON type; a malformed payload gets the name "error" so it still frames.
         var type = TypeOf(json) ?? "error";
-        var head = Encoding.UTF8.GetBytes("event: " + type + "\ndata: ");
-        await response.Body.WriteAsync(head, ct).ConfigureAwait(false);
-        await response.Body.WriteAsync(json, ct).ConfigureAwait(false);
-        await response.Body.WriteAsync("\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+        await SseEventWriter.WriteAsync(response.Body, type, json, ct).ConfigureAwait(false);
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 
