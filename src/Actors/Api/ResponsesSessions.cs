@@ -2,12 +2,14 @@ using Fantasy.Actors.Contract;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Event;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
+using Fantasy.Actors.Streams;
 using static Fantasy.Actors.Sessions.SessionProtocol;
 
 namespace Fantasy.Actors.Api;
@@ -77,7 +79,7 @@ public sealed class ResponsesSessions : IResponsesSessions
     /// <summary>What sessions share (the connector, the HTTP fallback actor), started in <paramref name="system"/> and released when it terminates.</summary>
     internal static SessionEnvironment StartEnvironment(ActorSystem system, UpstreamCredentials credentials, FantasySettings settings, string name, HttpClient? http = null)
     {
-        StartScheduler(system);
+        StartSharedServices(system);
         var connector = new WebSocketConnector();
         var owned = http is null;
         http ??= new HttpClient(CreateHandler(settings), disposeHandler: true);
@@ -100,8 +102,18 @@ public sealed class ResponsesSessions : IResponsesSessions
     /// worker runs; left to the first sessions, a burst of them each block a pool thread in their first timer
     /// while the worker waits for one, and the burst stalls for seconds.
     /// </summary>
-    internal static void StartScheduler(ActorSystem system) =>
+    /// <remarks>
+    /// The shared stream materializer is started here too, for the same reason (<see cref="StreamMaterializer"/>):
+    /// everything Akka starts lazily that a burst of sessions would otherwise start together.
+    /// </remarks>
+    internal static void StartSharedServices(ActorSystem system)
+    {
         system.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(1), static () => { });
+        if (!StreamMaterializer.Start(system, system.Settings.CreationTimeout))
+        {
+            system.Log.Warning("the stream materializer's supervisor had not started after {0}; the first connections may wait for it", system.Settings.CreationTimeout);
+        }
+    }
 
     public FantasySettings Settings { get; }
 

@@ -128,7 +128,7 @@ internal static class ClusterHosting
 
         return builder.WithActors((system, registry) =>
         {
-            ResponsesSessions.StartScheduler(system);
+            ResponsesSessions.StartSharedServices(system);
             registry.Register<FantasyTurnRelay>(system.ActorOf(TurnRelay.Props(acceptTimeout), ClusterSessions.RelayName));
         });
     }

@@ -52,7 +52,7 @@ public static class ClusterSessions
         }
         else
         {
-            ResponsesSessions.StartScheduler(system);
+            ResponsesSessions.StartSharedServices(system);
             region = SessionSharding.StartProxy(system, shards, role, name);
         }
 

@@ -81,6 +81,18 @@ internal sealed class TransportPolicy
         consecutiveFailures = 0;
     }
 
+    /// <summary>
+    /// How long a turn the HTTP fallback had no room for waits before it is dispatched again (with a WebSocket
+    /// probe first): 200 ms doubling per refusal, at most 5 s, ±50 % so that a burst of such turns spreads out.
+    /// </summary>
+    /// <param name="refusals">How many times the fallback has refused this turn (1 for the first).</param>
+    /// <param name="unit">A number in [0, 1) (the jitter).</param>
+    public static TimeSpan BusyFallbackWait(int refusals, double unit)
+    {
+        var baseMs = Math.Min(5_000, 200 * Math.Pow(2, Math.Max(0, refusals - 1)));
+        return TimeSpan.FromMilliseconds(baseMs * (0.5 + unit));
+    }
+
     /// <summary>The cooldown after the current number of consecutive failures.</summary>
     public TimeSpan CurrentCooldown()
     {

@@ -20,6 +20,12 @@ internal sealed class PendingTurn(SubmitTurn submit)
     /// <summary>How many connections closed before taking this turn.</summary>
     public int Handoffs { get; set; }
 
+    /// <summary>When the turn stops waiting to start (<c>session.queue-wait-timeout</c> after it was accepted).</summary>
+    public DateTimeOffset StartBy { get; set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>How many times the HTTP fallback was full when this turn was sent to it.</summary>
+    public int FallbackBusy { get; set; }
+
     /// <summary>Internal warm-ups (rotation priming) have no caller.</summary>
     public bool Internal { get; init; }
 

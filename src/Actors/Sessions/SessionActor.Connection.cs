@@ -43,6 +43,7 @@ internal sealed partial class SessionActor
 
     private void Connect()
     {
+        probeWebSocket = false;
         epoch++;
         connected = false;
         var options = ConnectionOptions.From(env.Settings, env.Credentials, epoch);

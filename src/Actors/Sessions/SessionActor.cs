@@ -49,6 +49,12 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private bool rotateAfterTurn;
     private bool stopWhenIdle;
     private bool flushScheduled;
+
+    /// <summary>The head turn waits for the HTTP fallback to have room (<see cref="RetryDispatch"/> ends the wait).</summary>
+    private bool dispatchHeld;
+
+    /// <summary>The next dispatch tries a WebSocket connection whatever the fallback cooldown says (the fallback was full).</summary>
+    private bool probeWebSocket;
     private int turns;
     private int rotations;
     private int replays;
@@ -73,6 +79,14 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private static DateTimeOffset Now => Context.System.Scheduler.Now;
 
     private sealed record QueueTimeout(string TurnId);
+
+    /// <summary>The wait after a full HTTP fallback is over: the head turn is dispatched again.</summary>
+    private sealed class RetryDispatch
+    {
+        public static readonly RetryDispatch Instance = new();
+    }
+
+    private const string RetryDispatchKey = "retry-dispatch";
 
     /// <summary>The session's one deadline timer fired (rotation, idle close, idle stop: <see cref="SessionDeadlines"/>).</summary>
     private sealed class DeadlineReached
@@ -159,10 +173,17 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
                 r.Finish(TurnEnd.Failed(failed.Error.Message, failed.Retryable, error: failed.Error) with { Metadata = failed.Metadata });
                 AfterTurn();
                 break;
+            case HttpTurnRejected { Rejection: Rejection.FallbackBusy } busy when running is { Transport: Transport.Http } r && r.Id == busy.TurnId
+                && WaitForRoom(r, busy.Reason):
+                break;
             case HttpTurnRejected rejected when running is { Transport: Transport.Http } r && r.Id == rejected.TurnId:
                 running = null;
                 r.Finish(TurnEnd.Rejected(rejected.Rejection, rejected.Reason));
                 AfterTurn();
+                break;
+            case RetryDispatch:
+                dispatchHeld = false;
+                TryStartNext();
                 break;
             case HttpTurnCancelled cancelled when running is { Transport: Transport.Http } r && r.Id == cancelled.TurnId:
                 running = null;
@@ -222,6 +243,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
         queue.Add(turn);
         submit.Out.Accepted(Self);
+        turn.StartBy = Now + settings.QueueWaitTimeout;
         Timers.StartSingleTimer(TurnQueue.TimeoutKey(turn.Id), new QueueTimeout(turn.Id), settings.QueueWaitTimeout);
         deadlines.Busy();
         TryStartNext();
@@ -239,12 +261,12 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     /// <summary>The head turn goes out when it can: over HTTP when the policy says so, else on an open connection.</summary>
     private void TryStartNext()
     {
-        if (running is not null || queue.Count == 0)
+        if (running is not null || queue.Count == 0 || dispatchHeld)
         {
             return;
         }
 
-        if (connection is null && policy.Choose(Now) == Transport.Http)
+        if (connection is null && policy.Choose(Now) == Transport.Http && !(probeWebSocket && !policy.Sticky))
         {
             StartHttp(TakeHead());
             return;
@@ -265,6 +287,35 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         var head = queue.TakeHead()!;
         Timers.Cancel(TurnQueue.TimeoutKey(head.Id));
         return head;
+    }
+
+    /// <summary>
+    /// The HTTP fallback had no room for the running turn (nothing of it reached the caller). Rather than fail
+    /// it at once — in a burst of connect failures that would reject every turn past the fallback's queue — it
+    /// goes back to the head of the queue and waits (<see cref="TransportPolicy.BusyFallbackWait"/>), then tries
+    /// a WebSocket connection again, then the fallback, until its <c>session.queue-wait-timeout</c> runs out.
+    /// Returns false when there is no time left for that: the rejection stands.
+    /// </summary>
+    private bool WaitForRoom(RunningTurn r, string reason)
+    {
+        var pending = r.Pending;
+        var wait = TransportPolicy.BusyFallbackWait(pending.FallbackBusy + 1, Random.Shared.NextDouble());
+        var left = pending.StartBy - Now;
+        if (pending.Internal || left <= wait)
+        {
+            return false;
+        }
+
+        pending.FallbackBusy++;
+        running = null;
+        queue.PutBack(pending);
+        Timers.StartSingleTimer(TurnQueue.TimeoutKey(pending.Id), new QueueTimeout(pending.Id), left);
+        dispatchHeld = true;
+        probeWebSocket = true;
+        Timers.StartSingleTimer(RetryDispatchKey, RetryDispatch.Instance, wait);
+        log.Info("session {SessionId}: turn {TurnId} waits {Wait} for a connection or room in the HTTP fallback ({Reason}); {Left} left to start",
+            key.SessionId, pending.Id, wait, reason, left);
+        return true;
     }
 
     /// <summary>The turn goes over HTTP: the full input (the session's transcript covers a caller chaining from one of its ids).</summary>

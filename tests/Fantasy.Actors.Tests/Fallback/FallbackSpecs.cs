@@ -226,9 +226,34 @@ public sealed class FallbackSpecs(ITestOutputHelper output) : SessionsTestKit("f
     }
 
     [Fact]
-    public async Task A_full_fallback_queue_rejects_with_a_clear_reason()
+    public async Task A_turn_the_full_fallback_has_no_room_for_waits_and_completes_once_there_is_room()
     {
         Sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 1", "tiny");
+        Sim.Faults.RefuseUpgrades(new HttpFault(426), 3);
+        Sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(100); // each turn takes about 1 s: all three overlap
+
+        var turns = Enumerable.Range(0, 3).Select(i =>
+            Turns.CollectAsync(Sessions.RunTurnAsync(new SessionKey("tiny", $"c{i}"), Request(User($"hello {i}"))))).ToList();
+        var stats = Sys.ActorSelection("/user/tiny-http");
+        await AwaitAssertAsync(async () => Assert.Equal(1, (await stats.Ask<HttpFallbackProtocol.HttpStats>(new HttpFallbackProtocol.GetHttpStats(), Patience)).Rejected), Patience);
+
+        // The refused turn waits on its session's timer (virtual time here), then goes again.
+        await AwaitConditionAsync(() =>
+        {
+            Clock.Advance(TimeSpan.FromMilliseconds(100));
+            return Task.FromResult(turns.TrueForAll(t => t.IsCompleted));
+        }, Patience, TimeSpan.FromMilliseconds(20));
+
+        var ends = await Task.WhenAll(turns);
+        Assert.All(ends, e => Assert.Equal(TurnOutcome.Completed, e.End.Outcome));
+        Assert.Equal(["ok: 1", "ok: 1", "ok: 1"], ends.Select(e => e.End.Result.Text));
+        Assert.Equal(3, Sim.Counters.HttpPosts);
+    }
+
+    [Fact]
+    public async Task A_full_fallback_rejects_with_a_clear_reason_a_turn_with_no_time_left_to_wait()
+    {
+        Sessions = Start("fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 1\nfantasy.session.queue-wait-timeout = 50ms", "tiny");
         Sim.Faults.RefuseUpgrades(new HttpFault(426), 3);
         Sim.Faults.PerEventLatency = TimeSpan.FromMilliseconds(200); // each turn takes about 2 s: all three overlap
 

@@ -68,4 +68,14 @@ public sealed class TransportPolicySpecs
         Assert.True(policy.OnConnectFailed(UpstreamError.FromTransport("connection refused"), T0));
         Assert.Equal(Transport.Http, policy.Choose(T0));
     }
+
+    [Fact]
+    public void A_turn_the_fallback_had_no_room_for_waits_longer_after_each_refusal_within_bounds()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(100), TransportPolicy.BusyFallbackWait(1, 0));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), TransportPolicy.BusyFallbackWait(1, 1));
+        Assert.Equal(TimeSpan.FromMilliseconds(800), TransportPolicy.BusyFallbackWait(3, 0.5));
+        Assert.Equal(TimeSpan.FromMilliseconds(5_000), TransportPolicy.BusyFallbackWait(30, 0.5));
+        Assert.Equal(TimeSpan.FromMilliseconds(7_500), TransportPolicy.BusyFallbackWait(int.MaxValue, 1));
+    }
 }
