@@ -96,7 +96,7 @@ internal sealed class ResponsesEndpoint
         }
 
         var key = new SessionKey(tenant.Options.Name, conversation);
-        var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false };
+        var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false, PassThrough = true };
         var requestId = "req_" + Guid.NewGuid().ToString("N");
         context.Response.Headers["x-request-id"] = requestId;
         var started = Stopwatch.GetTimestamp();

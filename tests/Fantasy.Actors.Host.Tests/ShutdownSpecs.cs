@@ -125,7 +125,8 @@ public sealed class ShutdownSpecs
     {
         await using var sim = await ResponsesSimulator.StartAsync();
         sim.Faults.RefuseUpgrades(new HttpFault(426), count: 100); // no WebSocket mode: every turn goes over HTTP
-        await using var gateway = await StartAsync(sim, "--Fantasy:Hocon=fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 0");
+        // A turn with no time left to wait for room (queue-wait-timeout) is refused at once.
+        await using var gateway = await StartAsync(sim, "--Fantasy:Hocon=fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 0\nfantasy.session.queue-wait-timeout = 50ms");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
 
         // One turn holds the only HTTP slot (its stream stalls after its first event).
@@ -139,6 +140,25 @@ public sealed class ShutdownSpecs
         Assert.Equal("fallback_busy", error.GetProperty("code").GetString());
         Assert.Equal("server_error", error.GetProperty("type").GetString());
         Assert.NotNull(second.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_turn_the_full_http_fallback_has_no_room_for_waits_and_completes()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        sim.Faults.RefuseUpgrades(new HttpFault(426), count: 100);
+        await using var gateway = await StartAsync(sim, "--Fantasy:Hocon=fantasy.http.max-in-flight = 1\nfantasy.http.max-waiting = 0");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        sim.Faults.Stall(TimeSpan.FromSeconds(2), transport: FaultTransport.Http);
+        using var holding = await http.SendAsync(Post(gateway, """{"model":"m","input":"hold","stream":true}""", "holder"), HttpCompletionOption.ResponseHeadersRead);
+
+        // The only slot is taken: the second turn waits for it (within session.queue-wait-timeout) instead of a 503.
+        using var second = await http.SendAsync(Post(gateway, """{"model":"m","input":"next"}""", "other"));
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal("http", second.Headers.GetValues("x-fantasy-transport").Single());
+        Assert.Contains("ok: 1", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, sim.Counters.HttpPosts);
     }
 
     [Fact]

@@ -70,6 +70,9 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>The running turn's parse mode, read by the inbound stream for each message.</summary>
+    private readonly InboundParseMode parseMode = new();
+
     public static Props Props(ConnectionOptions options, IActorRef parent, WebSocketConnector connector) =>
         Akka.Actor.Props.Create(() => new ConnectionActor(options, parent, connector));
 
@@ -78,7 +81,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
     {
         public StartTurn Command { get; } = command;
         public string Id => Command.TurnId;
-        public TurnAccumulator Accumulator { get; } = new();
+        public TurnAccumulator Accumulator { get; } = new(command.FoldDeltas);
         public int Forwarded { get; set; }
 
         /// <summary>Events sent to the reply-to and not yet acknowledged (only with a consumer window).</summary>
@@ -246,6 +249,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         }
 
         turn = new Turn(start, Now);
+        parseMode.TextAsReceived = !start.FoldDeltas; // before the frame goes out: every event of the turn is parsed after
         sendInFlight = true;
         if (!Timers.IsTimerActive(WatchdogKey))
         {
@@ -381,7 +385,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
     {
         var self = Self;
         killSwitch = InboundFrames.From(socket, options.MaxMessageSize, CancellationToken.None)
-            .Via(InboundFrames.Parse(options.KeepRawEvents))
+            .Via(InboundFrames.Parse(options.KeepRawEvents, parseMode))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)
             .Via(InboundFrames.Batches(InboundFrames.ReadAhead))
             .To(InboundDelivery.Sink(self))

@@ -29,7 +29,7 @@ internal static class ConnectionProtocol
     /// reaches the server instead of memory growing.
     /// </summary>
     /// <remarks><paramref name="ConsumerWindowBytes"/> bounds the same window in bytes (each event's size as received).</remarks>
-    public sealed record StartTurn(string TurnId, byte[] Frame, IActorRef ReplyTo, int? ConsumerWindow = null, long ConsumerWindowBytes = long.MaxValue);
+    public sealed record StartTurn(string TurnId, byte[] Frame, IActorRef ReplyTo, int? ConsumerWindow = null, long ConsumerWindowBytes = long.MaxValue, bool FoldDeltas = true);
 
     /// <summary>Abandon the running turn: the socket is discarded (there is no cancel event).</summary>
     public sealed record CancelTurn(string TurnId);

@@ -16,4 +16,13 @@ public sealed record TurnOptions
 
     /// <summary>Forget the chain and send the full input.</summary>
     public bool ResetChain { get; init; }
+
+    /// <summary>
+    /// The caller passes the upstream's events on unchanged (as the gateway does): events other than errors and
+    /// Response events reach it as <see cref="Protocol.ReceivedEvent"/> — their received bytes only — and the turn's
+    /// <see cref="Protocol.TurnResult.Text"/>, refusal and reasoning come from the <c>.done</c> events and output
+    /// items rather than from folding deltas. A turn whose caller stops reading then holds each unread event once,
+    /// and no growing copy of its answer. Needs <c>fantasy.connection.keep-raw-events = on</c>.
+    /// </summary>
+    public bool PassThrough { get; init; }
 }

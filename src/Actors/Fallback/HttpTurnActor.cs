@@ -34,7 +34,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     private readonly HttpClient client;
     private readonly UpstreamCredentials credentials;
     private readonly ILoggingAdapter log;
-    private readonly TurnAccumulator accumulator = new();
+    private readonly TurnAccumulator accumulator;
     private readonly Dictionary<string, string> metadata = new(StringComparer.OrdinalIgnoreCase);
     private readonly InboundDelivery delivery = new();
     private readonly Func<bool> canTake;
@@ -56,6 +56,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         this.credentials = credentials;
         log = Context.GetLogger().WithContext("TurnId", run.TurnId);
         unread = new UnreadWindow(run.ConsumerWindow, run.ConsumerWindowBytes);
+        accumulator = new TurnAccumulator(run.FoldDeltas);
         canTake = () => !done && !unread.Full;
         take = Take;
     }
@@ -199,7 +200,7 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
     {
         var self = Self;
         var ct = attemptCts!.Token;
-        killSwitch = Source.From(() => SseEventReader.ReadAsync(body, settings.Connection.KeepRawEvents, ct))
+        killSwitch = Source.From(() => SseEventReader.ReadAsync(body, settings.Connection.KeepRawEvents, textAsReceived: !run.FoldDeltas, ct))
             .Select(static e => (object)e)
             .Recover(static ex => Option<object>.Create(new InboundFault(ex)))
             .ViaMaterialized(KillSwitches.Single<object>(), Keep.Right)

@@ -38,7 +38,7 @@ internal sealed partial class SessionActor
                 key.SessionId, pending.Id, epoch, plan is ChainPlan.Fresh f ? $"fresh ({f.Reason})" : "chained", plan.Input.Count);
         }
 
-        connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
+        connection!.Tell(new StartTurn(pending.Id, frame, Self, env.ConsumerWindow, env.ConsumerWindowBytes, FoldDeltas: !submit.Options.PassThrough));
     }
 
     private void Connect()
@@ -253,7 +253,8 @@ internal sealed partial class SessionActor
         {
             r.Unread.Sent(e.ReceivedBytes);
             var output = r.Pending.Submit.Out;
-            output.TryWrite(new TurnUpstreamEvent(e));
+            // A pass-through caller gets the event as its bytes only: an unread event is then held once.
+            output.TryWrite(new TurnUpstreamEvent(r.Pending.Submit.Options.PassThrough ? e.AsReceived() : e));
             if (output.HasBuffered && !flushScheduled)
             {
                 // Towards another node: the events already in the mailbox join this one, then all go as one message.

@@ -337,7 +337,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         running = new RunningTurn(pending, SessionChain.NoConnection, plan, fullInput) { Transport = Transport.Http, BytesSent = body.Length, TransportReason = reason };
         chain.WentOut(plan, overHttp: true);
         log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, reason);
-        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes));
+        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes, FoldDeltas: !submit.Options.PassThrough));
     }
 
     /// <summary>The caller took <paramref name="count"/> events: the transport may read further.</summary>

@@ -151,8 +151,10 @@ internal static class InboundFrames
     /// message or bad JSON becomes an <see cref="InboundFault"/> carrying the <see cref="ProtocolException"/>;
     /// nothing is read after a fault.
     /// </summary>
-    public static Flow<object, object, NotUsed> Parse(bool keepRaw = false) =>
-        Flow.FromGraph(new ParseStage(keepRaw));
+    /// <param name="keepRaw">Keep each event's received bytes.</param>
+    /// <param name="mode">Read for every message: whether the running turn wants text-carrying events as their bytes only.</param>
+    public static Flow<object, object, NotUsed> Parse(bool keepRaw = false, InboundParseMode? mode = null) =>
+        Flow.FromGraph(new ParseStage(keepRaw, mode));
 
     /// <summary>
     /// Groups the elements that arrive while downstream is busy into one <see cref="InboundBatch"/> of at most
@@ -166,7 +168,7 @@ internal static class InboundFrames
         return Flow.Create<object>().Batch(max, first => InboundBatch.Start(spares, first), static (batch, next) => batch.Add(next));
     }
 
-    private static object ParseOne(RawMessage raw, bool keepRaw)
+    private static object ParseOne(RawMessage raw, bool keepRaw, bool textAsReceived)
     {
         try
         {
@@ -175,7 +177,7 @@ internal static class InboundFrames
                 return new InboundFault(new ProtocolException($"a {raw.Type} message arrived; the protocol uses text frames only"));
             }
 
-            return EventParser.Parse(raw.Span, keepRaw);
+            return EventParser.Parse(raw.Span, keepRaw, textAsReceived);
         }
         catch (ProtocolException ex)
         {
@@ -192,11 +194,12 @@ internal static class InboundFrames
     /// elements pass as they are, and the stage completes after passing on a fault. (One stage rather than a select
     /// and a take-while: a hop less per event.)
     /// </summary>
-    private sealed class ParseStage(bool keepRaw) : GraphStage<FlowShape<object, object>>
+    private sealed class ParseStage(bool keepRaw, InboundParseMode? mode) : GraphStage<FlowShape<object, object>>
     {
         private readonly Inlet<object> inlet = new("InboundFrames.parse.in");
         private readonly Outlet<object> outlet = new("InboundFrames.parse.out");
         private readonly bool keepRaw = keepRaw;
+        private readonly InboundParseMode? mode = mode;
 
         public override FlowShape<object, object> Shape => new(inlet, outlet);
 
@@ -217,7 +220,7 @@ internal static class InboundFrames
             public override void OnPush()
             {
                 var element = Grab(stage.inlet);
-                var parsed = element is RawMessage raw ? ParseOne(raw, stage.keepRaw) : element;
+                var parsed = element is RawMessage raw ? ParseOne(raw, stage.keepRaw, stage.mode is { TextAsReceived: true }) : element;
                 Push(stage.outlet, parsed);
                 if (parsed is InboundFault)
                 {

@@ -53,7 +53,15 @@ public static class EventParser
     /// As <see cref="Parse(ReadOnlySpan{byte})"/>; with <paramref name="keepRaw"/> the event also keeps a copy of
     /// its bytes as <see cref="ServerEvent.ReceivedJson"/>, for passing it on unchanged (one more allocation per event).
     /// </summary>
-    public static ServerEvent Parse(ReadOnlySpan<byte> utf8, bool keepRaw)
+    public static ServerEvent Parse(ReadOnlySpan<byte> utf8, bool keepRaw) => Parse(utf8, keepRaw, textAsReceived: false);
+
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlySpan{byte}, bool)"/>; with <paramref name="keepRaw"/> and <paramref name="textAsReceived"/>,
+    /// the events that carry text — deltas, <c>.done</c> texts, content parts — are checked as fully as ever but
+    /// returned as a <see cref="ReceivedEvent"/> (their received bytes only), without decoding the text a second
+    /// time. For a caller that passes them on unchanged and takes a turn's texts from its output items.
+    /// </summary>
+    public static ServerEvent Parse(ReadOnlySpan<byte> utf8, bool keepRaw, bool textAsReceived)
     {
         if (!keepRaw)
         {
@@ -63,21 +71,22 @@ public static class EventParser
         // The kept copy is parsed in place, so a response object (which echoes the request's instructions and
         // can be many MiB) is held once, in the kept bytes, not also as a second copy in its snapshot.
         var raw = utf8.ToArray();
-        var e = Parse(raw, raw);
+        var e = Parse(raw, raw, textAsReceived);
         e.ReceivedJson = raw;
         return e;
     }
 
-    public static ServerEvent Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, backing: null);
+    public static ServerEvent Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, backing: null, textAsReceived: false);
 
     /// <param name="utf8">The event's JSON.</param>
     /// <param name="backing">The array <paramref name="utf8"/> is, when the event may keep slices of it.</param>
-    private static ServerEvent Parse(ReadOnlySpan<byte> utf8, byte[]? backing)
+    /// <param name="textAsReceived">Text-carrying events as <see cref="ReceivedEvent"/>.</param>
+    private static ServerEvent Parse(ReadOnlySpan<byte> utf8, byte[]? backing, bool textAsReceived)
     {
         try
         {
             var kind = FindKind(utf8, out var unknownType);
-            var e = kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8, backing);
+            var e = kind == Kind.Error ? ParseError(utf8) : ParseBody(kind, unknownType, utf8, backing, textAsReceived);
             e.ReceivedBytes = utf8.Length;
             return e;
         }
@@ -161,7 +170,7 @@ public static class EventParser
         return new ErrorEvent(error) { SequenceNumber = error.SequenceNumber, StreamId = error.StreamId };
     }
 
-    private static ServerEvent ParseBody(Kind kind, string? unknownType, ReadOnlySpan<byte> utf8, byte[]? backing)
+    private static ServerEvent ParseBody(Kind kind, string? unknownType, ReadOnlySpan<byte> utf8, byte[]? backing, bool textAsReceived)
     {
         var textField = kind switch
         {
@@ -172,6 +181,8 @@ public static class EventParser
             Kind.RefusalDone => "refusal"u8,
             _ => default,
         };
+        var received = textAsReceived && (!textField.IsEmpty || kind is Kind.ContentPartAdded or Kind.ContentPartDone);
+        var sawReceivedField = false;
         var wantsResponse = kind is Kind.Created or Kind.InProgress or Kind.Queued or Kind.Completed
             or Kind.Incomplete or Kind.Failed or Kind.Done;
         var wantsItem = kind is Kind.OutputItemAdded or Kind.OutputItemDone;
@@ -195,7 +206,24 @@ public static class EventParser
             if (!textField.IsEmpty && reader.ValueTextEquals(textField))
             {
                 reader.Read();
-                text = reader.GetString();
+                if (received)
+                {
+                    // Checked, not decoded: the bytes are what is passed on.
+                    sawReceivedField = reader.TokenType == JsonTokenType.String
+                        ? true
+                        : throw new ProtocolException($"'{System.Text.Encoding.UTF8.GetString(textField)}' must be a string", utf8);
+                }
+                else
+                {
+                    text = reader.GetString();
+                }
+            }
+            else if (received && wantsPart && reader.ValueTextEquals("part"u8))
+            {
+                // As a full parse takes it: any JSON value, kept as sent.
+                reader.Read();
+                sawReceivedField = true;
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("item_id"u8))
             {
@@ -266,6 +294,13 @@ public static class EventParser
             throw new ProtocolException("the event is not one complete JSON object", utf8);
         }
 
+        if (received)
+        {
+            return sawReceivedField
+                ? new ReceivedEvent(TypeName(kind)).WithEnvelope(seq, streamId)
+                : throw new ProtocolException($"the event has no '{(textField.IsEmpty ? "part" : System.Text.Encoding.UTF8.GetString(textField))}'", utf8);
+        }
+
         ServerEvent ev = kind switch
         {
             Kind.OutputTextDelta => new OutputTextDelta(itemId, outputIndex, contentIndex, Require(text, "delta", utf8)),
@@ -320,6 +355,23 @@ public static class EventParser
 
         return lastItemId = reader.GetString();
     }
+
+    private static string TypeName(Kind kind) => kind switch
+    {
+        Kind.OutputTextDelta => EventTypes.OutputTextDelta,
+        Kind.FunctionCallArgumentsDelta => EventTypes.FunctionCallArgumentsDelta,
+        Kind.ReasoningSummaryTextDelta => EventTypes.ReasoningSummaryTextDelta,
+        Kind.ReasoningTextDelta => EventTypes.ReasoningTextDelta,
+        Kind.RefusalDelta => EventTypes.RefusalDelta,
+        Kind.OutputTextDone => EventTypes.OutputTextDone,
+        Kind.ReasoningSummaryTextDone => EventTypes.ReasoningSummaryTextDone,
+        Kind.ReasoningTextDone => EventTypes.ReasoningTextDone,
+        Kind.FunctionCallArgumentsDone => EventTypes.FunctionCallArgumentsDone,
+        Kind.RefusalDone => EventTypes.RefusalDone,
+        Kind.ContentPartAdded => EventTypes.ContentPartAdded,
+        Kind.ContentPartDone => EventTypes.ContentPartDone,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a text-carrying event"),
+    };
 
     private static T Require<T>(T? value, string field, ReadOnlySpan<byte> utf8)
         where T : class =>

@@ -69,6 +69,16 @@ public abstract record ServerEvent
     /// <summary>True for the events that end a turn (see <see cref="TurnAccumulator"/> for the one contextual case, <c>error</c>).</summary>
     public virtual bool IsResponseTerminal => false;
 
+    /// <summary>
+    /// The event as its received bytes only (<see cref="ReceivedEvent"/>), for holding it until it is passed on:
+    /// the parsed fields of a delta or a <c>.done</c> event hold its text a second time (UTF-16, twice the bytes).
+    /// Errors, Response events and events without received bytes are returned as they are.
+    /// </summary>
+    public ServerEvent AsReceived() =>
+        this is ErrorEvent or ResponseEvent or UnknownEvent or ReceivedEvent || ReceivedJson.IsEmpty
+            ? this
+            : new ReceivedEvent(Type) { ReceivedJson = ReceivedJson, ReceivedBytes = ReceivedBytes, sequenceNumber = sequenceNumber, streamId = streamId };
+
     /// <summary>Sets the envelope fields on a freshly parsed event without copying it.</summary>
     internal ServerEvent WithEnvelope(long? sequence, string? lane)
     {
@@ -227,4 +237,14 @@ public sealed record UnknownEvent(string EventType, ReadOnlyMemory<byte> RawJson
     public override string Type => EventType;
 
     public string RawText => Encoding.UTF8.GetString(RawJson.Span);
+}
+
+/// <summary>
+/// An event kept only as the bytes it was received as (<see cref="ServerEvent.ReceivedJson"/>), made by
+/// <see cref="ServerEvent.AsReceived"/> for a caller that passes events on unchanged. Its fields were read where
+/// the turn was folded; parse <see cref="ServerEvent.ReceivedJson"/> again to read them.
+/// </summary>
+public sealed record ReceivedEvent(string EventType) : ServerEvent
+{
+    public override string Type => EventType;
 }

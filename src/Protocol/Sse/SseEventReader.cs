@@ -16,6 +16,9 @@ public static class SseEventReader
     private static readonly SseItemParser<ServerEvent?> KeepingParser = static (_, data) =>
         data.SequenceEqual("[DONE]"u8) ? null : EventParser.Parse(data, keepRaw: true);
 
+    private static readonly SseItemParser<ServerEvent?> ReceivedParser = static (_, data) =>
+        data.SequenceEqual("[DONE]"u8) ? null : EventParser.Parse(data, keepRaw: true, textAsReceived: true);
+
     /// <exception cref="ProtocolException">A <c>data:</c> payload is not a valid event.</exception>
     public static IAsyncEnumerable<ServerEvent> ReadAsync(Stream body, CancellationToken cancellationToken = default) =>
         ReadAsync(body, keepRaw: false, cancellationToken);
@@ -23,13 +26,21 @@ public static class SseEventReader
     /// <param name="body">The SSE body.</param>
     /// <param name="keepRaw">Keep each event's JSON as received (<see cref="ServerEvent.ReceivedJson"/>).</param>
     /// <param name="cancellationToken">Stops reading.</param>
+    public static IAsyncEnumerable<ServerEvent> ReadAsync(Stream body, bool keepRaw, CancellationToken cancellationToken = default) =>
+        ReadAsync(body, keepRaw, textAsReceived: false, cancellationToken);
+
+    /// <param name="body">The SSE body.</param>
+    /// <param name="keepRaw">Keep each event's JSON as received (<see cref="ServerEvent.ReceivedJson"/>).</param>
+    /// <param name="textAsReceived">With <paramref name="keepRaw"/>: text-carrying events as <see cref="ReceivedEvent"/> (see <see cref="EventParser.Parse(ReadOnlySpan{byte}, bool, bool)"/>).</param>
+    /// <param name="cancellationToken">Stops reading.</param>
     public static async IAsyncEnumerable<ServerEvent> ReadAsync(
         Stream body,
         bool keepRaw,
+        bool textAsReceived,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var parser = SseParser.Create(body, keepRaw ? KeepingParser : Parser);
+        var parser = SseParser.Create(body, !keepRaw ? Parser : textAsReceived ? ReceivedParser : KeepingParser);
         await foreach (var item in parser.EnumerateAsync(cancellationToken).ConfigureAwait(false))
         {
             if (item.Data is null)

@@ -31,6 +31,7 @@ public sealed class TurnAccumulator
     private readonly Dictionary<(int Output, int Summary), StringBuilder> summaryDeltas = [];
     private readonly List<string> doneTexts = [];
 
+    private readonly bool foldDeltas;
     private ResponseSnapshot? lastResponse;
     private ResponseEvent? terminal;
     private UpstreamError? error;
@@ -51,6 +52,14 @@ public sealed class TurnAccumulator
     /// <summary>The response id, once known.</summary>
     public string? ResponseId => lastResponse?.Id;
 
+    /// <summary>A fold of one turn's events.</summary>
+    /// <param name="foldDeltas">
+    /// Fold the text, refusal and reasoning deltas as they come (default). Without, those texts come from the
+    /// <c>.done</c> events and output items alone — a turn then holds no growing copy of its answer, and an
+    /// interrupted turn has no partial text. For callers that pass the events on and do not read the texts.
+    /// </param>
+    public TurnAccumulator(bool foldDeltas = true) => this.foldDeltas = foldDeltas;
+
     public TurnProgress Apply(ServerEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
@@ -61,6 +70,11 @@ public sealed class TurnAccumulator
         }
 
         EventCount++;
+        if (!foldDeltas && e is OutputTextDelta or ReasoningSummaryTextDelta or ReasoningTextDelta or RefusalDelta)
+        {
+            return TurnProgress.Running;
+        }
+
         switch (e)
         {
             case OutputTextDelta d:
