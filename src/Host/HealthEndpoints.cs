@@ -145,7 +145,7 @@ public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
             }
             else if (end.Outcome == TurnOutcome.Failed)
             {
-                lastFailure = (DateTimeOffset.UtcNow, end.Error?.Code ?? "failed");
+                lastFailure = (DateTimeOffset.UtcNow, end.Error?.Code ?? TurnOutcome.Failed.Name());
             }
         }
     }

@@ -128,7 +128,7 @@ internal sealed class ResponsesEndpoint
             }
 
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.
-            var outcome = end?.Outcome.Name() ?? "cancelled";
+            var outcome = (end?.Outcome ?? TurnOutcome.Cancelled).Name();
             var transport = (end?.Transport ?? Transport.None).Name();
             GatewayMetrics.TurnEnded(tenant.Options.Name, outcome, transport, Stopwatch.GetElapsedTime(started).TotalSeconds);
 

@@ -101,7 +101,7 @@ internal static class SessionsEndpoints
         w.WriteString("transport_reason", s.TransportReason);
         w.WriteStartObject("connection");
         w.WriteNumber("epoch", s.ConnectionEpoch);
-        w.WriteString("state", s.ConnectionState);
+        w.WriteString("state", s.ConnectionState.Name());
         if (s.ConnectionAge is { } age)
         {
             w.WriteNumber("age_seconds", Math.Round(age.TotalSeconds, 3));

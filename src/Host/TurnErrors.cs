@@ -34,7 +34,7 @@ internal static class TurnErrors
     {
         { Outcome: TurnOutcome.Rejected, Rejection: { } rejection } => For(rejection, end.Reason),
         { Outcome: TurnOutcome.Rejected } => new(409, "invalid_request_error", "turn_rejected", end.Reason ?? "rejected"),
-        { Outcome: TurnOutcome.Cancelled } => new(499, "invalid_request_error", "cancelled", end.Reason ?? "cancelled"),
+        { Outcome: TurnOutcome.Cancelled } => new(499, "invalid_request_error", TurnOutcome.Cancelled.Name(), end.Reason ?? TurnOutcome.Cancelled.Name()),
         { Error: { Origin: not ErrorOrigin.Transport } } => null,
         _ => new(502, "server_error", end.Error?.Code ?? "upstream_unavailable", $"The upstream could not be reached: {end.Reason}"),
     };

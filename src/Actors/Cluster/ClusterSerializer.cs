@@ -273,7 +273,7 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
     {
         w.WriteString("id", s.SessionId);
         w.WriteNumber("epoch", s.ConnectionEpoch);
-        w.WriteString("state", s.ConnectionState);
+        w.WriteString("state", s.ConnectionState.Name());
         if (s.ConnectionAge is { } age)
         {
             w.WriteNumber("age", age.Ticks);
@@ -299,7 +299,7 @@ public sealed class ClusterSerializer : SerializerWithStringManifest
     private static SessionStatus ReadStatus(JsonElement o) => new(
         Str(o, "id")!,
         o.GetProperty("epoch").GetInt64(),
-        Str(o, "state")!,
+        ContractNames.ParseConnectionState(Str(o, "state")),
         o.TryGetProperty("age", out var age) ? TimeSpan.FromTicks(age.GetInt64()) : null,
         o.TryGetProperty("chained", out var chained) ? chained.GetBoolean() : null,
         o.GetProperty("turns").GetInt32(),

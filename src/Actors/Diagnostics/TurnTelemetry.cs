@@ -159,7 +159,7 @@ public sealed class TurnTelemetry
     {
         if (activity is { } a && !a.IsStopped)
         {
-            a.SetTag("error.type", "cancelled");
+            a.SetTag("error.type", TurnOutcome.Cancelled.Name());
             a.SetStatus(ActivityStatusCode.Error, "the caller stopped reading before the turn ended");
             a.Dispose();
         }

@@ -472,7 +472,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private SessionStatus Status() => new(
         key.SessionId,
         epoch,
-        connection is null ? "none" : connected ? "open" : "connecting",
+        connection is null ? ConnectionState.None : connected ? ConnectionState.Open : ConnectionState.Connecting,
         connection is not null && connected ? Now - connectedAt : null,
         chain.LastChained,
         turns,

@@ -77,10 +77,12 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(new CloseSession(Key), RoundTrip(new CloseSession(Key)));
         Assert.Equal(new SessionClosed(Key, true), RoundTrip(new SessionClosed(Key, true)));
         Assert.Same(StopSession.Instance, RoundTrip(StopSession.Instance));
-        var status = new SessionStatus(Key.SessionId, 3, "open", TimeSpan.FromSeconds(42.5), true, 12, 1, 2, 0, 1, true, Transport.WebSocket, "websocket ok", 5, 1234);
+        var status = new SessionStatus(Key.SessionId, 3, ConnectionState.Open, TimeSpan.FromSeconds(42.5), true, 12, 1, 2, 0, 1, true, Transport.WebSocket, "websocket ok", 5, 1234);
         Assert.Equal(status, RoundTrip(status));
-        var fresh = new SessionStatus(Key.SessionId, 0, "none", null, null, 0, 0, 0, 0, 0, false, Transport.None, "");
+        var fresh = new SessionStatus(Key.SessionId, 0, ConnectionState.None, null, null, 0, 0, 0, 0, 0, false, Transport.None, "");
         Assert.Equal(fresh, RoundTrip(fresh));
+        var connecting = status with { ConnectionState = ConnectionState.Connecting };
+        Assert.Equal(connecting, RoundTrip(connecting));
 
         Assert.Equal(new SessionAdmission.Admit("tenant-a", Key.SessionId, 25), RoundTrip(new SessionAdmission.Admit("tenant-a", Key.SessionId, 25)));
         Assert.Equal(new SessionAdmission.Admitted(false, 25), RoundTrip(new SessionAdmission.Admitted(false, 25)));

@@ -84,7 +84,7 @@ public sealed class ConnectionRaceSpecs(ITestOutputHelper output) : SessionsTest
 
         var status = await Sessions.GetStatusAsync(Key);
         Assert.False(status!.Busy);
-        Assert.Equal("open", status.ConnectionState);
+        Assert.Equal(ConnectionState.Open, status.ConnectionState);
 
         // The session is not wedged: the next turn chains on the new connection.
         var next = await Sessions.RunTurnToEndAsync(Key, Request(User("hello"), end.Result.Output[0].Json, User("again"))).WaitAsync(Patience);

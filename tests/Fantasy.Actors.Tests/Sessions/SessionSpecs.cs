@@ -561,7 +561,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         var status = await Sessions.GetStatusAsync(Key);
         Assert.Equal("tenant-a~conv-1", status!.SessionId);
         Assert.Equal(1, status.Turns);
-        Assert.Equal("open", status.ConnectionState);
+        Assert.Equal(ConnectionState.Open, status.ConnectionState);
         Assert.False(status.LastTurnChained);
         Assert.True(await Sessions.CloseAsync(Key));
         Assert.False(await Sessions.CloseAsync(new SessionKey("nobody", "here")));
@@ -577,7 +577,7 @@ public sealed class SessionSpecs(ITestOutputHelper output) : SessionsTestKit("se
         Clock.Advance(TimeSpan.FromMinutes(5));
         await AwaitConditionAsync(() => Task.FromResult(Sim.Counters.ConnectionsOpen == 0), Patience);
         var status = await Sessions.GetStatusAsync(Key);
-        Assert.Equal("none", status!.ConnectionState);
+        Assert.Equal(ConnectionState.None, status!.ConnectionState);
         Assert.Equal(1, status.Turns);
 
         Clock.Advance(TimeSpan.FromMinutes(55));
