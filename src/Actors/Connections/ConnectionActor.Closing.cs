@@ -14,9 +14,9 @@ namespace Fantasy.Actors.Connections;
 internal sealed partial class ConnectionActor
 {
     // ---- Closing ----
-    private void BeginClose(string reason)
+    private void BeginClose(ConnectionCause cause, string reason)
     {
-        Go(message => Closing(message, reason));
+        Go(message => Closing(message, cause, reason));
         if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived && !sendInFlight)
         {
             socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "closing", io.Token)
@@ -25,18 +25,18 @@ internal sealed partial class ConnectionActor
         }
         else
         {
-            Abandon(reason);
+            Abandon(cause, reason);
         }
     }
 
-    private void Closing(object message, string reason)
+    private void Closing(object message, ConnectionCause cause, string reason)
     {
         switch (message)
         {
             case CloseSent:
                 if (socket.State == WebSocketState.Closed)
                 {
-                    Finish(reason, socket.CloseStatus);
+                    Finish(cause, reason, socket.CloseStatus);
                 }
 
                 break;
@@ -44,26 +44,26 @@ internal sealed partial class ConnectionActor
                 // The server's close frame: the handshake is complete once our own close went out too.
                 if (socket.State == WebSocketState.Closed)
                 {
-                    Finish(reason, socket.CloseStatus);
+                    Finish(cause, reason, socket.CloseStatus);
                 }
 
                 break;
             case CloseTimedOut:
-                Abandon($"{reason}; the server did not answer the close within {options.CloseTimeout}");
+                Abandon(ConnectionCause.CloseFailed, $"{reason}; the server did not answer the close within {options.CloseTimeout}");
                 break;
             case InboundDelivery.Failed f:
-                Abandon($"{reason}; {ExceptionText.Flatten(f.Cause)}");
+                Abandon(ConnectionCause.CloseFailed, $"{reason}; {ExceptionText.Flatten(f.Cause)}");
                 break;
             case CloseFailed f:
-                Abandon($"{reason}; sending the close frame failed: {ExceptionText.Flatten(f.Cause)}");
+                Abandon(ConnectionCause.CloseFailed, $"{reason}; sending the close frame failed: {ExceptionText.Flatten(f.Cause)}");
                 break;
             case InboundFault fault:
-                Abandon($"{reason}; {ExceptionText.Flatten(fault.Cause)}");
+                Abandon(ConnectionCause.CloseFailed, $"{reason}; {ExceptionText.Flatten(fault.Cause)}");
                 break;
             case ServerEvent:
                 break;
             case StartTurn start:
-                Sender.Tell(new TurnRefused(epoch, start.TurnId, "the connection is closing"));
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, RefusalCause.Closing, "the connection is closing"));
                 break;
             case Close:
                 break;
@@ -80,59 +80,59 @@ internal sealed partial class ConnectionActor
         var reason = $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})";
         if (socket.State == WebSocketState.CloseReceived)
         {
-            BeginClose(reason);
+            BeginClose(ConnectionCause.ServerClosed, reason);
         }
         else
         {
-            Finish(reason, status);
+            Finish(ConnectionCause.ServerClosed, reason, status);
         }
     }
 
     /// <summary>Drop the socket without a close handshake and stop.</summary>
-    private void Abandon(string reason)
+    private void Abandon(ConnectionCause cause, string reason)
     {
         killSwitch?.Abort(new OperationCanceledException(reason));
         socket.Abort();
-        Finish(reason, null);
+        Finish(cause, reason, null);
     }
 
-    private void Finish(string reason, WebSocketCloseStatus? status)
+    private void Finish(ConnectionCause cause, string reason, WebSocketCloseStatus? status)
     {
         // ConnectionClosed is the last report: a turn this connection still holds is reported before it.
-        ReportHeldTurns(reason);
+        ReportHeldTurns(cause, reason);
         if (!closedReported)
         {
             closedReported = true;
             log.Info("connection {ConnectionEpoch}: closed: {Reason}", epoch, reason);
-            parent.Tell(new ConnectionClosed(epoch, reason, status));
+            parent.Tell(new ConnectionClosed(epoch, cause, reason, status));
         }
 
         Context.Stop(Self);
     }
 
-    private void ReportHeldTurns(string reason)
+    private void ReportHeldTurns(ConnectionCause cause, string reason)
     {
         if (turn is { } t)
         {
             turn = null;
-            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, reason));
+            parent.Tell(new TurnInterrupted(epoch, t.Id, t.Forwarded, t.FrameSent, cause, reason));
         }
 
         if (waiting is { } w)
         {
             waiting = null;
-            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, reason));
+            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, cause, reason));
         }
     }
 
     protected override void PostStop()
     {
-        ReportHeldTurns("the connection actor stopped");
+        ReportHeldTurns(ConnectionCause.Stopped, "the connection actor stopped");
 
         if (!closedReported)
         {
             closedReported = true;
-            parent.Tell(new ConnectionClosed(epoch, "the connection actor stopped", null));
+            parent.Tell(new ConnectionClosed(epoch, ConnectionCause.Stopped, "the connection actor stopped", null));
         }
 
         if (opened)

@@ -146,7 +146,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 Go(Idle);
                 if (closeRequested)
                 {
-                    BeginClose("close requested while connecting");
+                    BeginClose(ConnectionCause.PlannedClose, "close requested while connecting");
                 }
                 else if (waiting is { } w)
                 {
@@ -167,7 +167,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 waiting = start;
                 break;
             case StartTurn start:
-                Sender.Tell(new TurnRefused(epoch, start.TurnId, $"busy: turn {waiting!.TurnId} is waiting for the connection"));
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, RefusalCause.Busy, $"busy: turn {waiting!.TurnId} is waiting for the connection"));
                 break;
             case CancelTurn cancel when waiting?.TurnId == cancel.TurnId:
                 waiting = null;
@@ -188,11 +188,11 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         parent.Tell(new ConnectFailed(epoch, error, timedOut));
         if (waiting is { } w)
         {
-            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, $"the connection could not be opened: {error.Message}"));
+            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, ConnectionCause.ConnectFailed, $"the connection could not be opened: {error.Message}"));
             waiting = null;
         }
 
-        Finish($"connect failed: {error.Message}", null);
+        Finish(ConnectionCause.ConnectFailed, $"connect failed: {error.Message}", null);
     }
 
     // ---- Idle ----
@@ -208,17 +208,17 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 {
                     log.Warning("connection {ConnectionEpoch}: error while idle: {UpstreamError}", epoch, error.Error);
                     parent.Tell(new IdleError(epoch, error.Error));
-                    BeginClose($"error while idle: {error.Error.Code ?? error.Error.Message}");
+                    BeginClose(ConnectionCause.IdleError, $"error while idle: {error.Error.Code ?? error.Error.Message}");
                 }
                 else
                 {
                     log.Warning("connection {ConnectionEpoch}: unexpected {EventType} while idle; closing", epoch, e.Type);
-                    BeginClose($"unexpected {e.Type} while idle");
+                    BeginClose(ConnectionCause.IdleError, $"unexpected {e.Type} while idle");
                 }
 
                 break;
             case Close:
-                BeginClose("planned close");
+                BeginClose(ConnectionCause.PlannedClose, "planned close");
                 break;
             case WatchdogTick:
                 // The first tick that finds the connection idle stops the watchdog: an idle connection has no timer.
@@ -228,10 +228,10 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 ServerClosed();
                 break;
             case InboundFault fault:
-                Abandon($"the connection failed while idle: {ExceptionText.Flatten(fault.Cause)}");
+                Abandon(fault.Cause is ProtocolException ? ConnectionCause.MalformedMessage : ConnectionCause.SocketFailed, $"the connection failed while idle: {ExceptionText.Flatten(fault.Cause)}");
                 break;
             case InboundDelivery.Failed f:
-                Abandon($"the inbound stream failed while idle: {ExceptionText.Flatten(f.Cause)}");
+                Abandon(ConnectionCause.SocketFailed, $"the inbound stream failed while idle: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
                 HandleInboundOrLate(message);
@@ -244,7 +244,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         if (sendInFlight)
         {
             // The previous frame's send has not reported back yet; one send at a time.
-            Sender.Tell(new TurnRefused(epoch, start.TurnId, "busy: the previous send has not completed"));
+            Sender.Tell(new TurnRefused(epoch, start.TurnId, RefusalCause.Busy, "busy: the previous send has not completed"));
             return;
         }
 
@@ -293,21 +293,21 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case SendFailed failed when failed.TurnId == current.Id:
                 sendInFlight = false;
-                Interrupt(current, $"sending the request failed: {failed.Cause.Message}");
+                Interrupt(current, ConnectionCause.SendFailed, $"sending the request failed: {failed.Cause.Message}");
                 break;
             case StartTurn start:
-                Sender.Tell(new TurnRefused(epoch, start.TurnId, $"busy: turn {current.Id} is running"));
+                Sender.Tell(new TurnRefused(epoch, start.TurnId, RefusalCause.Busy, $"busy: turn {current.Id} is running"));
                 break;
             case CancelTurn cancel when cancel.TurnId == current.Id:
                 TurnLog(current.Id).Info("connection {ConnectionEpoch}: turn {TurnId} cancelled after {EventsForwarded} events; discarding the socket", epoch, current.Id, current.Forwarded);
                 turn = null;
                 parent.Tell(new TurnCancelled(epoch, current.Id, current.Forwarded));
-                Abandon($"turn {current.Id} was cancelled; the socket is discarded");
+                Abandon(ConnectionCause.TurnCancelled, $"turn {current.Id} was cancelled; the socket is discarded");
                 break;
             case WatchdogTick:
                 if (Now - current.LastActivity >= options.TurnWatchdog)
                 {
-                    Interrupt(current, $"no event for {options.TurnWatchdog} (connection.turn-watchdog)");
+                    Interrupt(current, ConnectionCause.Watchdog, $"no event for {options.TurnWatchdog} (connection.turn-watchdog)");
                 }
 
                 break;
@@ -316,13 +316,15 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case InboundDelivery.Completed:
                 var status = socket.CloseStatus;
-                Interrupt(current, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})", serverClosed: true);
+                Interrupt(current, ConnectionCause.ServerClosed, $"the server closed the connection ({status?.ToString() ?? "no close frame"}{Describe(socket.CloseStatusDescription)})");
                 break;
             case InboundFault fault:
-                Interrupt(current, fault.Cause is ProtocolException pe ? $"malformed message: {pe.Message}" : $"the connection failed: {ExceptionText.Flatten(fault.Cause)}");
+                Interrupt(current, fault.Cause is ProtocolException pe
+                    ? (ConnectionCause.MalformedMessage, $"malformed message: {pe.Message}")
+                    : (ConnectionCause.SocketFailed, $"the connection failed: {ExceptionText.Flatten(fault.Cause)}"));
                 break;
             case InboundDelivery.Failed f:
-                Interrupt(current, $"the inbound stream failed: {ExceptionText.Flatten(f.Cause)}");
+                Interrupt(current, ConnectionCause.SocketFailed, $"the inbound stream failed: {ExceptionText.Flatten(f.Cause)}");
                 break;
             default:
                 HandleInboundOrLate(message);
@@ -361,22 +363,24 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         Go(Idle);
         if (closeRequested)
         {
-            BeginClose("planned close after the turn");
+            BeginClose(ConnectionCause.PlannedClose, "planned close after the turn");
         }
     }
 
-    private void Interrupt(Turn current, string reason, bool serverClosed = false)
+    private void Interrupt(Turn current, (ConnectionCause Cause, string Reason) why) => Interrupt(current, why.Cause, why.Reason);
+
+    private void Interrupt(Turn current, ConnectionCause cause, string reason)
     {
         turn = null;
         TurnLog(current.Id).Warning("connection {ConnectionEpoch}: turn {TurnId} interrupted after {EventsForwarded} events: {Reason}", epoch, current.Id, current.Forwarded, reason);
-        parent.Tell(new TurnInterrupted(epoch, current.Id, current.Forwarded, current.FrameSent, reason));
-        if (serverClosed)
+        parent.Tell(new TurnInterrupted(epoch, current.Id, current.Forwarded, current.FrameSent, cause, reason));
+        if (cause == ConnectionCause.ServerClosed)
         {
             ServerClosed();
         }
         else
         {
-            Abandon(reason);
+            Abandon(cause, reason);
         }
     }
 

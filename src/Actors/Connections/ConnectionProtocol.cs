@@ -53,7 +53,7 @@ internal static class ConnectionProtocol
     public sealed record UpstreamEventReceived(long Epoch, string TurnId, int Index, ServerEvent Event) : IConnectionReport;
 
     /// <summary>The connection cannot take the turn now (busy, closing); the parent should queue it.</summary>
-    public sealed record TurnRefused(long Epoch, string TurnId, string Reason) : IConnectionReport;
+    public sealed record TurnRefused(long Epoch, string TurnId, RefusalCause Cause, string Reason) : IConnectionReport;
 
     // ---- To the parent ----
 
@@ -86,7 +86,7 @@ internal static class ConnectionProtocol
     /// fired, or a frame was malformed. <see cref="FrameSent"/> and <see cref="EventsForwarded"/> tell the
     /// parent whether anything could have started. The connection closes itself afterwards.
     /// </summary>
-    public sealed record TurnInterrupted(long Epoch, string TurnId, int EventsForwarded, bool FrameSent, string Reason) : IConnectionReport;
+    public sealed record TurnInterrupted(long Epoch, string TurnId, int EventsForwarded, bool FrameSent, ConnectionCause Cause, string Reason) : IConnectionReport;
 
     /// <summary>The turn was cancelled and its socket discarded.</summary>
     public sealed record TurnCancelled(long Epoch, string TurnId, int EventsForwarded) : IConnectionReport;
@@ -95,5 +95,5 @@ internal static class ConnectionProtocol
     public sealed record IdleError(long Epoch, UpstreamError Error) : IConnectionReport;
 
     /// <summary>The connection is gone and the actor stops. Always the last report.</summary>
-    public sealed record ConnectionClosed(long Epoch, string Reason, WebSocketCloseStatus? CloseStatus) : IConnectionReport;
+    public sealed record ConnectionClosed(long Epoch, ConnectionCause Cause, string Reason, WebSocketCloseStatus? CloseStatus) : IConnectionReport;
 }

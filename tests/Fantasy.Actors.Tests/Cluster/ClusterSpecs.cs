@@ -408,7 +408,14 @@ public sealed class ClusterSpecs : IAsyncLifetime
             }
         }
 
+        var crashed = System.Diagnostics.Stopwatch.StartNew();
         await nodes[1].System.Terminate().WaitAsync(Patience);
+        output.WriteLine($"node B terminated after {crashed.ElapsedMilliseconds} ms");
+        _ = Task.WhenAll(running).ContinueWith(_ => output.WriteLine($"all running turns ended {crashed.ElapsedMilliseconds} ms after the crash"), TaskScheduler.Default);
+        foreach (var s in onB)
+        {
+            _ = running[s].ContinueWith(t => output.WriteLine($"B's session {s} ended {t.Result.Outcome} at {crashed.ElapsedMilliseconds} ms"), TaskScheduler.Default);
+        }
 
         // A new turn for one of B's sessions, sent at once: its first copy goes to the dead node and is lost; the
         // relay sends it again until the session's new home takes it.

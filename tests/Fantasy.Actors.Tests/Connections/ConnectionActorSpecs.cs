@@ -256,7 +256,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
 
         var refused = await ExpectMsgAsync<TurnRefused>(Patience);
         Assert.Equal("t2", refused.TurnId);
-        Assert.Contains("busy", refused.Reason, StringComparison.Ordinal);
+        Assert.Equal(RefusalCause.Busy, refused.Cause);
         var (_, ended) = await ReadTurnAsync(parent, replyTo, "t1");
         Assert.Equal("ok: 1", ended.Result.Text);
     }
@@ -289,7 +289,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
 
         Assert.Equal(1, interrupted.EventsForwarded);
         Assert.True(interrupted.FrameSent);
-        Assert.Contains("65536-byte limit", interrupted.Reason, StringComparison.Ordinal);
+        Assert.Equal(ConnectionCause.MalformedMessage, interrupted.Cause);
+        Assert.Contains("65536-byte limit", interrupted.Reason, StringComparison.Ordinal); // the reason names the limit for the log
         await parent.FishForMessageAsync<ConnectionClosed>(m => m is ConnectionClosed, Patience);
         await ExpectTerminatedAsync(connection, Patience);
     }
@@ -305,7 +306,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         var interrupted = await parent.FishForMessageAsync<TurnInterrupted>(m => m is TurnInterrupted, Patience);
 
         Assert.Equal(1, interrupted.EventsForwarded);
-        Assert.StartsWith("malformed message", interrupted.Reason, StringComparison.Ordinal);
+        Assert.Equal(ConnectionCause.MalformedMessage, interrupted.Cause);
     }
 
     [Fact]
@@ -350,8 +351,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
 
         var interrupted = await parent.ExpectMsgAsync<TurnInterrupted>(Patience);
         Assert.Equal(1, interrupted.EventsForwarded);
-        Assert.Contains("no event for 00:05:00", interrupted.Reason, StringComparison.Ordinal);
-        await parent.ExpectMsgAsync<ConnectionClosed>(Patience);
+        Assert.Equal(ConnectionCause.Watchdog, interrupted.Cause);
+        Assert.Equal(ConnectionCause.Watchdog, (await parent.ExpectMsgAsync<ConnectionClosed>(Patience)).Cause);
     }
 
     [Fact]
@@ -371,7 +372,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         var cancelled = await parent.FishForMessageAsync<TurnCancelled>(m => m is TurnCancelled, Patience);
         Assert.True(cancelled.EventsForwarded >= 2);
         var closed = await parent.ExpectMsgAsync<ConnectionClosed>(Patience);
-        Assert.Contains("cancelled", closed.Reason, StringComparison.Ordinal);
+        Assert.Equal(ConnectionCause.TurnCancelled, closed.Cause);
         await ExpectTerminatedAsync(connection, Patience);
 
         // Nothing of the cancelled turn leaks into the next connection's turn.
@@ -397,7 +398,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Assert.Equal(UpstreamError.ConnectionLimitReached, idle.Error.Code);
         Assert.True(idle.Error.IsReplaySafe);
         var closed = await parent.ExpectMsgAsync<ConnectionClosed>(Patience);
-        Assert.Contains("websocket_connection_limit_reached", closed.Reason, StringComparison.Ordinal);
+        Assert.Equal(ConnectionCause.IdleError, closed.Cause);
+        Assert.Contains("websocket_connection_limit_reached", closed.Reason, StringComparison.Ordinal); // the log names the code
         await ExpectTerminatedAsync(connection, Patience);
     }
 
@@ -450,8 +452,8 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Sys.Stop(connection);
 
         var interrupted = await parent.FishForMessageAsync<TurnInterrupted>(m => m is TurnInterrupted, Patience);
-        Assert.Equal("the connection actor stopped", interrupted.Reason);
-        await parent.ExpectMsgAsync<ConnectionClosed>(Patience);
+        Assert.Equal(ConnectionCause.Stopped, interrupted.Cause);
+        Assert.Equal(ConnectionCause.Stopped, (await parent.ExpectMsgAsync<ConnectionClosed>(Patience)).Cause);
         await AwaitConditionAsync(() => Task.FromResult(sim.Counters.ConnectionsOpen == 0), Patience);
     }
 
