@@ -12,7 +12,7 @@ namespace Fantasy.Actors.Host;
 /// writes what it adds or forgets to all nodes at once (best effort, then gossip) and mirrors the replicated sets
 /// here for synchronous checks; what this node added is known here before it has replicated.
 /// </summary>
-public sealed class ClusterTenantIndex
+internal sealed class ClusterTenantIndex
 {
     /// <summary>The replicated session set of tenant <c>t</c> is the ORSet <c>{SessionsKeyPrefix}t</c> (<see cref="Fantasy.Actors.Cluster.SessionAdmission"/> reads it too).</summary>
     public const string SessionsKeyPrefix = "fantasy-sessions-";

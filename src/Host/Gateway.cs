@@ -17,7 +17,7 @@ namespace Fantasy.Actors.Host;
 /// The gateway process: an OpenAI-compatible Responses HTTP API in front of the session service. With no
 /// upstream configured it starts the Simulator in-process on loopback as its upstream.
 /// </summary>
-public sealed class Gateway : IAsyncDisposable
+internal sealed class Gateway : IAsyncDisposable
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
 

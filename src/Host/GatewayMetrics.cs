@@ -9,7 +9,7 @@ namespace Fantasy.Actors.Host;
 /// (<see cref="Fantasy.Actors.Diagnostics.FantasyMetrics"/>): the Host's OpenTelemetry pipeline exports both, on
 /// <c>/metrics</c> in Prometheus text and over OTLP when configured.
 /// </summary>
-public static class GatewayMetrics
+internal static class GatewayMetrics
 {
     public const string MeterName = "Fantasy.Actors.Host";
 

@@ -4,7 +4,7 @@ using System.Text;
 namespace Fantasy.Actors.Host;
 
 /// <summary>One tenant: the gateway keys its clients present, and optional own upstream and limits.</summary>
-public sealed record TenantOptions(
+internal sealed record TenantOptions(
     string Name,
     IReadOnlyList<string> Keys,
     string? UpstreamApiKey,
@@ -13,7 +13,7 @@ public sealed record TenantOptions(
     int? MaxQueuedTurns);
 
 /// <summary>The gateway's own settings (<c>Fantasy:Gateway:*</c>, <c>Fantasy:Tenants:*</c>).</summary>
-public sealed class GatewayOptions
+internal sealed class GatewayOptions
 {
     /// <summary>The key of the development tenant when no tenant is configured.</summary>
     public const string DevelopmentKey = "sk-fantasy-dev";

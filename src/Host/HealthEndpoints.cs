@@ -111,10 +111,10 @@ internal static class HealthEndpoints
 }
 
 /// <summary>The result of one upstream check.</summary>
-public sealed record UpstreamCheck(bool Reachable, DateTimeOffset At, string? Failure);
+internal sealed record UpstreamCheck(bool Reachable, DateTimeOffset At, string? Failure);
 
 /// <summary>Where the upstream is, whether it answers a TCP connect, and what the turns last said of it.</summary>
-public sealed class UpstreamInfo(Uri baseUrl, bool embedded)
+internal sealed class UpstreamInfo(Uri baseUrl, bool embedded)
 {
     private readonly object gate = new();
     private DateTimeOffset? lastCompleted;

@@ -18,52 +18,16 @@ internal sealed class ResponsesEndpoint
     public static async Task CreateAsync(HttpContext context, GatewayOptions options, TurnGate gate, UpstreamInfo upstream, ILogger<ResponsesEndpoint> log)
     {
         var tenant = context.Tenant();
-
         if (gate.Stopping)
         {
             await ShuttingDownAsync(context);
             return;
         }
 
-        var body = await ReadBodyAsync(context, options.MaxBodyBytes);
-        if (body is null)
+        var (turn, refused) = await TurnRequest.ReadAsync(context, options, tenant);
+        if (turn is null)
         {
-            await OpenAIErrors.WriteAsync(context, 400, $"The request body is larger than the gateway's limit of {options.MaxBodyBytes} bytes (Fantasy:Gateway:MaxBodyBytes).", code: "request_too_large");
-            return;
-        }
-
-        ResponseRequest request;
-        try
-        {
-            request = ResponseRequest.Parse(body);
-
-            // Parsed once; the bytes are not held for the rest of the turn (this method's locals live as long as it runs).
-            body = null;
-        }
-        catch (ProtocolException ex)
-        {
-            await OpenAIErrors.WriteAsync(context, 400, $"Invalid request body: {ex.Message}", param: ex.Field, code: "invalid_json");
-            return;
-        }
-
-        if (string.IsNullOrEmpty(request.Model))
-        {
-            await OpenAIErrors.WriteAsync(context, 400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter");
-            return;
-        }
-
-        var sessionHeader = context.Request.Headers["X-Session-Id"].ToString();
-        var ephemeral = !context.Request.Headers.ContainsKey("X-Session-Id");
-        if (!ephemeral && !SessionKey.IsValidPart(sessionHeader))
-        {
-            await OpenAIErrors.WriteAsync(context, 400, "X-Session-Id must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", param: "X-Session-Id", code: "invalid_session_id");
-            return;
-        }
-
-        var conversation = ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionHeader;
-        if (request.PreviousResponseId is { } previous && !tenant.Owns(previous))
-        {
-            await OpenAIErrors.WriteAsync(context, 404, $"Previous response with id '{previous}' not found.", param: "previous_response_id", code: "previous_response_not_found");
+            await TurnErrors.WriteAsync(context, refused!);
             return;
         }
 
@@ -80,7 +44,7 @@ internal sealed class ResponsesEndpoint
         bool admitted;
         try
         {
-            admitted = await tenant.TryAddSessionAsync(conversation, ephemeral ? null : tenant.Options.MaxSessions, context.RequestAborted);
+            admitted = await tenant.EnterAsync(turn, context.RequestAborted);
         }
         catch
         {
@@ -95,10 +59,10 @@ internal sealed class ResponsesEndpoint
             return;
         }
 
-        var key = new SessionKey(tenant.Options.Name, conversation);
+        var key = new SessionKey(tenant.Options.Name, turn.Conversation);
+        var request = turn.Request;
         var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false, PassThrough = true };
-        var requestId = "req_" + Guid.NewGuid().ToString("N");
-        context.Response.Headers["x-request-id"] = requestId;
+        context.Response.Headers["x-request-id"] = "req_" + Guid.NewGuid().ToString("N");
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;
         try
@@ -123,7 +87,6 @@ internal sealed class ResponsesEndpoint
             gate.Exit();
             if (end is not null)
             {
-                tenant.Remember(end.ResponseId);
                 upstream.Record(end);
             }
 
@@ -131,12 +94,7 @@ internal sealed class ResponsesEndpoint
             var outcome = (end?.Outcome ?? TurnOutcome.Cancelled).Name();
             var transport = (end?.Transport ?? Transport.None).Name();
             GatewayMetrics.TurnEnded(tenant.Options.Name, outcome, transport, Stopwatch.GetElapsedTime(started).TotalSeconds);
-
-            if (ephemeral)
-            {
-                await tenant.Sessions.CloseAsync(key, CancellationToken.None);
-                await tenant.RemoveSessionAsync(conversation, admitted: false);
-            }
+            await tenant.LeaveAsync(turn, end);
         }
     }
 
@@ -257,48 +215,6 @@ internal sealed class ResponsesEndpoint
     private static ReadOnlyMemory<byte> Received(ServerEvent e) => !e.ReceivedJson.IsEmpty
         ? e.ReceivedJson
         : e is UnknownEvent u ? u.RawJson : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
-
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long max)
-    {
-        if (context.Request.ContentLength > max)
-        {
-            return null;
-        }
-
-        if (context.Request.ContentLength is { } length)
-        {
-            // The usual case: read straight into one array of the announced size (no growing copies).
-            var body = new byte[length];
-            var filled = 0;
-            while (filled < body.Length)
-            {
-                var n = await context.Request.Body.ReadAsync(body.AsMemory(filled), context.RequestAborted);
-                if (n == 0)
-                {
-                    return body.AsSpan(0, filled).ToArray();
-                }
-
-                filled += n;
-            }
-
-            return body;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 
     private static Task ShuttingDownAsync(HttpContext context) =>
         TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.ShuttingDown, null));

@@ -51,7 +51,7 @@ internal static class SessionsEndpoints
     {
         var tenant = context.Tenant();
 
-        var status = SessionKey.IsValidPart(id) && tenant.HasSession(id)
+        var status = MayExist(tenant, id)
             ? await tenant.Sessions.GetStatusAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted)
             : null;
         if (status is null)
@@ -65,13 +65,21 @@ internal static class SessionsEndpoints
         WriteStatus(w, id, status);
     }
 
+    /// <summary>
+    /// Whether to ask for the session at all. In cluster mode the session itself answers (a sharded session, on
+    /// whichever node it lives, says whether it exists), because the replicated index may not yet have reached this
+    /// node: a session created through one gateway a moment ago is found through every other.
+    /// </summary>
+    private static bool MayExist(TenantState tenant, string id) =>
+        SessionKey.IsValidPart(id) && (tenant.HasSession(id) || tenant.Cluster is not null);
+
     public static async Task DeleteAsync(HttpContext context, string id)
     {
         var tenant = context.Tenant();
 
         var known = SessionKey.IsValidPart(id) && tenant.HasSession(id);
-        var existed = known && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
-        if (known)
+        var existed = MayExist(tenant, id) && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        if (known || existed)
         {
             // Also when it had already stopped on its own (idle timeout): the tenant no longer has it, nor counts it.
             await tenant.RemoveSessionAsync(id);

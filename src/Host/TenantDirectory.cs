@@ -15,7 +15,7 @@ namespace Fantasy.Actors.Host;
 /// own upstream key, base URL or limits), the sessions it has used, and the response ids it produced — so a
 /// tenant can only list, reach and chain from what is its own.
 /// </summary>
-public sealed class TenantDirectory : IDisposable
+internal sealed class TenantDirectory : IDisposable
 {
     private readonly ConcurrentDictionary<string, TenantState> tenants = new(StringComparer.Ordinal);
 
@@ -80,7 +80,7 @@ public sealed class TenantDirectory : IDisposable
 }
 
 /// <summary>One tenant's sessions API and what it owns.</summary>
-public sealed class TenantState(TenantOptions options, IResponsesSessions sessions, int maxResponseIds)
+internal sealed class TenantState(TenantOptions options, IResponsesSessions sessions, int maxResponseIds)
 {
     private readonly ConcurrentDictionary<string, byte> sessionIds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> responseIds = new(StringComparer.Ordinal);
@@ -272,6 +272,24 @@ public sealed class TenantState(TenantOptions options, IResponsesSessions sessio
             {
                 // The entity is unreachable now; when it starts again it reads the replicated set, which no longer has it.
             }
+        }
+    }
+
+    /// <summary>
+    /// Takes the session a turn runs in: a named one is admitted against the tenant's limit (false at the limit); a
+    /// one-off session is not counted against it.
+    /// </summary>
+    public Task<bool> EnterAsync(TurnRequest turn, CancellationToken cancellationToken) =>
+        TryAddSessionAsync(turn.Conversation, turn.Ephemeral ? null : Options.MaxSessions, cancellationToken);
+
+    /// <summary>After a turn: its response id is this tenant's from now on, and a one-off session is closed and forgotten.</summary>
+    public async Task LeaveAsync(TurnRequest turn, TurnEnd? end)
+    {
+        Remember(end?.ResponseId);
+        if (turn.Ephemeral)
+        {
+            await Sessions.CloseAsync(new SessionKey(Options.Name, turn.Conversation), CancellationToken.None).ConfigureAwait(false);
+            await RemoveSessionAsync(turn.Conversation, admitted: false).ConfigureAwait(false);
         }
     }
 

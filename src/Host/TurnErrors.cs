@@ -4,7 +4,26 @@ using Fantasy.Actors.Protocol;
 namespace Fantasy.Actors.Host;
 
 /// <summary>An OpenAI-shaped error the gateway answers with.</summary>
-internal sealed record GatewayError(int Status, string Type, string Code, string Message, TimeSpan? RetryAfter = null);
+internal sealed record GatewayError(int Status, string Type, string Code, string Message, TimeSpan? RetryAfter = null, string? Param = null);
+
+/// <summary>Why the gateway refused a turn's request before it reached a session.</summary>
+internal enum RequestProblem
+{
+    /// <summary>The body is larger than <c>Fantasy:Gateway:MaxBodyBytes</c>.</summary>
+    TooLarge,
+
+    /// <summary>The body is not a valid create request (bad JSON, a field of the wrong type).</summary>
+    InvalidJson,
+
+    /// <summary>No <c>model</c>.</summary>
+    MissingModel,
+
+    /// <summary>An <c>X-Session-Id</c> that is not 1–128 characters of the allowed set.</summary>
+    InvalidSessionId,
+
+    /// <summary>A <c>previous_response_id</c> this tenant did not produce.</summary>
+    UnknownPreviousResponse,
+}
 
 /// <summary>
 /// The one table from a turn's outcome to the gateway's answer: HTTP status, OpenAI error <c>type</c> and
@@ -29,6 +48,16 @@ internal static class TurnErrors
         _ => new(409, "invalid_request_error", "turn_rejected", reason ?? "rejected"),
     };
 
+    /// <summary>A request refused before it reached a session.</summary>
+    public static GatewayError For(RequestProblem problem, string message, string? param) => problem switch
+    {
+        RequestProblem.TooLarge => new(400, "invalid_request_error", "request_too_large", message, Param: param),
+        RequestProblem.InvalidJson => new(400, "invalid_request_error", "invalid_json", message, Param: param),
+        RequestProblem.MissingModel => new(400, "invalid_request_error", "missing_required_parameter", message, Param: param),
+        RequestProblem.InvalidSessionId => new(400, "invalid_request_error", "invalid_session_id", message, Param: param),
+        _ => new(404, "invalid_request_error", "previous_response_not_found", message, Param: param),
+    };
+
     /// <summary>A turn that ended without a response to pass on; null when its upstream error is passed on as it is.</summary>
     public static GatewayError? For(TurnEnd end) => end switch
     {
@@ -40,5 +69,5 @@ internal static class TurnErrors
     };
 
     public static Task WriteAsync(HttpContext context, GatewayError error) =>
-        OpenAIErrors.WriteAsync(context, error.Status, error.Message, error.Type, code: error.Code, retryAfter: error.RetryAfter);
+        OpenAIErrors.WriteAsync(context, error.Status, error.Message, error.Type, error.Param, error.Code, error.RetryAfter);
 }

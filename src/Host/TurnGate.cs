@@ -6,7 +6,7 @@ namespace Fantasy.Actors.Host;
 /// Counts running turns, refuses new ones once shutdown has begun, says when the last one ended, and — once the drain
 /// has waited long enough — tells the turns still running to give up (<see cref="Abandoned"/>).
 /// </summary>
-public sealed class TurnGate : IDisposable
+internal sealed class TurnGate : IDisposable
 {
     /// <summary>Set in <see cref="state"/> once shutdown began; the other bits count the running turns.</summary>
     private const int StoppingBit = 1 << 30;

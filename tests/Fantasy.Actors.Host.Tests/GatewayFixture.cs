@@ -18,7 +18,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public ResponsesSimulator Sim { get; private set; } = null!;
 
-    public Gateway Gateway { get; private set; } = null!;
+    internal Gateway Gateway { get; private set; } = null!;
 
     public Uri Base => new(Gateway.BaseAddress.ToString().TrimEnd('/') + "/v1/");
 

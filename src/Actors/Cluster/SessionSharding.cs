@@ -8,7 +8,7 @@ namespace Fantasy.Actors.Cluster;
 /// <summary>
 /// Sessions as entities of a cluster shard region: each conversation (<c>{tenant}~{conversation}</c>) lives on exactly
 /// one node, any node takes any turn. The entity is the same <see cref="SessionActor"/> as in local mode, started
-/// with <see cref="SessionEnvironment.Sharded"/>; its stop message (<see cref="SessionProtocol.StopSession"/>) lets
+/// with <see cref="SessionPassivation.Sharded"/>; its stop message (<see cref="SessionProtocol.StopSession"/>) lets
 /// the running and queued turns end before the session moves.
 /// </summary>
 internal static class SessionSharding
@@ -21,7 +21,7 @@ internal static class SessionSharding
     {
         var sharding = ClusterSharding.Get(system);
         var settings = ClusterShardingSettings.Create(system).WithRole(string.IsNullOrEmpty(role) ? null : role).WithRememberEntities(false);
-        var sharded = env with { Sharded = true };
+        var sharded = env with { Passivation = SessionPassivation.Sharded };
         return sharding.Start(
             typeName,
             entityId => SessionActor.Props(KeyOf(entityId), sharded),

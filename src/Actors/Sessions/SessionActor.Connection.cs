@@ -146,8 +146,7 @@ internal sealed partial class SessionActor
                 connected = true;
                 policy.OnConnected();
                 connectedAt = Now;
-                var jitter = env.Settings.Connection.MaxAgeJitter * ((Random.Shared.NextDouble() * 2) - 1);
-                deadlines.RotateAt(connectedAt + env.Settings.Connection.MaxAge + jitter, epoch);
+                deadlines.RotateAfter(connectedAt, env.Settings.Connection.MaxAge, env.Settings.Connection.MaxAgeJitter, epoch);
                 ArmDeadlines();
                 TryStartNext();
                 break;
@@ -167,9 +166,7 @@ internal sealed partial class SessionActor
                 OnInterrupted(r, interrupted.Reason);
                 break;
             case TurnCancelled cancelled when running is { } r && r.Id == cancelled.TurnId:
-                running = null;
-                r.Finish(TurnEnds.Cancelled(r.Delivered));
-                AfterTurn();
+                EndRunning(r, TurnEnds.Cancelled(r.Delivered));
                 break;
             case TurnRefused refused when running is { } r && r.Id == refused.TurnId:
                 // The connection did not take the turn (it is closing, or still busy with a send): it gets no
@@ -279,7 +276,6 @@ internal sealed partial class SessionActor
 
     private void OnTurnEnded(RunningTurn r, TurnResult result)
     {
-        running = null;
         if (r.HeldError is { } held && r.Delivered == 0)
         {
             Recover(r, TurnRecovery.AfterHeldError(r.Pending, held), $"{held.Code}: {held.Message}");
@@ -296,8 +292,7 @@ internal sealed partial class SessionActor
             chain.Ended(r.Epoch, r.Pending.Submit.Request, r.FullInput, result);
         }
 
-        r.Finish(TurnEnds.FromResult(result));
-        AfterTurn();
+        EndRunning(r, TurnEnds.FromResult(result));
     }
 
     private void OnInterrupted(RunningTurn r, string reason) => Recover(r, TurnRecovery.AfterInterruption(r), reason);
@@ -336,14 +331,12 @@ internal sealed partial class SessionActor
                 StartHttp(r.Pending);
                 return;
             case Recovery.Cancelled:
-                r.Finish(TurnEnds.Cancelled(r.Delivered));
-                break;
+                EndRunning(r, TurnEnds.Cancelled(r.Delivered));
+                return;
             default:
-                r.Finish(TurnEnds.Interrupted(r.Delivered, why));
-                break;
+                EndRunning(r, TurnEnds.Interrupted(r.Delivered, why));
+                return;
         }
-
-        AfterTurn();
     }
 
     /// <summary>
@@ -359,7 +352,6 @@ internal sealed partial class SessionActor
             return;
         }
 
-        running = null;
         var state = connection is null ? "no connection" : r.Epoch != epoch ? $"connection {r.Epoch} was replaced" : $"connection {epoch} never took it";
         log.Warning("session {SessionId}: turn {TurnId} had no live connection for {Timeout} ({State}); failing it", key.SessionId, r.Id, settings.OrphanedTurnTimeout, state);
         if (connection is not null && r.Epoch == epoch)
@@ -368,8 +360,7 @@ internal sealed partial class SessionActor
             DropConnection(close: false);
         }
 
-        r.Finish(TurnEnds.Orphaned(settings.OrphanedTurnTimeout, state));
-        AfterTurn();
+        EndRunning(r, TurnEnds.Orphaned(settings.OrphanedTurnTimeout, state));
     }
 
     /// <summary>Nothing reached the caller yet: the same turn once more, full input, on a fresh connection.</summary>

@@ -47,7 +47,6 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private readonly RecentIds taken = new(256);
     private RunningTurn? running;
     private bool rotateAfterTurn;
-    private bool stopWhenIdle;
     private bool flushScheduled;
 
     /// <summary>The head turn waits for the HTTP fallback to have room (<see cref="RetryDispatch"/> ends the wait).</summary>
@@ -97,7 +96,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() =>
         // A connection that throws is stopped, never restarted: its PostStop reports the running turn
         // interrupted and the connection closed, and the session replaces it on the next turn.
-        new OneForOneStrategy(10, TimeSpan.FromMinutes(1), _ => Directive.Stop);
+        Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
     protected override void PreStart()
     {
@@ -107,6 +106,15 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     }
 
     protected override void OnReceive(object message) => Active(message);
+
+    /// <summary>The current phase's name: Active, Draining (handing off after its turns) or Passivating.</summary>
+    private string phase = nameof(Active);
+
+    private void Go(UntypedReceive next)
+    {
+        phase = next.Method.Name;
+        Become(next);
+    }
 
     // ---- phases ----
     private void Active(object message)
@@ -129,7 +137,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case CancelSessionTurn cancel:
                 Cancel(cancel.TurnId);
                 break;
-            case GetSessionStatus status when env.Sharded && IsFresh:
+            case GetSessionStatus status when env.Passivation.StartedByAnyMessage && IsFresh:
                 // A sharded entity is started by any message; one that never had a turn does not exist for the caller.
                 Sender.Tell(new NoSuchSession(status.Key));
                 PassivateSelf();
@@ -137,22 +145,17 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case GetSessionStatus:
                 Sender.Tell(Status());
                 break;
-            case CloseSession close when env.Sharded:
+            case CloseSession close when env.Passivation.StartedByAnyMessage:
                 Sender.Tell(new SessionClosed(close.Key, !IsFresh));
-                Become(Passivating);
+                Go(Passivating);
                 Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
                 break;
+            case StopSession when running is null && queue.Count == 0:
+                Context.Stop(Self);
+                break;
             case StopSession:
-                if (running is null && queue.Count == 0)
-                {
-                    Context.Stop(Self);
-                }
-                else
-                {
-                    log.Info("session {SessionId}: handing off after its {Turns} running and queued turns", key.SessionId, queue.Count + (running is null ? 0 : 1));
-                    stopWhenIdle = true;
-                }
-
+                log.Info("session {SessionId}: handing off after its {Turns} running and queued turns", key.SessionId, queue.Count + (running is null ? 0 : 1));
+                Go(Draining);
                 break;
             case QueueTimeout timeout:
                 ExpireQueued(timeout.TurnId);
@@ -161,34 +164,26 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
                 OnEvent(e.TurnId, e.Event, Transport.Http);
                 break;
             case HttpTurnEnded ended when running is { Transport: Transport.Http } r && r.Id == ended.TurnId:
-                running = null;
                 turns++;
                 chain.Ended(SessionChain.NoConnection, r.Pending.Submit.Request, r.FullInput, ended.Result);
-                r.Finish(TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata });
-                AfterTurn();
+                EndRunning(r, TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata });
                 break;
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId:
-                running = null;
                 log.Warning("session {SessionId}: turn {TurnId} failed over HTTP after {Attempts} attempts: {Error}", key.SessionId, failed.TurnId, failed.Attempts, failed.Error.Message);
-                r.Finish(TurnEnd.Failed(failed.Error.Message, failed.Retryable, error: failed.Error) with { Metadata = failed.Metadata });
-                AfterTurn();
+                EndRunning(r, TurnEnds.FailedOverHttp(failed.Error, failed.Retryable) with { Metadata = failed.Metadata });
                 break;
             case HttpTurnRejected { Rejection: Rejection.FallbackBusy } busy when running is { Transport: Transport.Http } r && r.Id == busy.TurnId
                 && WaitForRoom(r, busy.Reason):
                 break;
             case HttpTurnRejected rejected when running is { Transport: Transport.Http } r && r.Id == rejected.TurnId:
-                running = null;
-                r.Finish(TurnEnd.Rejected(rejected.Rejection, rejected.Reason));
-                AfterTurn();
+                EndRunning(r, TurnEnds.Rejected(rejected.Rejection, rejected.Reason));
                 break;
             case RetryDispatch:
                 dispatchHeld = false;
                 TryStartNext();
                 break;
             case HttpTurnCancelled cancelled when running is { Transport: Transport.Http } r && r.Id == cancelled.TurnId:
-                running = null;
-                r.Finish(TurnEnd.Cancelled($"cancelled after {cancelled.EventsForwarded} events"));
-                AfterTurn();
+                EndRunning(r, TurnEnds.Cancelled(cancelled.EventsForwarded));
                 break;
             case IConnectionReport report:
                 OnConnectionReport(report);
@@ -206,6 +201,9 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
     }
 
+    /// <summary>The shard is handing this session off: its running and queued turns finish here, then it stops (<see cref="AfterTurn"/>).</summary>
+    private void Draining(object message) => Active(message);
+
     /// <summary>The manager is stopping this session: what is meant for the session goes back to it, buffered for the next incarnation.</summary>
     private void Passivating(object message)
     {
@@ -221,7 +219,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     // ---- queue ----
     private void Enqueue(SubmitTurn submit)
     {
-        if (env.Sharded && !taken.Add(submit.TurnId))
+        if (env.Passivation.TurnsMayRepeat && !taken.Add(submit.TurnId))
         {
             // A copy of a turn this session already took: acknowledged again (the first acknowledgement may be what
             // was lost), never run twice.
@@ -324,7 +322,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         var submit = pending.Submit;
         if (submit.Options.GenerateWarmup)
         {
-            pending.Finish(TurnEnd.Rejected(Rejection.WarmupNeedsWebSocket, $"a warm-up needs WebSocket mode, and this conversation is on HTTP ({policy.Describe(Now)})"));
+            pending.Finish(TurnEnds.WarmupNeedsWebSocket(policy.Describe(Now)));
             TryStartNext();
             return;
         }
@@ -354,6 +352,14 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
     }
 
+    /// <summary>The running turn ends with <paramref name="end"/>, and the session moves on.</summary>
+    private void EndRunning(RunningTurn r, TurnEnd end)
+    {
+        running = null;
+        r.Finish(end);
+        AfterTurn();
+    }
+
     private void AfterTurn()
     {
         if (rotateAfterTurn)
@@ -361,7 +367,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             RotateNow("connection max-age reached during a turn");
         }
 
-        if (stopWhenIdle && queue.Count == 0)
+        if (phase == nameof(Draining) && queue.Count == 0)
         {
             // Handed off (cluster): the last turn has ended, the session moves now.
             Context.Stop(Self);
@@ -384,15 +390,8 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     /// <summary>Asks the owner (the local manager, or the cluster shard) to stop this session behind what it already has.</summary>
     private void PassivateSelf()
     {
-        Become(Passivating);
-        if (env.Sharded)
-        {
-            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopSession.Instance));
-        }
-        else
-        {
-            Context.Parent.Tell(new Passivate(key));
-        }
+        Go(Passivating);
+        env.Passivation.Passivate(Context, key);
     }
 
     // ---- deadlines ----
@@ -442,7 +441,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         if (queue.Remove(turnId) is { } waiting)
         {
             Timers.Cancel(TurnQueue.TimeoutKey(turnId));
-            waiting.Finish(TurnEnd.Cancelled("cancelled while queued"));
+            waiting.Finish(TurnEnds.CancelledWhileQueued());
             return;
         }
 
@@ -459,9 +458,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         else if (connection is null || r.Epoch != epoch)
         {
             // Its connection is gone: nothing upstream to stop, the turn ends here.
-            running = null;
-            r.Finish(TurnEnds.Cancelled(r.Delivered));
-            AfterTurn();
+            EndRunning(r, TurnEnds.Cancelled(r.Delivered));
         }
         else
         {

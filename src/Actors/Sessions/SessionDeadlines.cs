@@ -25,6 +25,15 @@ internal sealed class SessionDeadlines
         Stop = 4,
     }
 
+    /// <summary>
+    /// The connection of <paramref name="epoch"/> opened at <paramref name="connectedAt"/>: it is replaced after
+    /// <paramref name="maxAge"/> ± up to <paramref name="jitter"/> (spread so that connections opened together are
+    /// not all replaced together).
+    /// </summary>
+    /// <param name="unit">A number in [0, 1) (default: random).</param>
+    public void RotateAfter(DateTimeOffset connectedAt, TimeSpan maxAge, TimeSpan jitter, long epoch, double? unit = null) =>
+        RotateAt(connectedAt + maxAge + (jitter * (((unit ?? Random.Shared.NextDouble()) * 2) - 1)), epoch);
+
     public void RotateAt(DateTimeOffset at, long epoch)
     {
         rotateAt = at;

@@ -18,10 +18,10 @@ internal sealed record SessionEnvironment(
     public Func<long, IActorRef, IActorRef>? ReportsTo { get; init; }
 
     /// <summary>
-    /// The session is an entity of a cluster shard region rather than a child of the local manager: it passivates
-    /// through the shard, answers status and close itself, and on the region's stop message lets its turns finish.
+    /// How the session lives under its owner (<see cref="SessionPassivation.Sharded"/>: an entity of a cluster shard
+    /// region, which passivates through the shard, answers status and close itself, and takes a resent turn once).
     /// </summary>
-    public bool Sharded { get; init; }
+    public SessionPassivation Passivation { get; init; } = SessionPassivation.Local;
 
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;

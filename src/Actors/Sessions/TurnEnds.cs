@@ -40,6 +40,17 @@ internal static class TurnEnds
 
     public static TurnEnd Cancelled(int delivered) => TurnEnd.Cancelled($"cancelled after {delivered} events");
 
+    public static TurnEnd CancelledWhileQueued() => TurnEnd.Cancelled("cancelled while queued");
+
+    /// <summary>The HTTP fallback gave up on the turn (its retries spent, or an error not worth retrying).</summary>
+    public static TurnEnd FailedOverHttp(UpstreamError error, bool retryable) => TurnEnd.Failed(error.Message, retryable, error: error);
+
+    /// <summary>A local rejection passed on as it came (from the HTTP fallback).</summary>
+    public static TurnEnd Rejected(Rejection rejection, string reason) => TurnEnd.Rejected(rejection, reason);
+
+    public static TurnEnd WarmupNeedsWebSocket(string transportReason) =>
+        TurnEnd.Rejected(Rejection.WarmupNeedsWebSocket, $"a warm-up needs WebSocket mode, and this conversation is on HTTP ({transportReason})");
+
     public static TurnEnd Orphaned(TimeSpan bound, string state) =>
         TurnEnd.Failed(
             $"the turn had no live connection for {bound} ({state}; session.orphaned-turn-timeout)",
