@@ -89,6 +89,7 @@ internal static class ClusterHosting
         var config = options.ToConfig();
         var shards = config.GetInt("fantasy.cluster.number-of-shards", 100);
         var acceptTimeout = config.GetTimeSpan("fantasy.cluster.accept-timeout", TimeSpan.FromSeconds(30));
+        var resendInterval = config.GetTimeSpan("fantasy.cluster.resend-interval", TimeSpan.FromSeconds(2));
         var extractor = new SessionSharding.Extractor(shards);
         builder
             .WithRemoting(cluster.Hostname, cluster.Port)
@@ -129,7 +130,7 @@ internal static class ClusterHosting
         return builder.WithActors((system, registry) =>
         {
             ResponsesSessions.StartSharedServices(system);
-            registry.Register<FantasyTurnRelay>(system.ActorOf(TurnRelay.Props(acceptTimeout), ClusterSessions.RelayName));
+            registry.Register<FantasyTurnRelay>(system.ActorOf(TurnRelay.Props(acceptTimeout, resendInterval), ClusterSessions.RelayName));
         });
     }
 }

@@ -39,6 +39,7 @@ public static class ClusterSessions
         var shards = cluster.GetInt("number-of-shards", 100);
         var role = cluster.GetString("role", string.Empty);
         var acceptTimeout = cluster.GetTimeSpan("accept-timeout", TimeSpan.FromSeconds(30));
+        var resendInterval = cluster.GetTimeSpan("resend-interval", TimeSpan.FromSeconds(2));
         if (shards < 1)
         {
             throw new ArgumentException($"fantasy.cluster.number-of-shards must be at least 1, not {shards}", nameof(system));
@@ -56,7 +57,7 @@ public static class ClusterSessions
             region = SessionSharding.StartProxy(system, shards, role, name);
         }
 
-        var relay = system.ActorOf(TurnRelay.Props(acceptTimeout), name == SessionSharding.TypeName ? RelayName : RelayName + "-" + name);
+        var relay = system.ActorOf(TurnRelay.Props(acceptTimeout, resendInterval), name == SessionSharding.TypeName ? RelayName : RelayName + "-" + name);
         return new ResponsesSessions(system, Task.FromResult(region), settings, Task.FromResult(relay));
     }
 }

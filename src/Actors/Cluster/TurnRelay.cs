@@ -19,26 +19,29 @@ namespace Fantasy.Actors.Cluster;
 internal sealed class TurnRelay : UntypedActor, IWithTimers
 {
     private readonly TimeSpan acceptTimeout;
+    private readonly TimeSpan resendInterval;
     private readonly ILoggingAdapter log = Context.GetLogger();
-    private readonly Dictionary<string, Relayed> turns = new(StringComparer.Ordinal);
-    private readonly Dictionary<IActorRef, HashSet<string>> bySession = new();
+    private readonly RelayedTurns turns = new();
 
-    public TurnRelay(TimeSpan acceptTimeout) => this.acceptTimeout = acceptTimeout;
+    public TurnRelay(TimeSpan acceptTimeout, TimeSpan resendInterval)
+    {
+        this.acceptTimeout = acceptTimeout;
+        this.resendInterval = resendInterval;
+    }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(TimeSpan acceptTimeout) => Akka.Actor.Props.Create(() => new TurnRelay(acceptTimeout));
+    /// <param name="acceptTimeout">How long a turn waits for a session to accept it (<c>fantasy.cluster.accept-timeout</c>).</param>
+    /// <param name="resendInterval">How often an unaccepted turn is sent again (<c>fantasy.cluster.resend-interval</c>).</param>
+    public static Props Props(TimeSpan acceptTimeout, TimeSpan resendInterval) => Akka.Actor.Props.Create(() => new TurnRelay(acceptTimeout, resendInterval));
 
     /// <summary>
     /// From the API on this node: where the turn's events go, and the turn to send to <paramref name="Region"/>. The
-    /// relay sends it, and sends it again every <see cref="ResendInterval"/> until a session accepts it — a turn sent
+    /// relay sends it, and sends it again every <c>fantasy.cluster.resend-interval</c> until a session accepts it — a turn sent
     /// to a node that has just died is lost with it, and the region routes the next copy to the session's new home
     /// (a session takes a turn id once, so a late first copy is not run twice).
     /// </summary>
     public sealed record Register(string TurnId, SessionKey Key, ChannelWriter<TurnEvent> Out, SessionProtocol.SubmitTurn Submit, IActorRef Region) : INoSerializationVerificationNeeded;
-
-    /// <summary>How often a turn no session has accepted yet is sent again.</summary>
-    internal static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(2);
 
     private sealed record AcceptTimedOut(string TurnId);
 
@@ -49,51 +52,47 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         switch (message)
         {
             case Register register:
-                turns[register.TurnId] = new Relayed(register.Key, register.Out) { Submit = register.Submit, Region = register.Region };
+                turns.Add(register.TurnId, new RelayedTurn(register.Key, register.Out) { Submit = register.Submit, Region = register.Region });
                 register.Region.Tell(register.Submit);
-                Timers.StartPeriodicTimer(ResendKey(register.TurnId), new Resend(register.TurnId), ResendInterval);
+                Timers.StartPeriodicTimer(ResendKey(register.TurnId), new Resend(register.TurnId), resendInterval);
                 Timers.StartSingleTimer(AcceptKey(register.TurnId), new AcceptTimedOut(register.TurnId), acceptTimeout);
                 break;
-            case Resend resend when turns.TryGetValue(resend.TurnId, out var turn) && turn.Submit is { } submit:
+            case Resend resend when turns.TryGet(resend.TurnId, out var turn) && turn.Submit is { } submit:
                 turn.Region!.Tell(submit);
                 break;
-            case SessionProtocol.CancelSessionTurn cancel when turns.TryGetValue(cancel.TurnId, out var turn):
+            case SessionProtocol.CancelSessionTurn cancel when turns.TryGet(cancel.TurnId, out var turn):
                 // Through the relay, so that it reaches the session behind the turn the relay sent.
                 turn.Region!.Tell(cancel);
                 break;
-            case TurnAccepted accepted when turns.TryGetValue(accepted.TurnId, out var turn) && turn.Session is null:
+            case TurnAccepted accepted when turns.Accept(accepted.TurnId, Sender, out var watch):
                 CancelTimers(accepted.TurnId);
-                turn.Session = Sender;
-                turn.Submit = null;
-                if (!bySession.TryGetValue(Sender, out var ids))
+                if (watch)
                 {
-                    bySession[Sender] = ids = new HashSet<string>(StringComparer.Ordinal);
                     Context.Watch(Sender);
                 }
 
-                ids.Add(accepted.TurnId);
                 break;
-            case RelayedStarted started when turns.TryGetValue(started.TurnId, out var turn):
+            case RelayedStarted started when turns.TryGet(started.TurnId, out var turn):
                 turn.Started = started;
                 turn.Out.TryWrite(new TurnStarted(started.Transport, started.Chained));
                 break;
-            case RelayedEvent relayed when turns.TryGetValue(relayed.TurnId, out var turn):
+            case RelayedEvent relayed when turns.TryGet(relayed.TurnId, out var turn):
                 OnEvent(relayed.Parsed, relayed.Json, turn);
                 break;
-            case RelayedEvents relayed when turns.TryGetValue(relayed.TurnId, out var turn):
+            case RelayedEvents relayed when turns.TryGet(relayed.TurnId, out var turn):
                 foreach (var json in relayed.Events)
                 {
                     OnEvent(null, json, turn);
                 }
 
                 break;
-            case RelayedFinished finished when turns.TryGetValue(finished.TurnId, out var turn):
+            case RelayedFinished finished when turns.TryGet(finished.TurnId, out var turn):
                 var result = turn.Events > 0
                     ? turn.Result.ToResult() with { Status = finished.End.Result.Status }
                     : finished.End.Result;
                 Finish(finished.TurnId, turn, finished.End with { Result = result });
                 break;
-            case AcceptTimedOut timedOut when turns.TryGetValue(timedOut.TurnId, out var turn) && turn.Session is null:
+            case AcceptTimedOut timedOut when turns.TryGet(timedOut.TurnId, out var turn) && turn.Session is null:
                 log.Warning("turn {TurnId} of session {SessionId}: no node took it within {Timeout} (fantasy.cluster.accept-timeout)", timedOut.TurnId, turn.Key, acceptTimeout);
                 Finish(timedOut.TurnId, turn, Lost(turn, $"no node took the turn within {acceptTimeout} (fantasy.cluster.accept-timeout)"));
                 break;
@@ -109,7 +108,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         }
     }
 
-    private static void OnEvent(ServerEvent? parsed, byte[] json, Relayed turn)
+    private static void OnEvent(ServerEvent? parsed, byte[] json, RelayedTurn turn)
     {
         ServerEvent e;
         try
@@ -129,21 +128,13 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
 
     private void OnSessionGone(Terminated terminated)
     {
-        if (!bySession.Remove(terminated.ActorRef, out var ids))
-        {
-            return;
-        }
-
         var why = terminated.AddressTerminated
             ? $"the node that owned the session ({terminated.ActorRef.Path.Address}) was lost before the turn ended"
             : "the session stopped before the turn ended";
-        foreach (var id in ids)
+        foreach (var (id, turn) in turns.SessionGone(terminated.ActorRef))
         {
-            if (turns.TryGetValue(id, out var turn))
-            {
-                log.Warning("turn {TurnId} of session {SessionId}: {Why}", id, turn.Key, why);
-                Finish(id, turn, Lost(turn, why));
-            }
+            log.Warning("turn {TurnId} of session {SessionId}: {Why}", id, turn.Key, why);
+            Finish(id, turn, Lost(turn, why));
         }
     }
 
@@ -161,7 +152,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
 
     private void EndAll(string why)
     {
-        foreach (var (id, turn) in turns.ToList())
+        foreach (var (id, turn) in turns.All())
         {
             log.Warning("turn {TurnId} of session {SessionId}: {Why}", id, turn.Key, why);
             turn.Region?.Tell(new SessionProtocol.CancelSessionTurn(turn.Key, id));
@@ -180,46 +171,21 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
     }
 
     /// <summary>The end of a turn whose session was lost: retryable, with what its events made so far, on the transport it started on.</summary>
-    private static TurnEnd Lost(Relayed turn, string why)
+    private static TurnEnd Lost(RelayedTurn turn, string why)
     {
         var end = TurnEnd.Failed(why, retryable: true, result: turn.Events > 0 ? turn.Result.ToResult() with { Status = TurnStatus.Interrupted } : null);
         return turn.Started is { } started ? end with { Transport = started.Transport, Chained = started.Chained } : end;
     }
 
-    private void Finish(string turnId, Relayed turn, TurnEnd end)
+    private void Finish(string turnId, RelayedTurn turn, TurnEnd end)
     {
-        turns.Remove(turnId);
+        if (turns.Remove(turnId) is { } unwatch)
+        {
+            Context.Unwatch(unwatch);
+        }
+
         CancelTimers(turnId);
         turn.Out.TryWrite(new TurnFinished(end));
         turn.Out.TryComplete();
-        if (turn.Session is { } session && bySession.TryGetValue(session, out var ids))
-        {
-            ids.Remove(turnId);
-            if (ids.Count == 0)
-            {
-                bySession.Remove(session);
-                Context.Unwatch(session);
-            }
-        }
-    }
-
-    private sealed class Relayed(SessionKey key, ChannelWriter<TurnEvent> output)
-    {
-        public SessionKey Key { get; } = key;
-
-        public ChannelWriter<TurnEvent> Out { get; } = output;
-
-        public TurnAccumulator Result { get; } = new();
-
-        public int Events { get; set; }
-
-        public IActorRef? Session { get; set; }
-
-        public RelayedStarted? Started { get; set; }
-
-        /// <summary>The turn, until a session accepts it.</summary>
-        public SessionProtocol.SubmitTurn? Submit { get; set; }
-
-        public IActorRef? Region { get; init; }
     }
 }
