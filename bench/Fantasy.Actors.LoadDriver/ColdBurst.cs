@@ -8,7 +8,6 @@ using Akka.Configuration;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.LoadDriver;

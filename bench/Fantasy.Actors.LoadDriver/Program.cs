@@ -4,7 +4,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Connections;

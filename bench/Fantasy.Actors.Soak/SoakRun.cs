@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -10,7 +9,7 @@ using Fantasy.Actors.Simulator;
 namespace Fantasy.Actors.Soak;
 
 /// <summary>What a soak run is asked to do.</summary>
-public sealed record SoakOptions
+internal sealed record SoakOptions
 {
     public int Sessions { get; init; } = 1000;
     public int Turns { get; init; } = 20;
@@ -36,7 +35,7 @@ public sealed record SoakOptions
 }
 
 /// <summary>How one attempt of one turn ended, as the client saw it.</summary>
-public enum TurnClass
+internal enum TurnClass
 {
     /// <summary>Completed, and the model's <c>ok: N</c> counts exactly the client's conversation.</summary>
     Completed,
@@ -67,7 +66,7 @@ public enum TurnClass
 }
 
 /// <summary>The counts of a run.</summary>
-public sealed class SoakReport
+internal sealed class SoakReport
 {
     private readonly long[] counts = new long[Enum.GetValues<TurnClass>().Length];
 
@@ -108,7 +107,7 @@ public sealed class SoakReport
 /// Each session is a stateless caller sending its whole conversation; the scripted model answers
 /// <c>ok: N</c> with N the items of the server-side context, so a lost or duplicated item shows.
 /// </summary>
-public static class SoakRun
+internal static class SoakRun
 {
     public static async Task<SoakReport> RunAsync(SoakOptions options, TextWriter progress, CancellationToken cancellationToken = default)
     {

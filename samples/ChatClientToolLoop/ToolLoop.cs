@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Extensions.AI;
 using Fantasy.Actors.Simulator;
 using Microsoft.Extensions.AI;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;

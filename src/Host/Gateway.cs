@@ -4,7 +4,6 @@ using OpenTelemetry.Trace;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Metrics;
 using Fantasy.Actors.Api;
-using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Simulator;
 using Serilog;

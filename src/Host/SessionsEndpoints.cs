@@ -1,13 +1,5 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using Fantasy.Actors.Api;
-using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Contract;
-using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Host;
 

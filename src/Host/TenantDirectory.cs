@@ -5,8 +5,6 @@ using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Cluster;
-using Fantasy.Actors.Connections;
-using Microsoft.Extensions.Logging;
 
 namespace Fantasy.Actors.Host;
 

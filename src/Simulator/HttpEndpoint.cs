@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Fantasy.Actors.Protocol;
 using Microsoft.AspNetCore.Http;
 

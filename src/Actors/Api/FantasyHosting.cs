@@ -1,12 +1,9 @@
-using Fantasy.Actors.Contract;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
 using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
-using Fantasy.Actors.Sessions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 

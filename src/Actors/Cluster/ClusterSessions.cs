@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Sessions;
 
 namespace Fantasy.Actors.Cluster;
 

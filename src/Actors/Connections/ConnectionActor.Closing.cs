@@ -2,8 +2,6 @@ using Fantasy.Actors.Streams;
 using System.Net.WebSockets;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Connections.ConnectionProtocol;

@@ -90,27 +90,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         public DateTimeOffset LastActivity { get; set; } = now;
     }
 
-    // ---- internal messages ----
-    private sealed record ConnectSucceeded;
-
-    private sealed record ConnectErrored(Exception Cause);
-
-    private sealed record ConnectTimedOut;
-
-    private sealed record SendCompleted(string TurnId);
-
-    private sealed record SendFailed(string TurnId, Exception Cause);
-
-    private sealed record CloseSent;
-
-    private sealed record CloseTimedOut;
-
-    private sealed record WatchdogTick;
-
-    private sealed record CloseFailed(Exception Cause);
-
-    private static DateTimeOffset Now => Context.System.Scheduler.Now;
-
     protected override void PreStart()
     {
         socket.Options.SetRequestHeader("Authorization", "Bearer " + options.Credentials.ApiKey);
@@ -130,70 +109,6 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
     protected override void OnReceive(object message) => Unhandled(message);
 
     private ILoggingAdapter TurnLog(string turnId) => log.WithContext("TurnId", turnId);
-
-    // ---- Connecting ----
-    private void Connecting(object message)
-    {
-        switch (message)
-        {
-            case ConnectSucceeded:
-                Timers.Cancel(ConnectTimeoutKey);
-                opened = true;
-                FantasyMetrics.SocketOpened();
-                log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
-                parent.Tell(new Connected(epoch));
-                StartInbound();
-                Go(Idle);
-                if (closeRequested)
-                {
-                    BeginClose(ConnectionCause.PlannedClose, "close requested while connecting");
-                }
-                else if (waiting is { } w)
-                {
-                    waiting = null;
-                    Begin(w);
-                }
-
-                break;
-            case ConnectErrored e:
-                Timers.Cancel(ConnectTimeoutKey);
-                FailConnect(Describe(e.Cause), timedOut: false);
-                break;
-            case ConnectTimedOut:
-                io.Cancel();
-                FailConnect(UpstreamError.FromTransport($"the WebSocket upgrade did not complete within {options.ConnectTimeout}"), timedOut: true);
-                break;
-            case StartTurn start when waiting is null:
-                waiting = start;
-                break;
-            case StartTurn start:
-                Sender.Tell(new TurnRefused(epoch, start.TurnId, RefusalCause.Busy, $"busy: turn {waiting!.TurnId} is waiting for the connection"));
-                break;
-            case CancelTurn cancel when waiting?.TurnId == cancel.TurnId:
-                waiting = null;
-                parent.Tell(new TurnCancelled(epoch, cancel.TurnId, 0));
-                break;
-            case Close:
-                closeRequested = true;
-                break;
-            default:
-                HandleInboundOrLate(message);
-                break;
-        }
-    }
-
-    private void FailConnect(UpstreamError error, bool timedOut)
-    {
-        log.Warning("connection {ConnectionEpoch}: connect to {Url} failed: {Failure}", epoch, options.Url, error);
-        parent.Tell(new ConnectFailed(epoch, error, timedOut));
-        if (waiting is { } w)
-        {
-            parent.Tell(new TurnInterrupted(epoch, w.TurnId, 0, FrameSent: false, ConnectionCause.ConnectFailed, $"the connection could not be opened: {error.Message}"));
-            waiting = null;
-        }
-
-        Finish(ConnectionCause.ConnectFailed, $"connect failed: {error.Message}", null);
-    }
 
     // ---- Idle ----
     private void Idle(object message)

@@ -1,4 +1,3 @@
-using Fantasy.Actors.Streams;
 using System.Net.WebSockets;
 using Akka.Actor;
 using Fantasy.Actors.Protocol;

@@ -1,5 +1,4 @@
 using Fantasy.Actors.Streams;
-using System.Net;
 using System.Net.Http.Headers;
 using Akka.Actor;
 using Akka.Event;

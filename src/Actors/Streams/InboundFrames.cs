@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Akka;
@@ -8,119 +7,6 @@ using Akka.Streams.Stage;
 using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Streams;
-
-/// <summary>
-/// One spare object kept for reuse between two parties of a stream (the stage that makes it and whoever
-/// is done with it, possibly on another thread): a reader under load then allocates nothing per message or
-/// per batch. Holding one is enough: while one object is in use downstream, the other is being filled.
-/// </summary>
-internal sealed class Spare<T>
-    where T : class
-{
-    private T? spare;
-
-    public T? Take() => Interlocked.Exchange(ref spare, null);
-
-    public void Put(T item) => Volatile.Write(ref spare, item);
-}
-
-/// <summary>
-/// One whole WebSocket message in a buffer rented from the shared pool. Whoever consumes it calls
-/// <see cref="Release"/>, which returns the buffer (and, for a message made by the socket source, the
-/// message object itself for reuse); the message must not be touched after that.
-/// </summary>
-internal sealed class RawMessage
-{
-    private readonly Spare<RawMessage>? owner;
-    private byte[]? buffer;
-
-    public RawMessage(byte[] buffer, int length, WebSocketMessageType type)
-        : this(null)
-    {
-        Reset(buffer, length, type);
-    }
-
-    private RawMessage(Spare<RawMessage>? owner) => this.owner = owner;
-
-    public int Length { get; private set; }
-    public WebSocketMessageType Type { get; private set; }
-
-    public ReadOnlySpan<byte> Span => buffer.AsSpan(0, Length);
-
-    /// <summary>Whether the buffer went back to the pool.</summary>
-    public bool Released => Volatile.Read(ref buffer) is null;
-
-    /// <summary>Copies a message into a pooled buffer (tests and benchmarks).</summary>
-    public static RawMessage Text(ReadOnlySpan<byte> payload, WebSocketMessageType type = WebSocketMessageType.Text)
-    {
-        var rented = MessageBuffers.Rent(Math.Max(1, payload.Length));
-        payload.CopyTo(rented);
-        return new RawMessage(rented, payload.Length, type);
-    }
-
-    /// <summary>A message around <paramref name="buffer"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
-    internal static RawMessage From(Spare<RawMessage> spares, byte[] buffer, int length, WebSocketMessageType type)
-    {
-        var message = spares.Take() ?? new RawMessage(spares);
-        message.Reset(buffer, length, type);
-        return message;
-    }
-
-    private void Reset(byte[] rented, int length, WebSocketMessageType type)
-    {
-        Length = length;
-        Type = type;
-        Volatile.Write(ref buffer, rented);
-    }
-
-    public void Release()
-    {
-        var b = Interlocked.Exchange(ref buffer, null);
-        if (b is not null)
-        {
-            MessageBuffers.Return(b);
-            owner?.Put(this);
-        }
-    }
-}
-
-/// <summary>
-/// The inbound stream's last element when reading or parsing failed. It travels in order behind the
-/// events already read (a stream failure would overtake them: the acknowledging sink drops its buffer
-/// on failure), and the stream completes after it.
-/// </summary>
-internal sealed record InboundFault(Exception Cause);
-
-/// <summary>
-/// Events (and at most one final <see cref="InboundFault"/>) that arrived while the actor was busy. The actor
-/// calls <see cref="Release"/> once it has taken the elements out, so the batch can be filled again.
-/// </summary>
-internal sealed class InboundBatch
-{
-    private readonly List<object> elements = new(4);
-    private readonly Spare<InboundBatch>? owner;
-
-    private InboundBatch(Spare<InboundBatch>? owner) => this.owner = owner;
-
-    public IReadOnlyList<object> Elements => elements;
-
-    /// <summary>A batch holding <paramref name="first"/>: the spare one if there is one, else a new one that returns to <paramref name="spares"/>.</summary>
-    public static InboundBatch Start(Spare<InboundBatch>? spares, object first) =>
-        (spares?.Take() ?? new InboundBatch(spares)).Add(first);
-
-    public InboundBatch Add(object element)
-    {
-        elements.Add(element);
-        return this;
-    }
-
-    /// <summary>Empties the batch and hands it back for reuse; it must not be touched after that.</summary>
-    public void Release()
-    {
-        elements.Clear();
-        owner?.Put(this);
-    }
-}
 
 /// <summary>
 /// The inbound side of a connection as Akka.Streams pieces: a source that reads whole messages from a
@@ -435,27 +321,6 @@ internal static class InboundFrames
                     ReturnBuffer();
                 }
             }
-        }
-    }
-}
-
-/// <summary>
-/// Buffers for reassembling inbound messages: the shared array pool up to <see cref="PooledMax"/>, plain arrays
-/// above it. The shared pool keeps what it lends, per size and core: a few messages of many MiB (a response
-/// object echoing a long <c>instructions</c>) would otherwise stay in the process as pooled buffers of that size.
-/// </summary>
-internal static class MessageBuffers
-{
-    internal const int PooledMax = 1024 * 1024;
-
-    public static byte[] Rent(int length) =>
-        length <= PooledMax ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
-
-    public static void Return(byte[] buffer)
-    {
-        if (buffer.Length <= PooledMax)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

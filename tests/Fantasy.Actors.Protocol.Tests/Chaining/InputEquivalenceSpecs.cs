@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Protocol.Tests.Chaining;
 

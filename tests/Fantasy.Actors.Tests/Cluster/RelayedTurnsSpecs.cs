@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Akka.Actor;
 using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Contract;
 

@@ -1,7 +1,6 @@
 using Fantasy.Actors.Configuration;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.IO;
 using Akka.Actor;
 using Akka.Configuration;
 using Fantasy.Actors.Connections;

@@ -1,12 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.TestKit;
-using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
-using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Fallback;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Simulator;

@@ -1,5 +1,4 @@
 using Fantasy.Actors.Sessions;
-using Xunit;
 
 namespace Fantasy.Actors.Tests.Sessions;
 

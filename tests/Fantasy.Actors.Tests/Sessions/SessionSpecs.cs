@@ -1,11 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
-using Akka.Configuration;
-using Akka.TestKit;
-using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
-using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
 using Fantasy.Actors.Simulator;

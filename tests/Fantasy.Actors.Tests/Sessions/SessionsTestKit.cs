@@ -1,9 +1,7 @@
 using Akka.Configuration;
 using Akka.TestKit;
 using Fantasy.Actors.Api;
-using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Simulator;
 using Xunit.Abstractions;
 

@@ -3,7 +3,6 @@ using Akka.Configuration;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Simulator;
 using static Fantasy.Actors.Testing.Build;
 

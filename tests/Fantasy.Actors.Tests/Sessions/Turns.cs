@@ -1,4 +1,3 @@
-using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 

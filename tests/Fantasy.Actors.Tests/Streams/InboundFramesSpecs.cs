@@ -4,7 +4,6 @@ using System.Text;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;
-using Fantasy.Actors.Connections;
 using Fantasy.Actors.Protocol;
 using Xunit.Abstractions;
 
