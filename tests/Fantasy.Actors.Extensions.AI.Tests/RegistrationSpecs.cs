@@ -17,7 +17,6 @@ namespace Fantasy.Actors.Extensions.AI.Tests;
 /// </summary>
 public sealed class RegistrationSpecs : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private ResponsesSimulator sim = null!;
 
     public async Task InitializeAsync() => sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 16 });

@@ -3,7 +3,6 @@ namespace Fantasy.Actors.Extensions.AI.Tests;
 /// <summary>The two samples run as their README command runs them: against the embedded simulator, briefly.</summary>
 public sealed class SampleSpecs
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task The_chat_client_tool_loop_sample_answers_every_round_on_one_socket()

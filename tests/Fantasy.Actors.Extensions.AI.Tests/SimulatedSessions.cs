@@ -9,7 +9,6 @@ namespace Fantasy.Actors.Extensions.AI.Tests;
 /// <summary>A spec's own simulator and session service over it (each spec counts the simulator's requests).</summary>
 public abstract class SimulatedSessions : IAsyncLifetime
 {
-    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private ActorSystem system = null!;
 

@@ -10,7 +10,6 @@ namespace Fantasy.Actors.Host.Tests;
 /// <summary>Two gateway processes' worth of hosts in cluster mode (Fantasy:Cluster), in this process on 127.0.0.1.</summary>
 public sealed class ClusterGatewaySpecs
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
         TestGateways.StartAsync(sim, [
@@ -28,12 +27,7 @@ public sealed class ClusterGatewaySpecs
     private static async Task WaitUpAsync(Gateway gateway, int members)
     {
         var cluster = Akka.Cluster.Cluster.Get(gateway.App.Services.GetRequiredService<ActorSystem>());
-        var deadline = DateTime.UtcNow + Patience;
-        while (cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < members)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{cluster.SelfAddress} sees fewer than {members} members up");
-            await Task.Delay(50);
-        }
+        await UntilAsync(() => cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) >= members, () => $"{cluster.SelfAddress} sees fewer than {members} members up", TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
@@ -155,15 +149,7 @@ public sealed class ClusterGatewaySpecs
         return directory[gateway.Options.Tenants.Single(t => t.Name == name)];
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition never held");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitForAsync(Func<bool> condition) => UntilAsync(condition, () => "the condition never held");
 
     [Fact]
     public async Task A_tenants_session_limit_holds_across_gateways_admitting_at_the_same_moment()

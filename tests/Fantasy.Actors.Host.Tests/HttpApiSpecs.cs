@@ -10,7 +10,6 @@ namespace Fantasy.Actors.Host.Tests;
 [Collection(GatewayGroup.Name)]
 public sealed class HttpApiSpecs(GatewayFixture fx)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> SendAsync(HttpRequestMessage request)
     {

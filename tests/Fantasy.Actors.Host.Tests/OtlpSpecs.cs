@@ -11,7 +11,6 @@ namespace Fantasy.Actors.Host.Tests;
 /// <summary>With <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set, the gateway exports its turn spans and metrics over OTLP.</summary>
 public sealed class OtlpSpecs
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Turn_spans_and_metrics_reach_an_OTLP_collector_when_the_endpoint_is_configured()

@@ -7,7 +7,6 @@ namespace Fantasy.Actors.Host.Tests;
 [Collection(GatewayGroup.Name)]
 public sealed class SdkSpecs(GatewayFixture fx)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_non_streaming_turn_returns_the_response_object()

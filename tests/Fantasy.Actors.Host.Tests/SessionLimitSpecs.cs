@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -12,7 +11,6 @@ namespace Fantasy.Actors.Host.Tests;
 /// <summary>A tenant at its session limit gets back the places of sessions that stopped on their own.</summary>
 public sealed class SessionLimitSpecs
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static async Task<HttpResponseMessage> TurnAsync(HttpClient http, Gateway gateway, string session, string method = "POST")
     {
@@ -31,30 +29,28 @@ public sealed class SessionLimitSpecs
     internal static async Task StoppedAsync(Gateway gateway, string session)
     {
         var sessions = gateway.App.Services.GetRequiredService<IResponsesSessions>();
-        var clock = Stopwatch.StartNew();
-        while (await sessions.GetStatusAsync(new SessionKey("acme", session)) is not null)
-        {
-            Assert.True(clock.Elapsed < Patience, $"session {session} still exists after {Patience}");
-            await Task.Delay(50);
-        }
+        await UntilAsync(async () => await sessions.GetStatusAsync(new SessionKey("acme", session)) is null, () => $"session {session} still exists", TimeSpan.FromMilliseconds(50));
     }
 
     /// <summary>Sends a new session's turn until it is admitted (the tenant looks for stopped sessions at most every few seconds).</summary>
     internal static async Task AdmittedEventuallyAsync(HttpClient http, Gateway gateway, string session)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await TurnAsync(http, gateway, session);
-            if (response.StatusCode == HttpStatusCode.OK)
+        var refusal = string.Empty;
+        await UntilAsync(
+            async () =>
             {
-                return;
-            }
+                using var response = await TurnAsync(http, gateway, session);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return true;
+                }
 
-            Assert.Equal((HttpStatusCode)429, response.StatusCode);
-            Assert.True(clock.Elapsed < Patience, $"session {session} still refused after {Patience}: {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(200);
-        }
+                Assert.Equal((HttpStatusCode)429, response.StatusCode);
+                refusal = await response.Content.ReadAsStringAsync();
+                return false;
+            },
+            () => $"session {session} still refused: {refusal}",
+            TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>A clock moved by hand.</summary>

@@ -9,7 +9,6 @@ namespace Fantasy.Actors.Simulator.Tests;
 /// <summary>A raw <see cref="ClientWebSocket"/> driven with the Protocol library, as a test peer.</summary>
 internal sealed class SimClient : IAsyncDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly ClientWebSocket socket;
 
     private SimClient(ClientWebSocket socket) => this.socket = socket;

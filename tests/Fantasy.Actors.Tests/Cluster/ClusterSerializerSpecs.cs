@@ -103,7 +103,7 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_relay_output_towards_another_node_batches_events_until_flushed_and_keeps_their_order()
+    public async Task A_relay_output_towards_another_node_batches_events_until_flushed_and_keeps_their_order()
     {
         var relay = CreateTestProbe();
         var output = new RelayTurnOutput(relay.Ref, "t-batch", batch: true);
@@ -116,14 +116,14 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         output.TryWrite(Delta("b"));
         output.TryWrite(Delta("c"));
         Assert.True(output.HasBuffered);
-        relay.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await relay.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
 
         output.Flush();
         var first = relay.ExpectMsg<RelayedEvents>();
         Assert.Equal(["a", "b", "c"], first.Events.Select(e => ((OutputTextDelta)EventParser.Parse(e, keepRaw: false)).Delta));
         Assert.False(output.HasBuffered);
         output.Flush();
-        relay.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing waiting, nothing sent
+        await relay.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // nothing waiting, nothing sent
 
         // One event alone goes as a single event; a terminal flushes what waits before itself.
         output.TryWrite(Delta("d"));

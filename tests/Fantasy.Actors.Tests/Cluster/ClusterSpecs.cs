@@ -12,6 +12,8 @@ using Fantasy.Actors.Simulator;
 using Fantasy.Actors.Tests.Sessions;
 using Xunit.Abstractions;
 
+using static Fantasy.Actors.Testing.Build;
+
 namespace Fantasy.Actors.Tests.Cluster;
 
 /// <summary>
@@ -20,7 +22,6 @@ namespace Fantasy.Actors.Tests.Cluster;
 /// </summary>
 public sealed class ClusterSpecs : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper output;
     private readonly List<Node> nodes = [];
     private ResponsesSimulator sim = null!;
@@ -80,34 +81,23 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
     private async Task WaitForMembersAsync(int count)
     {
-        var deadline = DateTime.UtcNow + Patience;
         foreach (var node in nodes.Where(n => !n.System.WhenTerminated.IsCompleted))
         {
             var cluster = Akka.Cluster.Cluster.Get(node.System);
-            while (cluster.State.Members.Count(m => m.Status == MemberStatus.Up) != count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{node.Address} sees {cluster.State.Members.Count(m => m.Status == MemberStatus.Up)} members up, not {count}");
-                await Task.Delay(50); // polling the membership view; the assertion is on the count, not the delay
-            }
+            int Up() => cluster.State.Members.Count(m => m.Status == MemberStatus.Up);
+            await UntilAsync(() => Up() == count, () => $"{node.Address} sees {Up()} members up, not {count}");
         }
     }
 
     /// <summary>Waits until the coordinator knows <paramref name="count"/> regions that host sessions, so that shards are spread over all of them from the start.</summary>
     private async Task WaitForRegionsAsync(int count)
     {
-        var deadline = DateTime.UtcNow + Patience;
         var region = ClusterSharding.Get(nodes[0].System).ShardRegion(SessionSharding.TypeName);
-        while (true)
-        {
-            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), Patience);
-            if (stats.Regions.Count == count)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the coordinator knows {stats.Regions.Count} regions, not {count}");
-            await Task.Delay(50);
-        }
+        var known = 0;
+        await UntilAsync(
+            async () => (known = (await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(5)), Patience)).Regions.Count) == count,
+            () => $"the coordinator knows {known} regions, not {count}",
+            TimeSpan.FromMilliseconds(50));
     }
 
     /// <summary>Which node hosts each session now: the region's own state on every node.</summary>
@@ -135,17 +125,11 @@ public sealed class ClusterSpecs : IAsyncLifetime
         return where;
     }
 
-    private static ResponseRequest Request(IEnumerable<JsonElement> items) =>
-        new() { Model = "m", Instructions = "be brief", Store = false, Input = [.. items] };
-
-    private static JsonElement User(string text) =>
-        JsonDocument.Parse(JsonSerializer.Serialize(new { type = "message", role = "user", content = text })).RootElement.Clone();
-
     /// <summary>One conversation's next turn with its whole history, through <paramref name="node"/>; the history grows by the turn's output.</summary>
     private static async Task<TurnEnd> TurnAsync(Node node, SessionKey key, List<JsonElement> history, string text)
     {
         history.Add(User(text));
-        var (_, end) = await Turns.CollectAsync(node.Sessions.RunTurnAsync(key, Request(history))).WaitAsync(Patience);
+        var (_, end) = await Turns.CollectAsync(node.Sessions.RunTurnAsync(key, Request([.. history], store: false))).WaitAsync(Patience);
         if (end.Outcome == TurnOutcome.Completed)
         {
             history.AddRange(end.Result.Output.Select(o => o.Json));
@@ -220,7 +204,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
         }
 
         // In order: the same turn's events from B arrive on A exactly as the upstream sent them, one terminal last.
-        var (events, end) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("CALL lookup 3")]))).WaitAsync(Patience);
+        var (events, end) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("CALL lookup 3")], store: false))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, end.Outcome);
         Assert.IsType<ResponseCreated>(events[0]);
         Assert.IsType<ResponseCompleted>(events[^1]);
@@ -230,26 +214,21 @@ public sealed class ClusterSpecs : IAsyncLifetime
         Assert.Equal(events.Count, end.Result.EventCount);
 
         // Large events cross whole: a 2 MiB answer (its response.completed echoes all of it) arrives complete on A.
-        var (largeEvents, large) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("LONG 2048")]))).WaitAsync(Patience);
+        var (largeEvents, large) = await Turns.CollectAsync(a.Sessions.RunTurnAsync(key, Request([User("LONG 2048")], store: false))).WaitAsync(Patience);
         Assert.Equal(TurnOutcome.Completed, large.Outcome);
         Assert.IsType<ResponseCompleted>(largeEvents[^1]);
         Assert.True(large.Result.Text.Length > 2 * 1024 * 1024, $"{large.Result.Text.Length} characters");
 
         // About 12 MiB of answer; the caller on A takes the start and one event, then stops reading.
-        var turn = a.Sessions.RunTurnAsync(key, Request([User("LONG 12288")])).GetAsyncEnumerator();
+        var turn = a.Sessions.RunTurnAsync(key, Request([User("LONG 12288")], store: false)).GetAsyncEnumerator();
         try
         {
             Assert.True(await turn.MoveNextAsync());
             Assert.IsType<TurnStarted>(turn.Current);
             Assert.True(await turn.MoveNextAsync());
 
-            SessionStatus? status = null;
-            var deadline = DateTime.UtcNow + Patience;
-            while ((status = await a.Sessions.GetStatusAsync(key))!.UnreadBytes < window)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the window never filled: {status.UnreadBytes} bytes unread");
-                await Task.Delay(20);
-            }
+            SessionStatus status = null!;
+            await UntilAsync(async () => (status = (await a.Sessions.GetStatusAsync(key))!).UnreadBytes >= window, () => $"the window never filled: {status.UnreadBytes} bytes unread");
 
             // B stops reading its socket at the window: what waits unread is the window plus one event, not 12 MiB.
             Assert.InRange(status.UnreadBytes, window, window + (17 * 1024));
@@ -265,12 +244,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
             await turn.DisposeAsync(); // leaving the enumeration cancels the turn, across nodes too
         }
 
-        var stopDeadline = DateTime.UtcNow + Patience;
-        while ((await a.Sessions.GetStatusAsync(key))!.Busy)
-        {
-            Assert.True(DateTime.UtcNow < stopDeadline, "the cancelled turn kept running");
-            await Task.Delay(20);
-        }
+        await UntilAsync(async () => !(await a.Sessions.GetStatusAsync(key))!.Busy, () => "the cancelled turn kept running");
     }
 
     [Fact]
@@ -287,7 +261,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
         var relay = await a.System.ActorSelection("/user/" + ClusterSessions.RelayName).ResolveOne(Patience);
         var region = ClusterSharding.Get(a.System).ShardRegion(SessionSharding.TypeName);
         var channel = System.Threading.Channels.Channel.CreateUnbounded<TurnEvent>();
-        var submit = new Fantasy.Actors.Sessions.SessionProtocol.SubmitTurn(key, "turn-twice-1", Request([User("again")]), TurnOptions.Default, new RelayTurnOutput(relay, "turn-twice-1"));
+        var submit = new Fantasy.Actors.Sessions.SessionProtocol.SubmitTurn(key, "turn-twice-1", Request([User("again")], store: false), TurnOptions.Default, new RelayTurnOutput(relay, "turn-twice-1"));
         relay.Tell(new TurnRelay.Register("turn-twice-1", key, channel.Writer, submit, region));
         region.Tell(submit);
 
@@ -341,14 +315,9 @@ public sealed class ClusterSpecs : IAsyncLifetime
 
         sim.Faults.Stall(TimeSpan.FromSeconds(2), turns: onB.Length);
         var running = onB.Select(s => TurnAsync(nodes[0], keys[s], histories[s], "during the hand-off")).ToArray();
-        var deadline = DateTime.UtcNow + Patience;
         foreach (var s in onB)
         {
-            while ((await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy != true)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"session {s} never became busy");
-                await Task.Delay(20);
-            }
+            await UntilAsync(async () => (await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy == true, () => $"session {s} never became busy");
         }
 
         // B leaves the cluster the planned way; its shards are handed off only after their turns ended.
@@ -397,15 +366,10 @@ public sealed class ClusterSpecs : IAsyncLifetime
         // Slow turns (the simulator stalls) are running on every node when node B goes away without leaving.
         sim.Faults.Stall(TimeSpan.FromSeconds(8), turns: sessions);
         var running = Enumerable.Range(0, sessions).Select(s => TurnAsync(nodes[0], keys[s], histories[s], "during the crash")).ToArray();
-        var deadline = DateTime.UtcNow + Patience;
         foreach (var s in onB)
         {
             // The turn is running on B (its session says busy) before B goes.
-            while ((await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy != true)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"session {s} never became busy");
-                await Task.Delay(20);
-            }
+            await UntilAsync(async () => (await nodes[0].Sessions.GetStatusAsync(keys[s]))?.Busy == true, () => $"session {s} never became busy");
         }
 
         var crashed = System.Diagnostics.Stopwatch.StartNew();

@@ -50,7 +50,7 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         var resent = region.ReceiveWhile(TimeSpan.FromMilliseconds(200), m => m as SessionProtocol.SubmitTurn);
         Assert.All(resent, r => Assert.Equal("t1", r!.TurnId));
         Clock.Advance(TimeSpan.FromMinutes(1));
-        region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await region.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
 
         // Its timers went with it: nothing is resent.
         Clock.Advance(AcceptTimeout * 2);
-        region.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await region.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         relay.Tell(new RelayProtocol.RelayedStarted("t2", Transport.WebSocket, true), session);
 
         Clock.Advance(AcceptTimeout + TimeSpan.FromSeconds(5));
-        region.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // accepted: neither resent nor timed out
+        await region.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // accepted: neither resent nor timed out
 
         Sys.Stop(session);
         Assert.IsType<TurnStarted>(await channel.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));

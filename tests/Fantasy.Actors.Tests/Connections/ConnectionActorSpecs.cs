@@ -23,7 +23,6 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         akka.loglevel = INFO
         """);
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
     private readonly WebSocketConnector connector = new();
     private ResponsesSimulator sim = null!;
 

@@ -29,7 +29,6 @@ public sealed class ConnectionLoggingSpecs : Akka.TestKit.Xunit2.TestKit, IAsync
         akka.logger-formatter = "Akka.Logger.Serilog.SerilogLogMessageFormatter, Akka.Logger.Serilog"
         """);
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
     private readonly WebSocketConnector connector = new();
     private ResponsesSimulator sim = null!;
 

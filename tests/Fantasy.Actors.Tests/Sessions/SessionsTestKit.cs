@@ -13,7 +13,6 @@ namespace Fantasy.Actors.Tests.Sessions;
 /// </summary>
 public abstract class SessionsTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
-    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     private static readonly Config VirtualTime = ConfigurationFactory.ParseString("""
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"

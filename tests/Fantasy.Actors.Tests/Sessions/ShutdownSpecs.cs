@@ -11,7 +11,6 @@ namespace Fantasy.Actors.Tests.Sessions;
 /// <summary>When the actor system goes away, no turn is left without its terminal.</summary>
 public sealed class ShutdownSpecs : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private ResponsesSimulator sim = null!;
     private ActorSystem system = null!;
     private ResponsesSessions sessions = null!;
