@@ -19,32 +19,23 @@ dotnet build -c Release src/Simulator -v q -nologo > /dev/null
 dotnet build -c Release src/Host -v q -nologo > /dev/null
 dotnet build -c Release bench/Fantasy.Actors.LoadDriver -v q -nologo > /dev/null
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
-
-
-dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$sim_port" > /dev/null 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$sim_port/_stats"
+track_processes
+start_simulator "$sim_port"
 
 driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll
 slow=0
 for run in $(seq 1 "$runs"); do
   echo "== library, run $run (fresh process)"
-  line=$(dotnet "$driver" --mode cold-burst --connections "$sessions" --url "ws://127.0.0.1:$sim_port/v1/responses" 2>&1 | tee /dev/stderr | grep -o "over 2 s: [0-9]*; failed: [0-9]*" || echo "over 2 s: ?; failed: ?")
-  case "$line" in "over 2 s: 0; failed: 0") ;; *) slow=$((slow + 1)) ;; esac
+  out=$(dotnet "$driver" --mode cold-burst --connections "$sessions" --url "ws://127.0.0.1:$sim_port/v1/responses" 2>&1 || true)
+  echo "$out"
+  case "$out" in *"over 2 s: 0; failed: 0"*) ;; *) slow=$((slow + 1)) ;; esac
 done
 echo "library: $slow of $runs fresh processes had a first turn over 2 s or a failed one"
 
 for run in $(seq 1 "$gateway_runs"); do
   echo "== gateway, run $run (fresh gateway process)"
-  dotnet src/Host/bin/Release/net10.0/Fantasy.Actors.Host.dll --urls "http://127.0.0.1:$gw_port" \
-    --Fantasy:Upstream:BaseUrl="http://127.0.0.1:$sim_port/v1" --Fantasy:Upstream:ApiKey=sk-burst > /dev/null 2>&1 &
-  gw=$!
-  pids+=($gw)
-  wait_for "http://127.0.0.1:$gw_port/healthz"
+  start_gateway "$gw_port" "$sim_port"
   dotnet "$driver" --mode cold-burst-gateway --connections "$sessions" --gateway "http://127.0.0.1:$gw_port/v1" --key sk-fantasy-dev || true
-  kill -TERM "$gw"
-  wait "$gw" 2> /dev/null || true
+  kill -TERM "$gateway_pid"
+  wait "$gateway_pid" 2> /dev/null || true
 done

@@ -25,3 +25,28 @@ start_pinned_simulator() {
   trap 'kill $simulator_pid 2> /dev/null || true' EXIT
   wait_for "http://127.0.0.1:$1/_stats"
 }
+
+# Processes started by the helpers below; they are stopped when the script exits (call track_processes first).
+track_processes() {
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done' EXIT
+}
+
+# Starts the standalone simulator (Release, built already) on port $1 and waits until it answers.
+start_simulator() {
+  dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$1" > /dev/null 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$1/_stats"
+}
+
+# Starts a fresh gateway (Release, built already) on port $1 in front of the simulator on port $2, with any further
+# arguments; sets gateway_pid and waits until it answers.
+start_gateway() {
+  local port="$1" upstream="$2"
+  shift 2
+  dotnet src/Host/bin/Release/net10.0/Fantasy.Actors.Host.dll --urls "http://127.0.0.1:$port" \
+    --Fantasy:Upstream:BaseUrl="http://127.0.0.1:$upstream/v1" --Fantasy:Upstream:ApiKey=sk-bench "$@" > /dev/null 2>&1 &
+  gateway_pid=$!
+  pids+=($gateway_pid)
+  wait_for "http://127.0.0.1:$port/healthz"
+}

@@ -17,18 +17,10 @@ gw_port=5288
 dotnet build -c Release src/Simulator -v q -nologo > /dev/null
 dotnet build -c Release src/Host -v q -nologo > /dev/null
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
-
-dotnet src/Simulator/bin/Release/net10.0/Fantasy.Actors.Simulator.dll --port "$sim_port" > /dev/null 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$sim_port/_stats"
-dotnet src/Host/bin/Release/net10.0/Fantasy.Actors.Host.dll --urls "http://127.0.0.1:$gw_port" \
-  --Fantasy:Upstream:BaseUrl="http://127.0.0.1:$sim_port/v1" --Fantasy:Upstream:ApiKey=sk-stall "$@" > /dev/null 2>&1 &
-gw=$!
-pids+=($gw)
-wait_for "http://127.0.0.1:$gw_port/healthz"
+track_processes
+start_simulator "$sim_port"
+start_gateway "$gw_port" "$sim_port" "$@"
+gw=$gateway_pid
 
 rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$gw/status"; }
 heap() { curl -s "http://127.0.0.1:$gw_port/metrics" | awk '/^dotnet_gc_last_collection_heap_size_bytes/ { s += $2 } END { print int(s / 1048576) }'; }
