@@ -3,9 +3,6 @@ using System.Text;
 
 namespace Fantasy.Actors.Simulator;
 
-/// <summary>One request body the simulator received.</summary>
-public sealed record RecordedRequest(FaultTransport Transport, string Body, DateTimeOffset At);
-
 /// <summary>What the simulator has seen. Thread-safe; read at any time.</summary>
 public sealed class SimulatorCounters
 {

@@ -3,58 +3,6 @@ using Akka.Configuration;
 
 namespace Fantasy.Actors.Configuration;
 
-/// <summary>Where the upstream Responses API is.</summary>
-public sealed record UpstreamSettings(Uri BaseUrl, Uri WebSocketUrl, string? OpenAIBeta, string UserAgent)
-{
-    /// <summary>The WebSocket URL of a base URL: https→wss, http→ws, <c>/responses</c> appended.</summary>
-    public static Uri DeriveWebSocketUrl(Uri baseUrl)
-    {
-        ArgumentNullException.ThrowIfNull(baseUrl);
-        var scheme = baseUrl.Scheme switch
-        {
-            "https" => "wss",
-            "http" => "ws",
-            "wss" or "ws" => baseUrl.Scheme,
-            _ => throw new ArgumentException($"unsupported scheme '{baseUrl.Scheme}' in {baseUrl}", nameof(baseUrl)),
-        };
-        var builder = new UriBuilder(baseUrl) { Scheme = scheme, Port = baseUrl.IsDefaultPort ? -1 : baseUrl.Port };
-        builder.Path = builder.Path.TrimEnd('/') + "/responses";
-        return builder.Uri;
-    }
-}
-
-public sealed record ConnectionSettings(
-    TimeSpan MaxAge,
-    TimeSpan MaxAgeJitter,
-    TimeSpan ConnectTimeout,
-    TimeSpan KeepAliveInterval,
-    long MaxMessageSize,
-    TimeSpan TurnWatchdog,
-    bool KeepRawEvents = false);
-
-public sealed record SessionSettings(
-    int MaxQueuedTurns,
-    TimeSpan QueueWaitTimeout,
-    TimeSpan IdleCloseAfter,
-    int MaxTranscriptItems,
-    bool WarmOnRotate,
-    TimeSpan SessionIdleTimeout,
-    int ConsumerWindow,
-    TimeSpan OrphanedTurnTimeout,
-    long ConsumerWindowBytes);
-
-public sealed record HttpSettings(
-    int MaxRetries,
-    TimeSpan InitialBackoff,
-    TimeSpan MaxBackoff,
-    TimeSpan MaxRetryDelay,
-    TimeSpan RequestTimeout,
-    int MaxInFlight,
-    int MaxWaiting,
-    TimeSpan WaitTimeout);
-
-public sealed record FallbackSettings(TimeSpan Cooldown, double BackoffFactor, TimeSpan MaxCooldown);
-
 /// <summary>
 /// The service's tunables, read from the <c>fantasy</c> section of HOCON (defaults in
 /// <c>hocon/fantasy.conf</c>, embedded in this assembly) and validated once at startup.

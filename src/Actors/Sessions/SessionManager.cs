@@ -70,7 +70,7 @@ internal sealed class SessionManager : UntypedActor
             else if (routed is SubmitTurn submit)
             {
                 log.Warning("session {SessionId} is stopping and {Buffered} messages already wait for it; turn {TurnId} rejected", id, buffer.Count, submit.TurnId);
-                new PendingTurn(submit).Finish(Contract.TurnEnd.Rejected(Contract.Rejection.SessionRestarting, $"the session is restarting and {buffer.Count} messages already wait for it"));
+                new PendingTurn(submit).Finish(TurnEnds.SessionRestarting(buffer.Count));
             }
             else
             {

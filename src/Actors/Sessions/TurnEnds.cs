@@ -62,6 +62,10 @@ internal static class TurnEnds
     public static TurnEnd QueueTimeout(TimeSpan waited) =>
         TurnEnd.Rejected(Rejection.QueueTimeout, $"the turn waited {waited} for the session (session.queue-wait-timeout)");
 
+    /// <summary>The session is restarting and its manager's buffer for it is full.</summary>
+    public static TurnEnd SessionRestarting(int waiting) =>
+        TurnEnd.Rejected(Rejection.SessionRestarting, $"the session is restarting and {waiting} messages already wait for it");
+
     public static TurnEnd SessionCrashed(string why) => TurnEnd.Failed($"the session failed while running the turn: {why}", retryable: true);
 
     public static TurnEnd SessionStoppedWhileRunning() => TurnEnd.Failed("the session stopped while the turn was running", retryable: true);

@@ -5,41 +5,6 @@ using System.Text.RegularExpressions;
 
 namespace Fantasy.Actors.Protocol;
 
-/// <summary>What a client may do after an error.</summary>
-public enum ErrorClass
-{
-    /// <summary>Provably nothing was generated: resend once, full input, on a fresh connection (or over HTTP).</summary>
-    ReplaySafe,
-
-    /// <summary>Transient (408/409/429/5xx, overload): retry, but only if no event of the turn reached the caller.</summary>
-    Retryable,
-
-    /// <summary>Retrying cannot help (invalid request, context length, quota, auth).</summary>
-    Fatal,
-}
-
-/// <summary>Where an error came from; it decides which wire shape was read.</summary>
-public enum ErrorOrigin
-{
-    /// <summary>A WebSocket <c>error</c> frame: <c>{"type":"error","status":…,"error":{…}}</c>.</summary>
-    WebSocketFrame,
-
-    /// <summary>An SSE <c>error</c> event: flat <c>{"type":"error","code":…,"message":…}</c>.</summary>
-    SseEvent,
-
-    /// <summary>An HTTP error reply: <c>{"error":{…}}</c> plus status and headers.</summary>
-    HttpResponse,
-
-    /// <summary>A WebSocket upgrade answered with plain HTTP instead of 101.</summary>
-    RefusedUpgrade,
-
-    /// <summary>The <c>error</c> of a <c>response.failed</c> Response.</summary>
-    FailedResponse,
-
-    /// <summary>No answer at all: connection refused, DNS, TLS, timeout.</summary>
-    Transport,
-}
-
 /// <summary>
 /// One error type for every shape the upstream uses, with its <see cref="Classification"/> and any
 /// server-advised retry delay. The nested WebSocket shape is read from its nested object: reading it

@@ -1,32 +1,6 @@
 using System.Text.Json;
-using Fantasy.Actors.Protocol.Json;
 
 namespace Fantasy.Actors.Protocol;
-
-/// <summary>Token usage reported on a terminal event. Missing detail fields (older streams) read as 0.</summary>
-public sealed record Usage(
-    long InputTokens,
-    long CachedTokens,
-    long CacheWriteTokens,
-    long OutputTokens,
-    long ReasoningTokens,
-    long TotalTokens)
-{
-    public static readonly Usage Zero = new(0, 0, 0, 0, 0, 0);
-
-    internal static Usage? From(UsageDto? dto) => dto is null
-        ? null
-        : new Usage(
-            dto.InputTokens,
-            dto.InputTokensDetails?.CachedTokens ?? 0,
-            dto.InputTokensDetails?.CacheWriteTokens ?? 0,
-            dto.OutputTokens,
-            dto.OutputTokensDetails?.ReasoningTokens ?? 0,
-            dto.TotalTokens);
-}
-
-/// <summary>The <c>error</c> object of a failed Response.</summary>
-public sealed record ResponseError(string? Code, string Message);
 
 /// <summary>
 /// A Response object as carried by <c>response.created</c>, <c>response.completed</c> and the other

@@ -3,15 +3,6 @@ using System.Text.Json;
 
 namespace Fantasy.Actors.Protocol;
 
-/// <summary>What the accumulator concluded after an event.</summary>
-public enum TurnProgress
-{
-    Running,
-
-    /// <summary>A terminal event arrived: the turn is over and later events are ignored.</summary>
-    Ended,
-}
-
 /// <summary>
 /// Folds one turn's events into a <see cref="TurnResult"/>. Terminal events: <c>response.completed</c>,
 /// <c>response.incomplete</c>, <c>response.failed</c>, legacy <c>response.done</c> (by its status), and an

@@ -1,37 +1,5 @@
 namespace Fantasy.Actors.Protocol;
 
-/// <summary>How a turn ended.</summary>
-public enum TurnStatus
-{
-    Completed,
-    Incomplete,
-    Failed,
-    Cancelled,
-
-    /// <summary>The stream stopped before a terminal event: never a success.</summary>
-    Interrupted,
-}
-
-/// <summary>Why the model stopped, as agent loops use it.</summary>
-public enum FinishReason
-{
-    Stop,
-
-    /// <summary>The output has function calls; wins over <see cref="Stop"/>.</summary>
-    ToolCalls,
-
-    /// <summary><c>max_output_tokens</c>.</summary>
-    Length,
-    ContentFilter,
-    Error,
-
-    /// <summary>An incomplete reason this library does not name.</summary>
-    Other,
-}
-
-/// <summary>A function call the model asked for. Tool results are keyed by <see cref="CallId"/>.</summary>
-public sealed record FunctionCall(string CallId, string Name, string Arguments, string? ItemId);
-
 /// <summary>
 /// Everything a turn produced, folded from its events by <see cref="TurnAccumulator"/>. The same fold
 /// serves WebSocket frames and SSE events, so equal streams give equal results.

@@ -1,0 +1,3 @@
+namespace Fantasy.Actors.Configuration;
+
+public sealed record FallbackSettings(TimeSpan Cooldown, double BackoffFactor, TimeSpan MaxCooldown);

@@ -1,0 +1,6 @@
+namespace Fantasy.Actors.Protocol;
+
+public sealed record FunctionCallArgumentsDelta(string? ItemId, int OutputIndex, string Delta) : ServerEvent
+{
+    public override string Type => EventTypes.FunctionCallArgumentsDelta;
+}

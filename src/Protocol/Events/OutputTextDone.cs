@@ -1,0 +1,6 @@
+namespace Fantasy.Actors.Protocol;
+
+public sealed record OutputTextDone(string? ItemId, int OutputIndex, int ContentIndex, string Text) : ServerEvent
+{
+    public override string Type => EventTypes.OutputTextDone;
+}

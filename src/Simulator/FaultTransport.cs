@@ -1,0 +1,9 @@
+namespace Fantasy.Actors.Simulator;
+
+/// <summary>Which transport a fault applies to.</summary>
+public enum FaultTransport
+{
+    Any,
+    WebSocket,
+    Http,
+}
