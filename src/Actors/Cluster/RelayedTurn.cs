@@ -8,13 +8,17 @@ using static Fantasy.Actors.Cluster.RelayProtocol;
 namespace Fantasy.Actors.Cluster;
 
 /// <summary>One turn the relay holds for its caller on this node: where its events go and what they made so far.</summary>
-internal sealed class RelayedTurn(SessionKey key, ChannelWriter<TurnEvent> output)
+/// <param name="passThrough">The caller passes events on unchanged (<see cref="TurnOptions.PassThrough"/>).</param>
+internal sealed class RelayedTurn(SessionKey key, ChannelWriter<TurnEvent> output, bool passThrough = false)
 {
     public SessionKey Key { get; } = key;
 
     public ChannelWriter<TurnEvent> Out { get; } = output;
 
-    public TurnAccumulator Result { get; } = new();
+    /// <summary>Text-carrying events reach the caller as <see cref="ReceivedEvent"/>, and no delta is folded.</summary>
+    public bool PassThrough { get; } = passThrough;
+
+    public TurnAccumulator Result { get; } = new(foldDeltas: !passThrough);
 
     public int Events { get; set; }
 

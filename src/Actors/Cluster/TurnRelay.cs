@@ -52,7 +52,7 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         switch (message)
         {
             case Register register:
-                turns.Add(register.TurnId, new RelayedTurn(register.Key, register.Out) { Submit = register.Submit, Region = register.Region });
+                turns.Add(register.TurnId, new RelayedTurn(register.Key, register.Out, register.Submit.Options.PassThrough) { Submit = register.Submit, Region = register.Region });
                 register.Region.Tell(register.Submit);
                 Timers.StartPeriodicTimer(ResendKey(register.TurnId), new Resend(register.TurnId), resendInterval);
                 Timers.StartSingleTimer(AcceptKey(register.TurnId), new AcceptTimedOut(register.TurnId), acceptTimeout);
@@ -113,7 +113,10 @@ internal sealed class TurnRelay : UntypedActor, IWithTimers
         ServerEvent e;
         try
         {
-            e = parsed ?? EventParser.Parse(json, keepRaw: true);
+            // A pass-through caller (the gateway) gets text-carrying events as their bytes only, here as on the session's node.
+            e = parsed is not null
+                ? (turn.PassThrough ? parsed.AsReceived() : parsed)
+                : EventParser.Parse(json, keepRaw: true, textAsReceived: turn.PassThrough);
         }
         catch (ProtocolException)
         {

@@ -20,12 +20,12 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
 
     private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
-    private (IActorRef Relay, TestProbe Region, Channel<TurnEvent> Channel, SessionProtocol.SubmitTurn Submit) Register(string turnId)
+    private (IActorRef Relay, TestProbe Region, Channel<TurnEvent> Channel, SessionProtocol.SubmitTurn Submit) Register(string turnId, TurnOptions? options = null)
     {
         var relay = Sys.ActorOf(TurnRelay.Props(AcceptTimeout, ResendInterval));
         var region = CreateTestProbe();
         var channel = Channel.CreateUnbounded<TurnEvent>();
-        var submit = new SessionProtocol.SubmitTurn(Key, turnId, ResponseRequest.Parse("""{"model":"m","input":"hi"}"""u8), TurnOptions.Default, new RelayTurnOutput(relay, turnId));
+        var submit = new SessionProtocol.SubmitTurn(Key, turnId, ResponseRequest.Parse("""{"model":"m","input":"hi"}"""u8), options ?? TurnOptions.Default, new RelayTurnOutput(relay, turnId));
         relay.Tell(new TurnRelay.Register(turnId, Key, channel.Writer, submit, region));
         region.ExpectMsg<SessionProtocol.SubmitTurn>(s => s.TurnId == turnId);
         return (relay, region, channel, submit);
@@ -94,5 +94,47 @@ public sealed class TurnRelaySpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.True(end.Retryable);
         Assert.Equal((Transport.WebSocket, true), (end.Transport, end.Chained)); // on the transport it started on
         await channel.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_pass_through_callers_relayed_text_events_arrive_as_their_bytes_only(bool passThrough)
+    {
+        var (relay, _, channel, _) = Register(passThrough ? "p1" : "p2", new TurnOptions { PassThrough = passThrough });
+        var id = passThrough ? "p1" : "p2";
+        var session = CreateTestProbe();
+        relay.Tell(new RelayProtocol.TurnAccepted(id), session);
+        relay.Tell(new RelayProtocol.RelayedStarted(id, Transport.WebSocket, false), session);
+        string[] events =
+        [
+            """{"type":"response.created","response":{"id":"resp_1","status":"in_progress","output":[]}}""",
+            """{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"hello"}""",
+            """{"type":"response.output_item.done","output_index":0,"item":{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"hello","annotations":[]}]}}""",
+            """{"type":"response.completed","response":{"id":"resp_1","status":"completed","output":[]}}""",
+        ];
+        relay.Tell(new RelayProtocol.RelayedEvents(id, [.. events.Select(System.Text.Encoding.UTF8.GetBytes)]), session);
+        relay.Tell(new RelayProtocol.RelayedFinished(id, new TurnEnd(TurnOutcome.Completed, new TurnResult { Status = TurnStatus.Completed }, null, false, null, false, Transport.WebSocket)), session);
+
+        var items = new List<TurnEvent>();
+        await foreach (var item in channel.Reader.ReadAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token))
+        {
+            items.Add(item);
+        }
+
+        var delta = items.OfType<TurnUpstreamEvent>().Select(u => u.Event).Single(e => e.Type == EventTypes.OutputTextDelta);
+        if (passThrough)
+        {
+            Assert.IsType<ReceivedEvent>(delta);
+            Assert.Equal(events[1], System.Text.Encoding.UTF8.GetString(delta.ReceivedJson.Span));
+        }
+        else
+        {
+            Assert.Equal("hello", Assert.IsType<OutputTextDelta>(delta).Delta);
+        }
+
+        // Either way the caller's result has the answer (from the output item when no delta was folded).
+        var end = Assert.IsType<TurnFinished>(items[^1]).End;
+        Assert.Equal(("resp_1", "hello"), (end.Result.ResponseId, end.Result.Text));
     }
 }
