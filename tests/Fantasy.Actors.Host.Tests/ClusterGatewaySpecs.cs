@@ -2,6 +2,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
+using Fantasy.Actors.Api;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Simulator;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -150,6 +153,44 @@ public sealed class ClusterGatewaySpecs
     }
 
     private static Task WaitForAsync(Func<bool> condition) => UntilAsync(condition, () => "the condition never held");
+
+    [Fact]
+    public async Task A_session_the_replicated_index_has_not_reached_is_found_and_deleted_through_any_gateway()
+    {
+        await using var sim = await ResponsesSimulator.StartAsync();
+        await using var first = await StartAsync(sim);
+        var firstCluster = Akka.Cluster.Cluster.Get(first.App.Services.GetRequiredService<ActorSystem>());
+        await firstCluster.JoinAsync(firstCluster.SelfAddress).WaitAsync(Patience);
+        await using var second = await StartAsync(sim, $"--Fantasy:Cluster:SeedNodes:0={firstCluster.SelfAddress}");
+        await WaitUpAsync(first, 2);
+        await WaitUpAsync(second, 2);
+
+        // A session that exists (sharded, on whichever node) but that no gateway's index lists: what a session
+        // created through another gateway a moment ago looks like before the replicated index arrives.
+        var sessions = first.App.Services.GetRequiredService<IResponsesSessions>();
+        var end = await sessions.RunTurnToEndAsync(new SessionKey("acme", "unindexed"), ResponseRequest.Parse("""{"model":"m","input":"hi"}"""u8)).WaitAsync(Patience);
+        Assert.Equal(TurnOutcome.Completed, end.Outcome);
+        using var http = new HttpClient { Timeout = Patience };
+
+        using (var status = await SendAsync(http, HttpMethod.Get, second, "/v1/sessions/unindexed", "sk-acme"))
+        {
+            Assert.True(status.IsSuccessStatusCode, await status.Content.ReadAsStringAsync());
+        }
+
+        using (var otherTenant = await SendAsync(http, HttpMethod.Delete, second, "/v1/sessions/unindexed", "sk-other"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, otherTenant.StatusCode); // another tenant's key reaches nothing
+        }
+
+        using (var deleted = await SendAsync(http, HttpMethod.Delete, second, "/v1/sessions/unindexed", "sk-acme"))
+        {
+            Assert.True(deleted.IsSuccessStatusCode, await deleted.Content.ReadAsStringAsync());
+        }
+
+        Assert.Null(await sessions.GetStatusAsync(new SessionKey("acme", "unindexed")));
+        using var again = await SendAsync(http, HttpMethod.Delete, first, "/v1/sessions/unindexed", "sk-acme");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, again.StatusCode);
+    }
 
     [Fact]
     public async Task A_tenants_session_limit_holds_across_gateways_admitting_at_the_same_moment()
