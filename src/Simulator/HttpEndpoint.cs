@@ -39,7 +39,7 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
         engine.Counters.HttpPost(body);
         if (engine.Faults.TakePostFailure() is { } failure)
         {
-            await WriteErrorAsync(context, new SimError(failure.Status, failure.Type ?? WebSocketConnection.ErrorType(failure.Status),
+            await WriteErrorAsync(context, new SimError(failure.Status, failure.Type ?? CreateFrames.ErrorType(failure.Status),
                 failure.Code ?? DefaultCode(failure.Status), failure.Message ?? DefaultMessage(failure.Status)), failure).ConfigureAwait(false);
             return;
         }
@@ -64,7 +64,7 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
         var faults = engine.Faults.TakeTurnFaults(FaultTransport.Http);
         if (faults.Error is { } injected)
         {
-            await WriteErrorAsync(context, new SimError(injected.Status, WebSocketConnection.ErrorType(injected.Status), injected.Code, injected.Message), null)
+            await WriteErrorAsync(context, new SimError(injected.Status, CreateFrames.ErrorType(injected.Status), injected.Code, injected.Message), null)
                 .ConfigureAwait(false);
             return;
         }

@@ -1,7 +1,7 @@
-using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Fantasy.Actors.Protocol;
+
+using static Fantasy.Actors.Simulator.WireWriter;
 
 namespace Fantasy.Actors.Simulator;
 
@@ -53,14 +53,7 @@ internal sealed class ResponseRun
     public IReadOnlyList<JsonElement> Output => output;
 
     /// <summary>The Response's final status: completed, incomplete or failed.</summary>
-    public string FinalStatus => warmup
-        ? "completed"
-        : turn.Outcome switch
-        {
-            ModelOutcome.Failed => "failed",
-            ModelOutcome.Incomplete => "incomplete",
-            _ => "completed",
-        };
+    public string FinalStatus => TurnAccounting.FinalStatus(turn.Outcome, warmup);
 
     /// <summary>The terminal Response object as the non-streaming HTTP reply (call after the frames).</summary>
     public byte[] FinalResponse() => Write(w => WriteResponse(w, FinalStatus, terminal: true));
@@ -120,7 +113,7 @@ internal sealed class ResponseRun
     private IEnumerable<byte[]> Message(int index, PlannedItem.Message m, bool incomplete)
     {
         var id = $"msg_{suffix}_{index}";
-        var chunks = Chunks(m.Text);
+        var chunks = TurnAccounting.Chunks(m.Text);
         var annotation = default((int Start, int End)?);
         if (m.Cite)
         {
@@ -192,7 +185,7 @@ internal sealed class ResponseRun
             w.WritePropertyName("part"u8);
             WriteRefusalPart(w, string.Empty);
         });
-        foreach (var chunk in Chunks(r.Text))
+        foreach (var chunk in TurnAccounting.Chunks(r.Text))
         {
             yield return Event("response.refusal.delta", w =>
             {
@@ -239,7 +232,7 @@ internal sealed class ResponseRun
                 w.WritePropertyName("part"u8);
                 WriteSummaryPart(w, string.Empty);
             });
-            foreach (var chunk in Chunks(text))
+            foreach (var chunk in TurnAccounting.Chunks(text))
             {
                 yield return Event("response.reasoning_summary_text.delta", w =>
                 {
@@ -316,20 +309,6 @@ internal sealed class ResponseRun
         WriteMessage(w, id, "in_progress", static _ => { });
     });
 
-    /// <summary>An assistant message item with the given content parts.</summary>
-    private static void WriteMessage(Utf8JsonWriter w, string id, string status, Action<Utf8JsonWriter> content)
-    {
-        w.WriteStartObject();
-        w.WriteString("id"u8, id);
-        w.WriteString("type"u8, "message"u8);
-        w.WriteString("status"u8, status);
-        w.WriteStartArray("content"u8);
-        content(w);
-        w.WriteEndArray();
-        w.WriteString("role"u8, "assistant"u8);
-        w.WriteEndObject();
-    }
-
     private byte[] ItemDone(int index, JsonElement item)
     {
         output.Add(item);
@@ -339,76 +318,6 @@ internal sealed class ResponseRun
             item.WriteTo(w);
             w.WriteNumber("output_index"u8, index);
         });
-    }
-
-    private static void WriteCall(Utf8JsonWriter w, string id, string callId, string name, string arguments, string status)
-    {
-        w.WriteStartObject();
-        w.WriteString("id"u8, id);
-        w.WriteString("type"u8, "function_call"u8);
-        w.WriteString("status"u8, status);
-        w.WriteString("arguments"u8, arguments);
-        w.WriteString("call_id"u8, callId);
-        w.WriteString("name"u8, name);
-        w.WriteEndObject();
-    }
-
-    private static void WriteTextPart(Utf8JsonWriter w, string text, (int Start, int End)? annotation)
-    {
-        w.WriteStartObject();
-        w.WriteString("type"u8, "output_text"u8);
-        w.WriteStartArray("annotations"u8);
-        if (annotation is { } a)
-        {
-            WriteAnnotation(w, a);
-        }
-
-        w.WriteEndArray();
-        w.WriteStartArray("logprobs"u8);
-        w.WriteEndArray();
-        w.WriteString("text"u8, text);
-        w.WriteEndObject();
-    }
-
-    private static void WriteAnnotation(Utf8JsonWriter w, (int Start, int End) a)
-    {
-        w.WriteStartObject();
-        w.WriteString("type"u8, "url_citation"u8);
-        w.WriteNumber("end_index"u8, a.End);
-        w.WriteNumber("start_index"u8, a.Start);
-        w.WriteString("title"u8, "Example Domain"u8);
-        w.WriteString("url"u8, "https://example.com/"u8);
-        w.WriteEndObject();
-    }
-
-    private static void WriteRefusalPart(Utf8JsonWriter w, string refusal)
-    {
-        w.WriteStartObject();
-        w.WriteString("type"u8, "refusal"u8);
-        w.WriteString("refusal"u8, refusal);
-        w.WriteEndObject();
-    }
-
-    private static void WriteSummaryPart(Utf8JsonWriter w, string text)
-    {
-        w.WriteStartObject();
-        w.WriteString("type"u8, "summary_text"u8);
-        w.WriteString("text"u8, text);
-        w.WriteEndObject();
-    }
-
-    private static void Location(Utf8JsonWriter w, string itemId, int outputIndex, int contentIndex)
-    {
-        w.WriteNumber("content_index"u8, contentIndex);
-        w.WriteString("item_id"u8, itemId);
-        w.WriteNumber("output_index"u8, outputIndex);
-    }
-
-    private static void SummaryLocation(Utf8JsonWriter w, string itemId, int outputIndex, int summaryIndex)
-    {
-        w.WriteString("item_id"u8, itemId);
-        w.WriteNumber("output_index"u8, outputIndex);
-        w.WriteNumber("summary_index"u8, summaryIndex);
     }
 
     private void WriteResponseProperty(Utf8JsonWriter w, string status, bool terminal)
@@ -425,29 +334,7 @@ internal sealed class ResponseRun
         w.WriteNumber("created_at"u8, createdAt);
         w.WriteString("status"u8, status);
         w.WriteBoolean("background"u8, false);
-        if (errorCode is not null)
-        {
-            w.WriteStartObject("error"u8);
-            w.WriteString("code"u8, errorCode);
-            w.WriteString("message"u8, "The model failed to generate a response."u8);
-            w.WriteEndObject();
-        }
-        else
-        {
-            w.WriteNull("error"u8);
-        }
-
-        if (terminal && status == "incomplete")
-        {
-            w.WriteStartObject("incomplete_details"u8);
-            w.WriteString("reason"u8, "max_output_tokens"u8);
-            w.WriteEndObject();
-        }
-        else
-        {
-            w.WriteNull("incomplete_details"u8);
-        }
-
+        WriteOutcomeDetails(w, errorCode, incomplete: terminal && status == "incomplete");
         WriteEcho(w, "instructions"u8, request.Instructions);
         if (request.MaxOutputTokens is { } mot) w.WriteNumber("max_output_tokens"u8, mot);
         else w.WriteNull("max_output_tokens"u8);
@@ -465,20 +352,10 @@ internal sealed class ResponseRun
         w.WriteBoolean("parallel_tool_calls"u8, request.ParallelToolCalls ?? true);
         WriteEcho(w, "previous_response_id"u8, previousResponseId);
         WriteElement(w, "reasoning"u8, request.Reasoning);
-        w.WriteBoolean("store"u8, request.EffectiveStore);
-        if (request.Temperature is { } t) w.WriteNumber("temperature"u8, t);
-        else w.WriteNumber("temperature"u8, 1.0);
-        WriteElement(w, "text"u8, request.Text);
-        if (request.ToolChoice is { } tc) { w.WritePropertyName("tool_choice"u8); tc.WriteTo(w); }
-        else w.WriteString("tool_choice"u8, "auto"u8);
-        if (request.Tools is { } tools) { w.WritePropertyName("tools"u8); tools.WriteTo(w); }
-        else { w.WriteStartArray("tools"u8); w.WriteEndArray(); }
-        if (request.TopP is { } tp) w.WriteNumber("top_p"u8, tp);
-        else w.WriteNumber("top_p"u8, 1.0);
-        w.WriteString("truncation"u8, request.Truncation ?? "disabled");
+        WriteRequestSettings(w, request);
         if (terminal && errorCode is null)
         {
-            WriteUsage(w);
+            WriteUsage(w, TurnAccounting.Usage(contextItems, cachedItems, output, warmup));
         }
         else
         {
@@ -491,53 +368,6 @@ internal sealed class ResponseRun
         w.WriteEndObject();
     }
 
-    private void WriteUsage(Utf8JsonWriter w)
-    {
-        var input = warmup ? 0 : contextItems * ScriptedModel.TokensPerItem;
-        var cached = warmup ? 0 : cachedItems * ScriptedModel.TokensPerItem;
-        var outputTokens = output.Count * ScriptedModel.TokensPerItem;
-        var reasoning = 0;
-        foreach (var item in output)
-        {
-            if (ScriptedModel.TypeOf(item) == "reasoning")
-            {
-                reasoning += ScriptedModel.TokensPerItem;
-            }
-        }
-
-        w.WriteStartObject("usage"u8);
-        w.WriteNumber("input_tokens"u8, input);
-        w.WriteStartObject("input_tokens_details"u8);
-        w.WriteNumber("cached_tokens"u8, cached);
-        w.WriteNumber("cache_write_tokens"u8, 0);
-        w.WriteEndObject();
-        w.WriteNumber("output_tokens"u8, outputTokens);
-        w.WriteStartObject("output_tokens_details"u8);
-        w.WriteNumber("reasoning_tokens"u8, reasoning);
-        w.WriteEndObject();
-        w.WriteNumber("total_tokens"u8, input + outputTokens);
-        w.WriteEndObject();
-    }
-
-    private static void WriteEcho(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
-    {
-        if (value is null) w.WriteNull(name);
-        else w.WriteString(name, value);
-    }
-
-    private static void WriteElement(Utf8JsonWriter w, ReadOnlySpan<byte> name, JsonElement? value)
-    {
-        if (value is { } v)
-        {
-            w.WritePropertyName(name);
-            v.WriteTo(w);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
-
     private byte[] Event(string type, Action<Utf8JsonWriter> body) => Write(w =>
     {
         w.WriteStartObject();
@@ -546,46 +376,4 @@ internal sealed class ResponseRun
         w.WriteNumber("sequence_number"u8, sequence++);
         w.WriteEndObject();
     });
-
-    /// <summary>Escapes only what JSON requires (quotes as \", non-ASCII kept), as the real service writes.</summary>
-    internal static readonly JsonWriterOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    internal static byte[] Write(Action<Utf8JsonWriter> write, bool indented = false)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, WireJson with { Indented = indented }))
-        {
-            write(w);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static JsonElement Element(Action<Utf8JsonWriter> write)
-    {
-        var reader = new Utf8JsonReader(Write(write));
-        return JsonElement.ParseValue(ref reader);
-    }
-
-    /// <summary>Splits text into word-sized deltas ("ok: 5" → "ok:", " 5").</summary>
-    private static List<string> Chunks(string text)
-    {
-        var chunks = new List<string>();
-        var start = 0;
-        for (var i = 1; i <= text.Length; i++)
-        {
-            if (i == text.Length || text[i] == ' ')
-            {
-                chunks.Add(text[start..i]);
-                start = i;
-            }
-        }
-
-        if (chunks.Count == 0)
-        {
-            chunks.Add(text);
-        }
-
-        return chunks;
-    }
 }

@@ -137,7 +137,7 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         if (engine.Faults.TakeUpgradeRefusal() is { } refusal)
         {
             engine.Counters.UpgradeRefused();
-            await HttpEndpoint.WriteErrorAsync(context, new SimError(refusal.Status, refusal.Type ?? WebSocketConnection.ErrorType(refusal.Status),
+            await HttpEndpoint.WriteErrorAsync(context, new SimError(refusal.Status, refusal.Type ?? CreateFrames.ErrorType(refusal.Status),
                 refusal.Code ?? HttpEndpoint.DefaultCode(refusal.Status), refusal.Message ?? HttpEndpoint.DefaultMessage(refusal.Status)), refusal)
                 .ConfigureAwait(false);
             return;
@@ -182,7 +182,7 @@ public sealed class ResponsesSimulator : IAsyncDisposable
     {
         var c = engine.Counters;
         context.Response.ContentType = "application/json";
-        var body = ResponseRun.Write(w =>
+        var body = WireWriter.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("connections_opened", c.ConnectionsOpened);

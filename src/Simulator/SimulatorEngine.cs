@@ -21,7 +21,7 @@ internal sealed record SimError(int Status, string? Type, string Code, string Me
         "Responses websocket connection limit reached (60 minutes). Create a new websocket connection to continue.");
 
     /// <summary><c>{"type":"error","status":…,"error":{…}}</c>.</summary>
-    public byte[] ToWebSocketFrame() => ResponseRun.Write(w =>
+    public byte[] ToWebSocketFrame() => WireWriter.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("type"u8, "error"u8);
@@ -34,7 +34,7 @@ internal sealed record SimError(int Status, string? Type, string Code, string Me
     /// <summary><c>{"error":{"message","type","param","code"}}</c>, pretty-printed like the real service.</summary>
     public byte[] ToHttpBody() =>
     [
-        .. ResponseRun.Write(
+        .. WireWriter.Write(
             w =>
             {
                 w.WriteStartObject();

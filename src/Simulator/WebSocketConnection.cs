@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text.Json;
 using System.Threading.Channels;
-using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Simulator;
 
@@ -244,7 +242,7 @@ internal sealed class WebSocketConnection : IDisposable
             return Next.Stop;
         }
 
-        var (request, invalid) = ParseCreate(frame);
+        var (request, invalid) = CreateFrames.Parse(frame);
         if (request is null)
         {
             await SendErrorAsync(invalid!, ct).ConfigureAwait(false);
@@ -256,7 +254,7 @@ internal sealed class WebSocketConnection : IDisposable
         if (faults.Error is { } injected)
         {
             Evict(request.PreviousResponseId);
-            await SendErrorAsync(new SimError(injected.Status, ErrorType(injected.Status), injected.Code, injected.Message), ct).ConfigureAwait(false);
+            await SendErrorAsync(new SimError(injected.Status, CreateFrames.ErrorType(injected.Status), injected.Code, injected.Message), ct).ConfigureAwait(false);
             return Next.Continue;
         }
 
@@ -338,44 +336,6 @@ internal sealed class WebSocketConnection : IDisposable
         }
     }
 
-    private static (ResponseRequest? Request, SimError? Error) ParseCreate(byte[] frame)
-    {
-        string? type;
-        try
-        {
-            var reader = new Utf8JsonReader(frame);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return (null, SimError.Invalid("Expected a JSON object with a 'type'."));
-            }
-
-            type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        }
-        catch (JsonException ex)
-        {
-            return (null, SimError.Invalid($"Invalid JSON: {ex.Message}"));
-        }
-
-        if (type != "response.create")
-        {
-            return (null, SimError.Invalid(
-                type is null ? "Missing required parameter: 'type'." : $"Unsupported event type '{type}'. Supported: 'response.create'.",
-                "type"));
-        }
-
-        try
-        {
-            var request = ResponseRequest.Parse(frame);
-            var invalid = SimulatorEngine.Validate(request, webSocket: true);
-            return invalid is null ? (request, null) : (null, invalid);
-        }
-        catch (ProtocolException ex)
-        {
-            return (null, SimError.Invalid(ex.Message));
-        }
-    }
-
     private void Evict(string? previousResponseId)
     {
         if (previousResponseId is not null && cache?.Id == previousResponseId)
@@ -383,14 +343,6 @@ internal sealed class WebSocketConnection : IDisposable
             cache = null;
         }
     }
-
-    internal static string ErrorType(int status) => status switch
-    {
-        429 => "rate_limit_error",
-        503 => "service_unavailable_error",
-        >= 500 => "server_error",
-        _ => "invalid_request_error",
-    };
 
     private async Task SendErrorAsync(SimError error, CancellationToken ct)
     {
