@@ -34,7 +34,7 @@ internal static class TurnAccounting
         var reasoning = 0;
         foreach (var item in output)
         {
-            if (ScriptedModel.TypeOf(item) == "reasoning")
+            if (ScriptedModel.TypeOf(item) == Fantasy.Actors.Protocol.ItemTypes.Reasoning)
             {
                 reasoning += ScriptedModel.TokensPerItem;
             }

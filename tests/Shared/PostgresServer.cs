@@ -28,8 +28,6 @@ internal sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
-    public bool Running => running;
-
     /// <summary>For Npgsql: the server's superuser on its default database.</summary>
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false;Timeout=5";
 
@@ -102,9 +100,6 @@ internal sealed class PostgresServer : IAsyncDisposable
             running = false;
         }
     }
-
-    /// <summary>The server's own log, for a spec that failed.</summary>
-    public string Log() => File.Exists(Path.Combine(root, "server.log")) ? File.ReadAllText(Path.Combine(root, "server.log")) : string.Empty;
 
     public async ValueTask DisposeAsync()
     {

@@ -83,6 +83,6 @@ internal sealed class RelayedTurns
         return gone;
     }
 
-    /// <summary>Every turn held, oldest registration first is not promised.</summary>
+    /// <summary>Every turn held, in no particular order.</summary>
     public List<(string Id, RelayedTurn Turn)> All() => turns.Select(t => (t.Key, t.Value)).ToList();
 }

@@ -27,9 +27,6 @@ public static class SseEventWriter
     private static readonly byte[] End = "\n\n"u8.ToArray();
     private static readonly byte[] DoneFrame = "data: [DONE]\n\n"u8.ToArray();
 
-    /// <summary>How many event types have a cached head: the known ones, whatever was written.</summary>
-    public static int CachedHeads => KnownHeads.Count;
-
     /// <summary>One SSE frame for an event of <paramref name="type"/> whose JSON is <paramref name="json"/>.</summary>
     /// <remarks>A type with a line break cannot be an SSE event name; the frame then has no <c>event:</c> line (the JSON still names its type).</remarks>
     public static async Task WriteAsync(Stream body, string type, ReadOnlyMemory<byte> json, CancellationToken cancellationToken = default)
