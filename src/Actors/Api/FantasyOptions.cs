@@ -35,6 +35,12 @@ public sealed class FantasyOptions
     public FantasyClusterOptions? Cluster { get; set; }
 
     /// <summary>
+    /// Where sessions keep their conversations (<c>Fantasy:Persistence</c>); null: as <c>fantasy.persistence</c> says
+    /// (in memory unless <see cref="Hocon"/> configures it).
+    /// </summary>
+    public FantasyPersistenceOptions? Persistence { get; set; }
+
+    /// <summary>
     /// Reads <c>Upstream:ApiKey</c>, <c>Upstream:Organization</c>, <c>Upstream:Project</c>, <c>Upstream:BaseUrl</c>,
     /// <c>Upstream:WebSocketUrl</c> and <c>Hocon</c> from <paramref name="section"/> (typically <c>Fantasy</c>).
     /// </summary>
@@ -50,6 +56,7 @@ public sealed class FantasyOptions
             WebSocketUrl = Url(section, "Upstream:WebSocketUrl"),
             Hocon = NullIfEmpty(section["Hocon"]),
             Cluster = FantasyClusterOptions.FromConfiguration(section.GetSection("Cluster")),
+            Persistence = FantasyPersistenceOptions.FromConfiguration(section.GetSection("Persistence")),
         };
     }
 
@@ -74,13 +81,21 @@ public sealed class FantasyOptions
             lines.Add($"fantasy.cluster.role = {FantasyClusterOptions.SessionsRole}");
         }
 
+        if (Persistence is { } persistence)
+        {
+            lines.AddRange(persistence.HoconLines());
+        }
+
         var config = ConfigurationFactory.ParseString(string.Join('\n', lines));
         if (Hocon is { Length: > 0 } hocon)
         {
             config = config.WithFallback(ConfigurationFactory.ParseString(hocon));
         }
 
-        return config.WithFallback(FantasySettings.DefaultConfig);
+        config = config.WithFallback(FantasySettings.DefaultConfig);
+
+        // The journal plugin the persistence settings name (none: nothing added).
+        return FantasySettings.FromConfig(config).Persistence.ToAkkaConfig().WithFallback(config);
     }
 
     internal UpstreamCredentials Credentials() => Credentials(Environment.GetEnvironmentVariable);

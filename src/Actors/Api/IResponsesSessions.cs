@@ -25,4 +25,11 @@ public interface IResponsesSessions
 
     /// <summary>Closes the session (its turns end); false when it did not exist.</summary>
     Task<bool> CloseAsync(SessionKey session, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Closes the session; with <paramref name="forget"/>, its recorded conversation (events, snapshots, response ids) is
+    /// deleted from the journal's database first (<c>fantasy.persistence</c>), and a session not running is found there.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The records could not be deleted (the message says why).</exception>
+    Task<bool> CloseAsync(SessionKey session, bool forget, CancellationToken cancellationToken = default);
 }

@@ -7,6 +7,7 @@ using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
 using Fantasy.Actors.Diagnostics;
 using Fantasy.Actors.Fallback;
+using Fantasy.Actors.Persistence;
 using Fantasy.Actors.Protocol;
 using Fantasy.Actors.Sessions;
 using Fantasy.Actors.Streams;
@@ -50,6 +51,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         Settings = settings ?? FantasySettings.FromConfig(system.Settings.Config);
         managerRef = Task.FromResult(StartManager(system, credentials, Settings, name));
         stopped = Terminated(system);
+        Journal = JournalHealth.For(system, Settings.Persistence);
     }
 
     internal ResponsesSessions(ActorSystem system, IActorRef manager, FantasySettings settings)
@@ -63,6 +65,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         managerRef = manager;
         Settings = settings;
         stopped = Terminated(system);
+        Journal = JournalHealth.For(system, settings.Persistence);
         relayRef = relay;
         if (relay is not null)
         {
@@ -93,7 +96,11 @@ public sealed class ResponsesSessions : IResponsesSessions
             }
         });
         var fallback = system.ActorOf(HttpFallbackActor.Props(settings, http, credentials), name + "-http");
-        return new SessionEnvironment(settings, credentials, connector, fallback);
+        return new SessionEnvironment(settings, credentials, connector, fallback)
+        {
+            Journal = JournalHealth.For(system, settings.Persistence),
+            Records = PersistenceServices.Start(system, settings.Persistence),
+        };
     }
 
     /// <summary>
@@ -116,6 +123,9 @@ public sealed class ResponsesSessions : IResponsesSessions
     }
 
     public FantasySettings Settings { get; }
+
+    /// <summary>What the sessions know about their journal (<see cref="JournalHealth.Enabled"/> false without persistence).</summary>
+    public JournalHealth Journal { get; }
 
     /// <summary>The pooled handler the HTTP fallback's client uses.</summary>
     internal static SocketsHttpHandler CreateHandler(FantasySettings settings) => new()
@@ -259,10 +269,12 @@ public sealed class ResponsesSessions : IResponsesSessions
         return answer as SessionStatus;
     }
 
-    public async Task<bool> CloseAsync(SessionKey session, CancellationToken cancellationToken = default)
+    public Task<bool> CloseAsync(SessionKey session, CancellationToken cancellationToken = default) => CloseAsync(session, forget: false, cancellationToken);
+
+    public async Task<bool> CloseAsync(SessionKey session, bool forget, CancellationToken cancellationToken = default)
     {
         var manager = await managerRef.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var answer = await manager.Ask<SessionClosed>(new CloseSession(session), askTimeout, cancellationToken).ConfigureAwait(false);
-        return answer.Existed;
+        var answer = await manager.Ask<SessionClosed>(new CloseSession(session, forget), forget ? askTimeout * 3 : askTimeout, cancellationToken).ConfigureAwait(false);
+        return answer.Problem is null ? answer.Existed : throw new InvalidOperationException(answer.Problem);
     }
 }

@@ -168,8 +168,8 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
             StatusQuery => new GetSessionStatus(Key(o)),
             StatusAnswer => ReadStatus(o),
             NoSession => new NoSuchSession(Key(o)),
-            Close => new CloseSession(Key(o)),
-            Closed => new SessionClosed(Key(o), o.GetProperty("existed").GetBoolean()),
+            Close => new CloseSession(Key(o), o.TryGetProperty("forget", out var forget) && forget.GetBoolean()),
+            Closed => new SessionClosed(Key(o), o.GetProperty("existed").GetBoolean(), o.TryGetProperty("problem", out var problem) ? problem.GetString() : null),
             Stop => StopSession.Instance,
             Accepted => new TurnAccepted(Str(o, "turn")!),
             Started => new RelayedStarted(Str(o, "turn")!, Enum.Parse<Transport>(Str(o, "transport")!), o.GetProperty("chained").GetBoolean()),
@@ -217,10 +217,20 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
                 break;
             case CloseSession c:
                 WriteKey(w, c.Key);
+                if (c.Forget)
+                {
+                    w.WriteBoolean("forget", true);
+                }
+
                 break;
             case SessionClosed c:
                 WriteKey(w, c.Key);
                 w.WriteBoolean("existed", c.Existed);
+                if (c.Problem is not null)
+                {
+                    w.WriteString("problem", c.Problem);
+                }
+
                 break;
             case StopSession:
                 break;

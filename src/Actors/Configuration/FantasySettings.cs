@@ -17,6 +17,9 @@ public sealed record FantasySettings(
     private const string ResourceName = "Fantasy.Actors.fantasy.conf";
 
 
+    /// <summary>Where sessions keep their conversations (<c>fantasy.persistence</c>); in memory unless configured.</summary>
+    public PersistenceSettings Persistence { get; init; } = PersistenceSettings.None;
+
     private static readonly Lazy<Config> DefaultConfigLazy = new(LoadDefaultConfig);
 
     /// <summary>The embedded <c>hocon/fantasy.conf</c>.</summary>
@@ -73,6 +76,18 @@ public sealed record FantasySettings(
                 r.Positive("fallback.cooldown"),
                 r.Double("fallback.backoff-factor", min: 1.0),
                 r.Positive("fallback.max-cooldown")))
+        {
+            Persistence = new PersistenceSettings(
+                PersistenceSettings.ParseProvider(r.String("persistence.provider")),
+                r.String("persistence.connection-string"),
+                PersistenceSettings.ParseFailureMode(r.String("persistence.on-failure")),
+                r.Positive("persistence.write-timeout"),
+                r.Positive("persistence.recovery-timeout"),
+                r.Int("persistence.snapshot-every", min: 1),
+                r.NonNegative("persistence.retention"),
+                PersistenceSettings.ParseKey(r.String("persistence.encryption-key")),
+                r.Positive("persistence.probe-interval")),
+        }
             .Validated();
     }
 
@@ -93,6 +108,11 @@ public sealed record FantasySettings(
         if (Http.MaxBackoff < Http.InitialBackoff)
         {
             throw new ConfigurationException("fantasy.http.max-backoff must not be smaller than fantasy.http.initial-backoff");
+        }
+
+        if (Persistence.Enabled && string.IsNullOrWhiteSpace(Persistence.ConnectionString))
+        {
+            throw new ConfigurationException($"fantasy.persistence.connection-string is required with provider {Persistence.Provider}");
         }
 
         if (Fallback.MaxCooldown < Fallback.Cooldown)

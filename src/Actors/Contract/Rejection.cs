@@ -24,6 +24,12 @@ public enum Rejection
     /// <summary>The tenant is at its session limit (the gateway's <c>MaxSessions</c>).</summary>
     TenantSessionLimit,
 
+    /// <summary>
+    /// The conversation store is unavailable and <c>fantasy.persistence.on-failure</c> is <c>refuse</c>: the turn was not
+    /// run (nothing of it could be made durable). Retry after a short wait.
+    /// </summary>
+    PersistenceUnavailable,
+
     /// <summary>The service is shutting down.</summary>
     ShuttingDown,
 }

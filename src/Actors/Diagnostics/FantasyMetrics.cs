@@ -50,6 +50,16 @@ public static class FantasyMetrics
     public static readonly Histogram<double> TimeToFirstChunk = Meter.CreateHistogram<double>("gen_ai.client.operation.time_to_first_chunk", "s", "time to the first streamed event",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
 
+    /// <summary>Session records written, by <c>fantasy.result</c> (ok, failed, timeout).</summary>
+    public static readonly Counter<long> RecordWrites = Meter.CreateCounter<long>("fantasy.persistence.writes", description: "completed turns' records written to the journal, by result");
+
+    /// <summary>Time from a completed turn's end to its record being written (what the terminal waits), in seconds.</summary>
+    public static readonly Histogram<double> RecordWriteDuration = Meter.CreateHistogram<double>("fantasy.persistence.write.duration", "s", "time a completed turn's terminal waited for its record",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+
+    /// <summary>Turns the journal could not make durable: refused while it was unavailable, or run in memory (<c>fantasy.result</c>).</summary>
+    public static readonly Counter<long> NotDurable = Meter.CreateCounter<long>("fantasy.persistence.not_durable", description: "turns refused or run in memory while the journal was unavailable");
+
     /// <summary>
     /// Creates the instruments now (otherwise on the service's first use of them), so that an exporter started
     /// before the first session lists them from its first collection.

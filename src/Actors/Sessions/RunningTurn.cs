@@ -32,6 +32,9 @@ internal sealed class RunningTurn(PendingTurn pending, long epoch, ChainPlan pla
 
     public bool CancelRequested { get; set; }
 
+    /// <summary>A durable session's <c>response.completed</c>, held until the turn's record is written.</summary>
+    public ServerEvent? HeldTerminal { get; set; }
+
     /// <summary>The connection took the turn: it reported the frame sent, an event, or a refusal.</summary>
     public bool Acknowledged { get; set; }
 

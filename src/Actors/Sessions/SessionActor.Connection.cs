@@ -237,6 +237,18 @@ internal sealed partial class SessionActor
             return;
         }
 
+        if (HoldsTerminal(r, e))
+        {
+            // Durable: the caller gets response.completed once the turn is written (SessionActor.Persistence.cs).
+            if (r.Delivered++ == 0)
+            {
+                r.Pending.Submit.Out.TryWrite(new TurnStarted(r.Transport, r.Chained));
+            }
+
+            r.HeldTerminal = e;
+            return;
+        }
+
         if (r.Delivered++ == 0 && !r.Pending.Internal)
         {
             r.Pending.Submit.Out.TryWrite(new TurnStarted(r.Transport, r.Chained));
@@ -283,6 +295,7 @@ internal sealed partial class SessionActor
         }
 
         turns++;
+        var before = chain.Transcript;
         if (r.Pending.Finished)
         {
             chain.Break();
@@ -292,7 +305,7 @@ internal sealed partial class SessionActor
             chain.Ended(r.Epoch, r.Pending.Submit.Request, r.FullInput, result);
         }
 
-        EndRunning(r, TurnEnds.FromResult(result));
+        Complete(r, TurnEnds.FromResult(result), before);
     }
 
     private void OnInterrupted(RunningTurn r, string reason) => Recover(r, TurnRecovery.AfterInterruption(r), reason);

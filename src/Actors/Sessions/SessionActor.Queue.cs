@@ -36,6 +36,11 @@ internal sealed partial class SessionActor
             return;
         }
 
+        if (!JournalAdmits(turn))
+        {
+            return;
+        }
+
         queue.Add(turn);
         submit.Out.Accepted(Self);
         turn.StartBy = Now + settings.QueueWaitTimeout;
@@ -56,7 +61,7 @@ internal sealed partial class SessionActor
     /// <summary>The head turn goes out when it can: over HTTP when the policy says so, else on an open connection.</summary>
     private void TryStartNext()
     {
-        if (running is not null || queue.Count == 0 || dispatchHeld)
+        if (running is not null || queue.Count == 0 || dispatchHeld || JournalBusy || forgetting is not null)
         {
             return;
         }
@@ -182,7 +187,7 @@ internal sealed partial class SessionActor
     }
 
     /// <summary>A session that never had a turn (a sharded entity started by a status or close request).</summary>
-    private bool IsFresh => turns == 0 && running is null && queue.Count == 0 && connection is null;
+    private bool IsFresh => turns == 0 && running is null && queue.Count == 0 && connection is null && writing is null;
 
     /// <summary>Asks the owner (the local manager, or the cluster shard) to stop this session behind what it already has.</summary>
     private void PassivateSelf()

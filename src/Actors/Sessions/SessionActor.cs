@@ -100,6 +100,11 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     protected override void PreStart()
     {
         FantasyMetrics.SessionStarted();
+        if (env.Durable)
+        {
+            StartJournal();
+        }
+
         deadlines.StopAt(Now + settings.SessionIdleTimeout);
         ArmDeadlines();
     }
@@ -118,6 +123,11 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     // ---- phases ----
     private void Active(object message)
     {
+        if (env.Durable && OnJournal(message))
+        {
+            return;
+        }
+
         switch (message)
         {
             case DeadlineReached:
@@ -136,6 +146,9 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case CancelSessionTurn cancel:
                 Cancel(cancel.TurnId);
                 break;
+            case GetSessionStatus when recovering:
+                (afterRecovery ??= []).Add((message, Sender));
+                break;
             case GetSessionStatus status when env.Passivation.StartedByAnyMessage && IsFresh:
                 // A sharded entity is started by any message; one that never had a turn does not exist for the caller.
                 Sender.Tell(new NoSuchSession(status.Key));
@@ -144,12 +157,10 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case GetSessionStatus:
                 Sender.Tell(Status());
                 break;
-            case CloseSession close when env.Passivation.StartedByAnyMessage:
-                Sender.Tell(new SessionClosed(close.Key, !IsFresh));
-                Go(Passivating);
-                Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+            case CloseSession close:
+                Close(close);
                 break;
-            case StopSession when running is null && queue.Count == 0:
+            case StopSession when running is null && queue.Count == 0 && writing is null:
                 Context.Stop(Self);
                 break;
             case StopSession:
@@ -164,8 +175,9 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
                 break;
             case HttpTurnEnded ended when running is { Transport: Transport.Http } r && r.Id == ended.TurnId:
                 turns++;
+                var before = chain.Transcript;
                 chain.Ended(SessionChain.NoConnection, r.Pending.Submit.Request, r.FullInput, ended.Result);
-                EndRunning(r, TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata });
+                Complete(r, TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata }, before);
                 break;
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId:
                 log.Warning("session {SessionId}: turn {TurnId} failed over HTTP after {Attempts} attempts: {Error}", key.SessionId, failed.TurnId, failed.Attempts, failed.Error.Message);
@@ -227,7 +239,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     private void OnDeadlines()
     {
         var (due, rotateEpoch, idleCloseEpoch) = deadlines.Fired(Now);
-        var idle = running is null && queue.Count == 0;
+        var idle = running is null && queue.Count == 0 && writing is null && !recovering;
         if (due.HasFlag(SessionDeadlines.Due.Stop) && idle)
         {
             log.Info("session {SessionId}: no turn for {Timeout}; stopping the session", key.SessionId, settings.SessionIdleTimeout);
@@ -318,6 +330,8 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
 
         running?.Finish(TurnEnds.SessionCrashed(reason.Message));
         running = null;
+        writing?.Turn.Finish(TurnEnds.SessionCrashed(reason.Message));
+        writing = null;
         foreach (var pending in queue.TakeAll())
         {
             Self.Tell(pending.Submit);
@@ -336,6 +350,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         }
 
         running?.Finish(TurnEnds.SessionStoppedWhileRunning());
+        writing?.Turn.Finish(TurnEnds.SessionStoppedWhileRunning());
         foreach (var pending in queue.TakeAll())
         {
             pending.Finish(TurnEnds.SessionStoppedBeforeStart());

@@ -25,6 +25,20 @@ internal sealed class SessionChain(int maxTranscriptItems)
     /// <summary>Whether there is a conversation to prime a new connection with.</summary>
     public bool HasTranscript => transcript is not null;
 
+    /// <summary>Full input and output of the last completed turn (what a session's journal records).</summary>
+    public ChainState? Transcript => transcript;
+
+    /// <summary>
+    /// Takes <paramref name="recorded"/> as the transcript with no chain (a session recovered from its journal, or a
+    /// turn whose record could not be written undone): the next turn goes out on a fresh connection with the full
+    /// context (or as the caller's whole input), then chains again.
+    /// </summary>
+    public void Restore(ChainState? recorded)
+    {
+        chain = null;
+        transcript = recorded is null ? null : Bounded(recorded);
+    }
+
     /// <summary>
     /// The plan for <paramref name="submit"/> on connection <paramref name="epoch"/>, and the whole conversation it
     /// amounts to (null when the caller chains from an id this session does not know). <paramref name="forceFresh"/>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Connections;
+using Fantasy.Actors.Persistence;
 
 namespace Fantasy.Actors.Sessions;
 
@@ -22,6 +23,15 @@ internal sealed record SessionEnvironment(
     /// region, which passivates through the shard, answers status and close itself, and takes a resent turn once).
     /// </summary>
     public SessionPassivation Passivation { get; init; } = SessionPassivation.Local;
+
+    /// <summary>The sessions' shared view of their journal (unused without persistence).</summary>
+    public JournalHealth Journal { get; init; } = new(false, TimeSpan.FromSeconds(2));
+
+    /// <summary>The journal's database, for deleting a conversation for good; null without persistence.</summary>
+    public RecordStore? Records { get; init; }
+
+    /// <summary>Whether sessions record their turns (<c>fantasy.persistence.provider</c> is not none).</summary>
+    public bool Durable => Settings.Persistence.Enabled;
 
     /// <summary>Events a turn's caller may hold unread before the socket stops being read (<c>session.consumer-window</c>).</summary>
     public int ConsumerWindow => Settings.Session.ConsumerWindow;

@@ -59,7 +59,12 @@ internal sealed class SessionManager : UntypedActor
         var id = routed.Key.SessionId;
         if (stopping.TryGetValue(id, out var buffer))
         {
-            if (routed is CloseSession)
+            if (routed is CloseSession { Forget: true } && env.Durable)
+            {
+                // Deleting its records waits until the stopping session has gone (it may be writing a turn).
+                buffer.Add((routed, Sender));
+            }
+            else if (routed is CloseSession)
             {
                 Sender.Tell(new SessionClosed(routed.Key, true));
             }
@@ -77,6 +82,17 @@ internal sealed class SessionManager : UntypedActor
                 Context.System.DeadLetters.Tell(routed, Sender);
             }
 
+            return;
+        }
+
+        if (routed is CloseSession { Forget: true } forget && env.Durable)
+        {
+            // The session deletes its records (after a write in flight), answers and stops; a session not running is
+            // started for it (it reads what it had, so the answer says whether it existed).
+            var session = live.GetValueOrDefault(id) ?? Create(forget.Key);
+            live.Remove(id);
+            stopping[id] = [];
+            session.Forward(forget);
             return;
         }
 
@@ -142,6 +158,17 @@ internal sealed class SessionManager : UntypedActor
 
         if (!stopping.Remove(id, out var buffered) || buffered.Count == 0)
         {
+            return;
+        }
+
+        if (buffered.Exists(b => b.Message is CloseSession { Forget: true }))
+        {
+            // Routed again in order: the forgetting close starts a session of its own, which stops after it.
+            foreach (var (msg, sender) in buffered)
+            {
+                Self.Tell(msg, sender);
+            }
+
             return;
         }
 

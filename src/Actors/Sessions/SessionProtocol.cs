@@ -31,9 +31,11 @@ internal static class SessionProtocol
     /// <summary>Answer to <see cref="GetSessionStatus"/> for a session that does not exist.</summary>
     public sealed record NoSuchSession(SessionKey Key) : IClusterMessage;
 
-    public sealed record CloseSession(SessionKey Key) : IWithSessionId, IClusterMessage;
+    /// <summary>Close the session; with <paramref name="Forget"/>, its recorded conversation is deleted first.</summary>
+    public sealed record CloseSession(SessionKey Key, bool Forget = false) : IWithSessionId, IClusterMessage;
 
-    public sealed record SessionClosed(SessionKey Key, bool Existed) : IClusterMessage;
+    /// <summary>The session is closed; <paramref name="Problem"/> says why its records could not be deleted (a forgetting close).</summary>
+    public sealed record SessionClosed(SessionKey Key, bool Existed, string? Problem = null) : IClusterMessage;
 
     /// <summary>From a session to the manager: idle for session-idle-timeout; stop me.</summary>
     public sealed record Passivate(SessionKey Key);

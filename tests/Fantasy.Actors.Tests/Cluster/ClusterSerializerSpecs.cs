@@ -52,7 +52,7 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(sent.Options, back.Options);
         Assert.True(JsonElement.DeepEquals(request.Settings(), back.Request.Settings()));
         Assert.Equal(request.Input.Count, back.Request.Input.Count);
-        Assert.All(request.Input.Zip(back.Request.Input), p => Assert.True(JsonElement.DeepEquals(p.First, p.Second)));
+        Assert.All(request.Input.Zip(back.Request.Input), p => Assert.True(JsonElement.DeepEquals(p.Item1, p.Item2)));
         var output = Assert.IsType<RelayTurnOutput>(back.Out);
         Assert.Equal(relay, output.Relay);
         Assert.Equal("turn-abc-1", output.TurnId);
@@ -160,7 +160,7 @@ public sealed class ClusterSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         var batch = RoundTrip(new RelayedEvents("turn-x-10", events));
         Assert.Equal("turn-x-10", batch.TurnId);
         Assert.Equal(events.Length, batch.Events.Count);
-        Assert.All(events.Zip(batch.Events), p => Assert.Equal(p.First, p.Second));
+        Assert.All(events.Zip(batch.Events), p => Assert.Equal(p.Item1, p.Item2));
 
         var error = new UpstreamError(ErrorOrigin.HttpResponse, 429, "rate_limit_error", "rate_limit_exceeded", "slow down", "model",
             new Dictionary<string, string> { ["retry-after-ms"] = "250", ["x-request-id"] = "req_1" }) { StreamId = "s1", SequenceNumber = 4 };

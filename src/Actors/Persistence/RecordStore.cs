@@ -1,0 +1,268 @@
+using System.Data.Common;
+using Fantasy.Actors.Configuration;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Fantasy.Actors.Persistence;
+
+/// <summary>
+/// The journal's database seen directly, for what the Akka.Persistence plugin does not do: deleting a conversation
+/// for good (the plugin keeps the last event of a deleted stream, payload included, as a marker; SQLite also keeps
+/// deleted bytes in free pages unless told to overwrite them — every delete here runs with
+/// <c>PRAGMA secure_delete = ON</c>), purging conversations past their retention, checking the database is there,
+/// and the gateway's durable response-id index (<c>fantasy_response_owners</c>: which tenant and session a response
+/// id belongs to). Tables are the plugin's <c>journal</c>, <c>snapshot</c> and <c>tags</c> (its default mapping).
+/// </summary>
+public sealed class RecordStore
+{
+    /// <summary>Persistence ids of sessions start with this.</summary>
+    internal const string SessionPrefix = "fantasy-session|";
+
+    private readonly PersistenceSettings settings;
+    private int schemaReady;
+
+    public RecordStore(PersistenceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!settings.Enabled)
+        {
+            throw new ArgumentException("a record store needs a database (fantasy.persistence.provider)", nameof(settings));
+        }
+
+        this.settings = settings;
+        if (settings.Provider == PersistenceProvider.Sqlite)
+        {
+            EnsureSqliteDirectory(settings.ConnectionString);
+        }
+    }
+
+    public PersistenceProvider Provider => settings.Provider;
+
+    /// <summary>Creates the directory of a SQLite file if it is missing (the file and its tables are created on first use).</summary>
+    public static void EnsureSqliteDirectory(string connectionString)
+    {
+        var file = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        if (string.IsNullOrEmpty(file) || file == ":memory:" || file.StartsWith("file:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (Path.GetDirectoryName(Path.GetFullPath(file)) is { Length: > 0 } dir)
+        {
+            Directory.CreateDirectory(dir);
+        }
+    }
+
+    /// <summary>One round trip to the database: null when it answered, else why not.</summary>
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Deletes every event, snapshot and response id of a session; true when it had any.</summary>
+    public async Task<bool> ForgetAsync(string tenant, string sessionId, CancellationToken cancellationToken = default)
+    {
+        var persistenceId = SessionPersistenceId(tenant, sessionId);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = 0;
+        rows += await DeleteAsync(connection, tx, "DELETE FROM journal WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
+        rows += await DeleteAsync(connection, tx, "DELETE FROM snapshot WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(connection, tx, "DELETE FROM tags WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
+        await EnsureSchemaAsync(connection, cancellationToken, tx).ConfigureAwait(false);
+        await DeleteAsync(connection, tx, "DELETE FROM fantasy_response_owners WHERE tenant = @t AND session_id = @s", ("t", tenant), ("s", sessionId), cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return rows > 0;
+    }
+
+    /// <summary>Forgets every session with no turn since <paramref name="cutoff"/>; how many.</summary>
+    public async Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        var stale = new List<string>();
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT persistence_id FROM journal WHERE persistence_id LIKE @prefix GROUP BY persistence_id HAVING MAX(created) < @cutoff";
+            Add(command, "prefix", SessionPrefix + "%");
+            Add(command, "cutoff", cutoff.UtcTicks);
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    stale.Add(reader.GetString(0));
+                }
+            }
+            catch (DbException e) when (IsMissingTable(e))
+            {
+                return 0;
+            }
+        }
+
+        foreach (var id in stale)
+        {
+            var parts = id.Split('|');
+            await ForgetAsync(parts[1], parts[2], cancellationToken).ConfigureAwait(false);
+        }
+
+        return stale.Count;
+    }
+
+    /// <summary>Records which tenant and session produced each response id (one transaction for the batch).</summary>
+    public async Task RememberResponsesAsync(IReadOnlyCollection<(string Tenant, string ResponseId, string SessionId)> owned, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(owned);
+        if (owned.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow.UtcTicks;
+        foreach (var (tenant, responseId, sessionId) in owned)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = "INSERT INTO fantasy_response_owners (tenant, response_id, session_id, created) VALUES (@t, @r, @s, @c) ON CONFLICT DO NOTHING";
+            Add(command, "t", tenant);
+            Add(command, "r", responseId);
+            Add(command, "s", sessionId);
+            Add(command, "c", now);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The session of <paramref name="tenant"/> that produced <paramref name="responseId"/>, or null when it is not the tenant's.</summary>
+    public async Task<string?> ResponseOwnerAsync(string tenant, string responseId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT session_id FROM fantasy_response_owners WHERE tenant = @t AND response_id = @r";
+        Add(command, "t", tenant);
+        Add(command, "r", responseId);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>Deletes the response ids recorded before <paramref name="cutoff"/> (retention); how many.</summary>
+    public async Task<int> PurgeResponsesAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
+        return await DeleteAsync(connection, null, "DELETE FROM fantasy_response_owners WHERE created < @c", ("c", cutoff.UtcTicks), cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static string SessionPersistenceId(string tenant, string sessionId) => $"{SessionPrefix}{tenant}|{sessionId}";
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        DbConnection connection = settings.Provider == PersistenceProvider.Sqlite
+            ? new SqliteConnection(settings.ConnectionString)
+            : new NpgsqlConnection(settings.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (settings.Provider == PersistenceProvider.Sqlite)
+            {
+                await using var pragma = connection.CreateCommand();
+                pragma.CommandText = "PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000;";
+                await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken, DbTransaction? tx = null)
+    {
+        if (Volatile.Read(ref schemaReady) == 1)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        var created = settings.Provider == PersistenceProvider.Sqlite ? "INTEGER" : "BIGINT";
+        command.CommandText =
+            $"CREATE TABLE IF NOT EXISTS fantasy_response_owners (tenant TEXT NOT NULL, response_id TEXT NOT NULL, session_id TEXT NOT NULL, created {created} NOT NULL, PRIMARY KEY (tenant, response_id))";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref schemaReady, 1);
+    }
+
+    private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value) p1, CancellationToken cancellationToken) =>
+        await DeleteAsync(connection, tx, sql, [p1], cancellationToken).ConfigureAwait(false);
+
+    private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value) p1, (string Name, object Value) p2, CancellationToken cancellationToken) =>
+        await DeleteAsync(connection, tx, sql, [p1, p2], cancellationToken).ConfigureAwait(false);
+
+    private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            Add(command, name, value);
+        }
+
+        // A table the plugin has not created yet holds nothing to delete. PostgreSQL aborts the transaction on any
+        // error, so the statement runs behind a savepoint there.
+        var savepoint = tx is not null && connection is NpgsqlConnection;
+        if (savepoint)
+        {
+            await tx!.SaveAsync("fantasy_delete", cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var n = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (savepoint)
+            {
+                await tx!.ReleaseAsync("fantasy_delete", cancellationToken).ConfigureAwait(false);
+            }
+
+            return n;
+        }
+        catch (DbException e) when (IsMissingTable(e))
+        {
+            if (savepoint)
+            {
+                await tx!.RollbackAsync("fantasy_delete", cancellationToken).ConfigureAwait(false);
+            }
+
+            return 0;
+        }
+    }
+
+    private static bool IsMissingTable(DbException e) =>
+        e.Message.Contains("no such table", StringComparison.OrdinalIgnoreCase) // SQLite
+        || (e is PostgresException { SqlState: "42P01" }); // undefined_table
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = "@" + name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}

@@ -1,0 +1,182 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using PersistenceSettings = Fantasy.Actors.Configuration.PersistenceSettings;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Persistence;
+
+/// <summary>
+/// A session's durable record, as a child of its session: on start it reads the latest snapshot and the turns after
+/// it and tells the session what it found (<see cref="Recovered"/>); then it writes each completed turn the session
+/// hands it as the change from the previous transcript, answers <see cref="Written"/> once the journal has it, and
+/// snapshots every <c>snapshot-every</c> turns (deleting what the snapshot makes unnecessary). A failed read or write
+/// is reported (<see cref="JournalFailed"/>) and the actor stops; the session decides what its turns meet, and starts
+/// a new one when it tries the journal again.
+/// </summary>
+internal sealed class SessionJournal : UntypedPersistentActor
+{
+    private readonly string persistenceId;
+    private readonly PersistenceSettings settings;
+    private readonly RecordSeal seal;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly SessionRecord record = new();
+
+    private IActorRef? forgetting;
+    private bool eventsDeleted;
+    private bool snapshotsDeleted;
+
+    public SessionJournal(SessionKey key, PersistenceSettings settings)
+    {
+        persistenceId = PersistenceIdOf(key);
+        this.settings = settings;
+        seal = new RecordSeal(settings.EncryptionKey, key.Tenant);
+        JournalPluginId = PersistenceSettings.JournalPluginId;
+        SnapshotPluginId = PersistenceSettings.SnapshotPluginId;
+    }
+
+    public static Props Props(SessionKey key, PersistenceSettings settings) =>
+        Akka.Actor.Props.Create(() => new SessionJournal(key, settings));
+
+    /// <summary>The persistence id of a session: its tenant and conversation (both limited to <c>[A-Za-z0-9_.:-]</c>).</summary>
+    public static string PersistenceIdOf(SessionKey key) => RecordStore.SessionPersistenceId(key.Tenant, key.Conversation);
+
+    public override string PersistenceId => persistenceId;
+
+    // ---- protocol ----
+
+    /// <summary>To the session: the record as read (null transcript: none), and the turns it counts.</summary>
+    public sealed record Recovered(ChainState? Transcript, int Turns);
+
+    /// <summary>From the session: record a completed turn whose transcript is now <paramref name="Transcript"/>.</summary>
+    public sealed record Write(long Token, ChainState? Transcript);
+
+    /// <summary>To the session: the turn of <paramref name="Token"/> is written.</summary>
+    public sealed record Written(long Token);
+
+    /// <summary>To the session: the journal could not be read or written; this actor stops.</summary>
+    public sealed record JournalFailed(string Reason, bool DuringRecovery);
+
+    /// <summary>From the session: delete every event and snapshot of the session; answered with <see cref="Forgotten"/>.</summary>
+    public sealed class Forget
+    {
+        public static readonly Forget Instance = new();
+    }
+
+    public sealed record Forgotten(bool Deleted, string? Problem);
+
+    // ---- recovery ----
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: RecordedSnapshot snapshot }:
+                record.Restore(RecordSnapshot.FromJson(seal.Open(snapshot.Bytes, persistenceId)));
+                break;
+            case RecordedTurn turn:
+                record.Apply(TranscriptChange.FromJson(seal.Open(turn.Bytes, persistenceId)));
+                break;
+            case RecoveryCompleted:
+                Context.Parent.Tell(new Recovered(record.Transcript, record.Turns));
+                break;
+        }
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        log.Warning("session record {PersistenceId} could not be read: {Reason}", persistenceId, reason.Message);
+        Context.Parent.Tell(new JournalFailed(Describe(reason), DuringRecovery: true));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    // ---- commands ----
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case Write write:
+                Record(write);
+                break;
+            case Forget:
+                forgetting = Sender;
+                DeleteMessages(long.MaxValue);
+                DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
+                break;
+            case SaveSnapshotSuccess saved when forgetting is null:
+                // The snapshot holds everything up to its sequence number: older snapshots and events go.
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                DeleteMessages(saved.Metadata.SequenceNr);
+                break;
+            case SaveSnapshotFailure failed:
+                log.Warning("session record {PersistenceId}: a snapshot could not be saved ({Reason}); the events stay", persistenceId, failed.Cause.Message);
+                break;
+            case DeleteMessagesSuccess when forgetting is not null:
+                eventsDeleted = true;
+                AfterForget();
+                break;
+            case DeleteSnapshotsSuccess when forgetting is not null:
+                snapshotsDeleted = true;
+                AfterForget();
+                break;
+            case DeleteMessagesFailure failed when forgetting is not null:
+                forgetting.Tell(new Forgotten(false, Describe(failed.Cause)));
+                forgetting = null;
+                break;
+            case DeleteSnapshotsFailure failed when forgetting is not null:
+                forgetting.Tell(new Forgotten(false, Describe(failed.Cause)));
+                forgetting = null;
+                break;
+            case DeleteMessagesSuccess or DeleteSnapshotsSuccess or DeleteMessagesFailure or DeleteSnapshotsFailure or DeleteSnapshotSuccess:
+                // Compaction after a snapshot: nothing depends on it.
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Record(Write write)
+    {
+        var change = record.Diff(write.Transcript);
+        var payload = new RecordedTurn(seal.Close(change.ToJson(), persistenceId));
+        var token = write.Token;
+        var session = Sender;
+        Persist(payload, _ =>
+        {
+            record.Apply(change);
+            session.Tell(new Written(token));
+            if (record.SinceSnapshot >= settings.SnapshotEvery)
+            {
+                SaveSnapshot(new RecordedSnapshot(seal.Close(record.Snapshot().ToJson(), persistenceId)));
+            }
+        });
+    }
+
+    private void AfterForget()
+    {
+        if (eventsDeleted && snapshotsDeleted)
+        {
+            forgetting!.Tell(new Forgotten(true, null));
+            forgetting = null;
+        }
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        log.Warning("session record {PersistenceId}: turn {SequenceNr} could not be written: {Reason}", persistenceId, sequenceNr, cause.Message);
+        Context.Parent.Tell(new JournalFailed(Describe(cause), DuringRecovery: false));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        log.Error(cause, "session record {PersistenceId}: the journal rejected turn {SequenceNr}", persistenceId, sequenceNr);
+        Context.Parent.Tell(new JournalFailed(Describe(cause), DuringRecovery: false));
+        Context.Stop(Self);
+    }
+
+    private static string Describe(Exception e) => e.InnerException is { } inner && e.Message.Contains("see inner", StringComparison.OrdinalIgnoreCase)
+        ? inner.Message
+        : e.Message;
+}

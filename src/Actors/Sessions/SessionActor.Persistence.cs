@@ -1,0 +1,380 @@
+using Akka.Actor;
+using Akka.Event;
+using Fantasy.Actors.Configuration;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Diagnostics;
+using Fantasy.Actors.Persistence;
+using Fantasy.Actors.Protocol;
+using static Fantasy.Actors.Sessions.SessionProtocol;
+
+namespace Fantasy.Actors.Sessions;
+
+/// <summary>
+/// The session's durable side (<c>fantasy.persistence</c>): its <see cref="SessionJournal"/> child reads the
+/// conversation when the session starts (turns wait in the queue meanwhile) and writes each completed turn before
+/// the turn's terminal — its <c>response.completed</c> and its <see cref="TurnFinished"/> — reaches the caller. A
+/// write that fails or takes longer than <c>write-timeout</c> ends the turn <c>Failed(retryable)</c> and undoes it
+/// from the transcript (<c>on-failure = refuse</c>), or releases it not durable (<c>in-memory</c>). While the journal
+/// is down, new turns are refused at once, except that one session per <c>probe-interval</c> tries it again.
+/// </summary>
+internal sealed partial class SessionActor
+{
+    private const string WriteTimerKey = "journal-write";
+    private const string RecoveryTimerKey = "journal-recovery";
+
+    private IActorRef? journal;
+
+    /// <summary>The journal child is reading the conversation (the first time, or as a probe after a failure); turns wait.</summary>
+    private bool recovering;
+    private bool journalDown;
+    private long writeTokens;
+
+    /// <summary>A completed turn waiting for its record; the next turn waits for it too.</summary>
+    private PendingWrite? writing;
+
+    /// <summary>Status and close requests that arrived while the session was reading its conversation.</summary>
+    private List<(object Message, IActorRef Sender)>? afterRecovery;
+
+    /// <summary>A close that forgets the conversation, waiting for the write in flight.</summary>
+    private (CloseSession Close, IActorRef Sender)? forgetting;
+
+    private sealed record PendingWrite(RunningTurn Turn, TurnEnd End, ChainState? Before, long Token, DateTimeOffset Started);
+
+    private sealed record WriteTimedOut(long Token);
+
+    private sealed record RecoveryTimedOut(IActorRef Journal);
+
+    private sealed record ForgetDone(bool Existed, string? Problem);
+
+    private PersistenceSettings Persistence => env.Settings.Persistence;
+
+    /// <summary>Whether dispatch waits on the journal: it is being read, or a completed turn is being written.</summary>
+    private bool JournalBusy => recovering || writing is not null;
+
+    private void StartJournal()
+    {
+        journal = Context.ActorOf(SessionJournal.Props(key, Persistence), "journal-" + (++writeTokens));
+        Context.Watch(journal);
+        recovering = true;
+        Timers.StartSingleTimer(RecoveryTimerKey, new RecoveryTimedOut(journal), Persistence.RecoveryTimeout);
+    }
+
+    /// <summary>The session's journal messages; false for anything else.</summary>
+    private bool OnJournal(object message)
+    {
+        switch (message)
+        {
+            case SessionJournal.Recovered recovered when Sender.Equals(journal):
+                Timers.Cancel(RecoveryTimerKey);
+                recovering = false;
+                journalDown = false;
+                env.Journal.Worked();
+                if (turns == 0 && !chain.HasTranscript)
+                {
+                    // The session starts from what was recorded (a probe after a failed start counts as the start).
+                    chain.Restore(recovered.Transcript);
+                    turns = recovered.Turns;
+                    if (recovered.Transcript is not null)
+                    {
+                        log.Info("session {SessionId}: recovered {Turns} turns; the next turn sends the whole conversation ({Items} items) once, then chains",
+                            key.SessionId, recovered.Turns, recovered.Transcript.FullInput.Count + recovered.Transcript.Output.Count);
+                    }
+                }
+
+                AfterRecovery();
+                return true;
+            case SessionJournal.Written written:
+                OnWritten(written.Token);
+                return true;
+            case SessionJournal.JournalFailed failed when Sender.Equals(journal):
+                JournalLost(failed.Reason);
+                return true;
+            case Terminated t when t.ActorRef.Equals(journal):
+                JournalLost("the session's journal stopped");
+                return true;
+            case Terminated:
+                return true;
+            case WriteTimedOut timedOut when writing is { } w && w.Token == timedOut.Token:
+                JournalLost($"the record was not written within {Persistence.WriteTimeout} (fantasy.persistence.write-timeout)");
+                return true;
+            case RecoveryTimedOut timedOut when recovering && timedOut.Journal.Equals(journal):
+                JournalLost($"the conversation was not read within {Persistence.RecoveryTimeout} (fantasy.persistence.recovery-timeout)");
+                return true;
+            case WriteTimedOut or RecoveryTimedOut or SessionJournal.Recovered or SessionJournal.JournalFailed:
+                return true;
+            case ForgetDone done when forgetting is { } f:
+                f.Sender.Tell(new SessionClosed(f.Close.Key, done.Existed || turns > 0, done.Problem));
+                if (done.Problem is null)
+                {
+                    log.Info("session {SessionId}: closed and its records deleted", key.SessionId);
+                }
+
+                StopAfterClose();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The journal cannot be used now: a write in flight ends as configured, and a read in progress lets the waiting turns go on or be refused.</summary>
+    private void JournalLost(string reason)
+    {
+        var wasRecovering = recovering;
+        Timers.Cancel(RecoveryTimerKey);
+        if (journal is not null)
+        {
+            Context.Unwatch(journal);
+            Context.Stop(journal);
+            journal = null;
+        }
+
+        recovering = false;
+        journalDown = true;
+        env.Journal.Failed(reason, Now, write: writing is not null);
+        if (writing is { } w)
+        {
+            Timers.Cancel(WriteTimerKey);
+            writing = null;
+            FantasyMetrics.RecordWrites.Add(1, new KeyValuePair<string, object?>("fantasy.result", "failed"));
+            if (Persistence.OnFailure == PersistenceFailureMode.InMemory)
+            {
+                WarnNotDurable(reason);
+                Release(w);
+            }
+            else
+            {
+                log.Warning("session {SessionId}: turn {TurnId} completed but its record could not be written ({Reason}); it ends failed and is not part of the conversation", key.SessionId, w.Turn.Id, reason);
+                chain.Restore(w.Before);
+                turns--;
+                FantasyMetrics.NotDurable.Add(1, new KeyValuePair<string, object?>("fantasy.result", "refused"));
+                w.Turn.Finish(TurnEnd.Failed(
+                    $"the turn completed but could not be made durable ({reason}); it was not kept: send it again",
+                    retryable: true));
+                AfterTurn();
+            }
+        }
+        else
+        {
+            log.Warning("session {SessionId}: the journal is unavailable: {Reason}", key.SessionId, reason);
+        }
+
+        if (wasRecovering)
+        {
+            AfterRecovery();
+        }
+    }
+
+    private void AfterRecovery()
+    {
+        if (journalDown && Persistence.OnFailure == PersistenceFailureMode.Refuse)
+        {
+            foreach (var pending in queue.TakeAll())
+            {
+                Timers.Cancel(TurnQueue.TimeoutKey(pending.Id));
+                RefuseNotDurable(pending);
+            }
+        }
+
+        if (afterRecovery is { } waiting)
+        {
+            afterRecovery = null;
+            foreach (var (message, sender) in waiting)
+            {
+                Self.Tell(message, sender);
+            }
+        }
+
+        TryStartNext();
+    }
+
+    /// <summary>
+    /// Before a turn is queued: false when the journal is down and this session may not try it now (the turn is
+    /// refused, <c>on-failure = refuse</c>). A session that may try starts a new journal child; the turn waits for it.
+    /// </summary>
+    private bool JournalAdmits(PendingTurn turn)
+    {
+        if (!env.Durable || Persistence.OnFailure == PersistenceFailureMode.InMemory || recovering)
+        {
+            return true;
+        }
+
+        var down = journalDown || (journal is null) || !env.Journal.Available;
+        if (!down)
+        {
+            return true;
+        }
+
+        if (journal is not null && !journalDown)
+        {
+            // Another session found the journal down; this one's child is alive: its next write tells.
+            if (!env.Journal.TryProbe(Now))
+            {
+                RefuseNotDurable(turn);
+                return false;
+            }
+
+            return true;
+        }
+
+        if (env.Journal.TryProbe(Now))
+        {
+            log.Info("session {SessionId}: trying the journal again", key.SessionId);
+            StartJournal();
+            return true;
+        }
+
+        RefuseNotDurable(turn);
+        return false;
+    }
+
+    private void RefuseNotDurable(PendingTurn turn)
+    {
+        FantasyMetrics.NotDurable.Add(1, new KeyValuePair<string, object?>("fantasy.result", "refused"));
+        turn.Finish(TurnEnd.Rejected(
+            Rejection.PersistenceUnavailable,
+            $"the conversation store is unavailable ({env.Journal.Problem ?? "no answer"}); the turn was not run (fantasy.persistence.on-failure = refuse)"));
+    }
+
+    /// <summary>
+    /// A turn ended with <paramref name="end"/>. A completed turn of a durable session is written first; its terminal
+    /// waits (<see cref="OnWritten"/>). <paramref name="before"/> is the transcript before the turn (restored if the
+    /// write fails).
+    /// </summary>
+    private void Complete(RunningTurn r, TurnEnd end, ChainState? before)
+    {
+        if (!env.Durable || end.Outcome != TurnOutcome.Completed || forgetting is not null || ReferenceEquals(before, chain.Transcript))
+        {
+            ReleaseTerminal(r);
+            EndRunning(r, end);
+            return;
+        }
+
+        if (journal is null || recovering)
+        {
+            // Down (in-memory mode lets turns run): not durable. One session per probe interval tries the journal again
+            // with this transcript, which it then writes whole.
+            running = null;
+            WarnNotDurable(env.Journal.Problem ?? "the journal is unavailable");
+            if (journal is null && env.Journal.TryProbe(Now))
+            {
+                StartJournal();
+                journal!.Tell(new SessionJournal.Write(0, chain.Transcript));
+            }
+
+            ReleaseTerminal(r);
+            r.Finish(end);
+            AfterTurn();
+            return;
+        }
+
+        running = null;
+        var token = ++writeTokens;
+        writing = new PendingWrite(r, end, before, token, Now);
+        journal.Tell(new SessionJournal.Write(token, chain.Transcript));
+        Timers.StartSingleTimer(WriteTimerKey, new WriteTimedOut(token), Persistence.WriteTimeout);
+    }
+
+    private void OnWritten(long token)
+    {
+        if (writing is not { } w || w.Token != token)
+        {
+            return;
+        }
+
+        Timers.Cancel(WriteTimerKey);
+        writing = null;
+        var took = Now - w.Started;
+        env.Journal.Wrote(took);
+        journalDown = false;
+        FantasyMetrics.RecordWrites.Add(1, new KeyValuePair<string, object?>("fantasy.result", "ok"));
+        FantasyMetrics.RecordWriteDuration.Record(took.TotalSeconds);
+        Release(w);
+    }
+
+    private void Release(PendingWrite w)
+    {
+        ReleaseTerminal(w.Turn);
+        w.Turn.Finish(w.End);
+        if (forgetting is not null)
+        {
+            ForgetNow();
+            return;
+        }
+
+        AfterTurn();
+    }
+
+    /// <summary>The held <c>response.completed</c> goes to the caller now.</summary>
+    private static void ReleaseTerminal(RunningTurn r)
+    {
+        if (r.HeldTerminal is { } terminal)
+        {
+            r.HeldTerminal = null;
+            r.Pending.Submit.Out.TryWrite(new TurnUpstreamEvent(r.Pending.Submit.Options.PassThrough ? terminal.AsReceived() : terminal));
+        }
+    }
+
+    /// <summary>Whether <paramref name="e"/> is the terminal a durable session holds back until the turn is written.</summary>
+    private bool HoldsTerminal(RunningTurn r, ServerEvent e) =>
+        env.Durable && !r.Pending.Internal && e.Type == EventTypes.Completed && forgetting is null;
+
+    private void WarnNotDurable(string reason)
+    {
+        FantasyMetrics.NotDurable.Add(1, new KeyValuePair<string, object?>("fantasy.result", "in_memory"));
+        if (env.Journal.ShouldWarn(Now))
+        {
+            log.Warning("session {SessionId}: turns run in memory, not durable, while the journal is unavailable ({Reason}; fantasy.persistence.on-failure = in-memory; this warning repeats once a minute)", key.SessionId, reason);
+        }
+    }
+
+    /// <summary>A close: with <see cref="CloseSession.Forget"/>, the session's records are deleted first (after a write in flight).</summary>
+    private void Close(CloseSession close)
+    {
+        if (recovering)
+        {
+            (afterRecovery ??= []).Add((close, Sender));
+            return;
+        }
+
+        if (!close.Forget || env.Records is null)
+        {
+            Sender.Tell(new SessionClosed(close.Key, !IsFresh));
+            StopAfterClose();
+            return;
+        }
+
+        forgetting = (close, Sender);
+        if (writing is null)
+        {
+            ForgetNow();
+        }
+    }
+
+    private void ForgetNow()
+    {
+        if (journal is not null)
+        {
+            Context.Unwatch(journal);
+            Context.Stop(journal);
+            journal = null;
+        }
+
+        var records = env.Records!;
+        records.ForgetAsync(key.Tenant, key.Conversation).PipeTo(Self,
+            success: existed => new ForgetDone(existed, null),
+            failure: e => new ForgetDone(false, $"the conversation's records could not be deleted: {e.GetBaseException().Message}"));
+    }
+
+    private void StopAfterClose()
+    {
+        if (env.Passivation.StartedByAnyMessage)
+        {
+            Go(Passivating);
+            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+        }
+        else
+        {
+            Context.Stop(Self);
+        }
+    }
+}

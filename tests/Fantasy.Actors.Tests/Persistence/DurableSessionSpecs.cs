@@ -1,0 +1,254 @@
+using System.Text;
+using Fantasy.Actors.Contract;
+using Fantasy.Actors.Protocol;
+using Fantasy.Actors.Simulator;
+using Fantasy.Actors.Testing;
+using static Fantasy.Actors.Testing.Build;
+
+namespace Fantasy.Actors.Tests.Persistence;
+
+/// <summary>
+/// Conversations that survive their process: sessions on a real SQLite file and a real PostgreSQL server, a
+/// "restart" being a new actor system over the same database. The simulator's request log shows what context
+/// went upstream.
+/// </summary>
+public sealed class DurableSessionSpecs : IAsyncLifetime
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "fantasy-durable-" + Guid.NewGuid().ToString("N")[..10]);
+    private ResponsesSimulator sim = null!;
+
+    private string SqliteFile => Path.Combine(dir, "data", "fantasy.db");
+
+    private string Sqlite => $"Data Source={SqliteFile}";
+
+    public async Task InitializeAsync()
+    {
+        sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await sim.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(dir) && Environment.GetEnvironmentVariable("KEEP_DB") is null)
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public Task A_conversation_chained_by_id_continues_with_its_whole_context_after_a_restart_on_sqlite() =>
+        ChainedAcrossRestart("sqlite", Sqlite);
+
+    [SkippableFact]
+    public async Task A_conversation_chained_by_id_continues_with_its_whole_context_after_a_restart_on_postgresql()
+    {
+        var missing = PostgresServer.Find().Missing;
+        Skip.If(missing is not null, missing);
+        await using var pg = await PostgresServer.StartAsync();
+        await ChainedAcrossRestart("postgresql", pg.ConnectionString);
+    }
+
+    private async Task ChainedAcrossRestart(string provider, string connectionString)
+    {
+        var key = new SessionKey("acme", "chat-1");
+        TurnEnd first, second;
+        await using (var before = DurableService.Start(sim, provider, connectionString))
+        {
+            first = await before.TurnAsync(key, Request(User("alpha")));
+            second = await before.TurnAsync(key, Request(User("bravo")), first.ResponseId);
+            Assert.Equal(TurnOutcome.Completed, second.Outcome);
+            Assert.True(second.Chained);
+        }
+
+        await using var after = DurableService.Start(sim, provider, connectionString);
+        var third = await after.TurnAsync(key, Request(User("charlie")), second.ResponseId);
+
+        Assert.Equal(TurnOutcome.Completed, third.Outcome);
+        var sent = Sent.Last(sim);
+        Assert.Null(Sent.PreviousId(sent)); // the whole conversation, once, on a fresh socket
+        var texts = Sent.Texts(sent);
+        Assert.Equal(3 + first.Result.Output.Count + second.Result.Output.Count, texts.Count);
+        Assert.Equal("alpha", texts[0]);
+        Assert.Equal("bravo", texts[1 + first.Result.Output.Count]);
+        Assert.Equal("charlie", texts[^1]);
+        Assert.Equal(first.Result.Text, texts[1]);
+        Assert.Equal(second.Result.Text, texts[^2]);
+
+        // Then it chains again: only the new item goes out.
+        var fourth = await after.TurnAsync(key, Request(User("delta")), third.ResponseId);
+        Assert.Equal(TurnOutcome.Completed, fourth.Outcome);
+        Assert.True(fourth.Chained);
+        Assert.Equal(third.ResponseId, Sent.PreviousId(Sent.Last(sim)));
+        Assert.Equal(["delta"], Sent.Texts(Sent.Last(sim)));
+    }
+
+    [Fact]
+    public async Task A_caller_that_resends_its_whole_history_chains_again_after_one_full_send_following_a_restart()
+    {
+        var key = new SessionKey("acme", "history");
+        var history = new List<System.Text.Json.JsonElement> { User("one") };
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite))
+        {
+            var a = await before.TurnAsync(key, Request([.. history]));
+            history.AddRange(a.Result.Output.Select(o => o.Json));
+            history.Add(User("two"));
+            var b = await before.TurnAsync(key, Request([.. history]));
+            Assert.True(b.Chained);
+            history.AddRange(b.Result.Output.Select(o => o.Json));
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        history.Add(User("three"));
+        var c = await after.TurnAsync(key, Request([.. history]));
+        Assert.False(c.Chained);
+        Assert.Equal(history.Count, Sent.Texts(Sent.Last(sim)).Count);
+
+        history.AddRange(c.Result.Output.Select(o => o.Json));
+        history.Add(User("four"));
+        var d = await after.TurnAsync(key, Request([.. history]));
+        Assert.True(d.Chained);
+        Assert.Equal(["four"], Sent.Texts(Sent.Last(sim)));
+    }
+
+    [Fact]
+    public async Task The_status_of_a_recovered_session_counts_its_recorded_turns()
+    {
+        var key = new SessionKey("acme", "counted");
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite))
+        {
+            var a = await before.TurnAsync(key, Request(User("x")));
+            await before.TurnAsync(key, Request(User("y")), a.ResponseId);
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        var a2 = await after.TurnAsync(new SessionKey("acme", "other"), Request(User("z")));
+        Assert.Equal(TurnOutcome.Completed, a2.Outcome);
+        var c = await after.TurnAsync(key, Request(User("w")));
+        Assert.Equal(TurnOutcome.Completed, c.Outcome);
+        var status = await after.Sessions.GetStatusAsync(key);
+        Assert.Equal(3, status!.Turns);
+    }
+
+    [Fact]
+    public async Task The_terminal_reaches_the_caller_after_the_turn_is_written_and_a_long_conversation_recovers_from_a_snapshot()
+    {
+        var key = new SessionKey("acme", "long");
+        string? last = null;
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite, "fantasy.persistence.snapshot-every = 5"))
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var events = await before.EventsAsync(key, Request(User($"turn {i}")), last);
+                var finished = Assert.IsType<TurnFinished>(events[^1]);
+                Assert.Equal(TurnOutcome.Completed, finished.End.Outcome);
+
+                // response.completed came, and came last before the terminal: it was held until the record was written.
+                var completed = Assert.IsType<TurnUpstreamEvent>(events[^2]);
+                Assert.Equal(EventTypes.Completed, completed.Event.Type);
+                last = finished.End.ResponseId;
+            }
+        }
+
+        await using (var check = new Microsoft.Data.Sqlite.SqliteConnection(Sqlite))
+        {
+            await check.OpenAsync();
+            await using var count = check.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = 'fantasy-session|acme|long' AND deleted = 0";
+            var live = (long)(await count.ExecuteScalarAsync())!;
+            Assert.True(live < 5, $"{live} events after the last snapshot");
+            count.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'fantasy-session|acme|long'";
+            Assert.Equal(1L, (long)(await count.ExecuteScalarAsync())!);
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        var next = await after.TurnAsync(key, Request(User("after")), last);
+        Assert.Equal(TurnOutcome.Completed, next.Outcome);
+        var texts = Sent.Texts(Sent.Last(sim));
+        Assert.Equal("turn 0", texts[0]);
+        Assert.Equal("after", texts[^1]);
+        Assert.Equal(12, texts.Count(t => t.StartsWith("turn ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Closing_with_forget_deletes_every_byte_of_the_conversation_from_the_sqlite_file()
+    {
+        var key = new SessionKey("acme", "private");
+        const string Marker = "MARKER-7f3c9a-private-words";
+        await using (var service = DurableService.Start(sim, "sqlite", Sqlite, "fantasy.persistence.snapshot-every = 2"))
+        {
+            string? last = null;
+            for (var i = 0; i < 5; i++)
+            {
+                last = (await service.TurnAsync(key, Request(User($"{Marker} {i}")), last)).ResponseId;
+            }
+
+            var keep = await service.TurnAsync(new SessionKey("acme", "kept"), Request(User("KEPT-CONVERSATION")));
+            Assert.Equal(TurnOutcome.Completed, keep.Outcome);
+            Assert.True(FileContains(Marker), "the marker is in the file before the forget (the check can fail)");
+
+            Assert.True(await service.Sessions.CloseAsync(key, forget: true));
+        }
+
+        Assert.False(FileContains(Marker), "the forgotten conversation's text is still in the SQLite file");
+        Assert.True(FileContains("KEPT-CONVERSATION"), "another conversation was deleted too");
+
+        // And it is a new conversation afterwards: nothing of it is recovered.
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        var fresh = await after.TurnAsync(key, Request(User("again")));
+        Assert.Equal(["again"], Sent.Texts(Sent.Last(sim)));
+        Assert.Equal(TurnOutcome.Completed, fresh.Outcome);
+    }
+
+    [Fact]
+    public async Task A_session_that_is_not_running_is_found_and_forgotten()
+    {
+        var key = new SessionKey("acme", "stopped");
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite))
+        {
+            await before.TurnAsync(key, Request(User("FORGET-WHILE-STOPPED")));
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        Assert.True(await after.Sessions.CloseAsync(key, forget: true));
+        Assert.False(await after.Sessions.CloseAsync(new SessionKey("acme", "never-was"), forget: true));
+        Assert.False(FileContains("FORGET-WHILE-STOPPED"));
+    }
+
+    [Fact]
+    public async Task With_an_encryption_key_no_item_text_reaches_the_file_and_the_conversation_still_recovers()
+    {
+        var key = new SessionKey("acme", "sealed");
+        var secret = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        var keyed = $"fantasy.persistence.encryption-key = \"{secret}\"";
+        const string Marker = "ENCRYPTED-MARKER-51ab";
+        string? last;
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite, keyed))
+        {
+            last = (await before.TurnAsync(key, Request(User(Marker)))).ResponseId;
+        }
+
+        Assert.False(FileContains(Marker), "the item's text is in the file despite the encryption key");
+
+        await using (var wrongKey = DurableService.Start(sim, "sqlite", Sqlite))
+        {
+            // Without the key the records cannot be read: the turn is refused, nothing is sent without its context.
+            var refused = await wrongKey.TurnAsync(key, Request(User("no key")), last);
+            Assert.Equal(TurnOutcome.Rejected, refused.Outcome);
+            Assert.Equal(Rejection.PersistenceUnavailable, refused.Rejection);
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite, keyed);
+        var next = await after.TurnAsync(key, Request(User("next")), last);
+        Assert.Equal(TurnOutcome.Completed, next.Outcome);
+        Assert.Equal(Marker, Sent.Texts(Sent.Last(sim))[0]);
+    }
+
+    private bool FileContains(string marker)
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var needle = Encoding.UTF8.GetBytes(marker);
+        return Directory.GetFiles(Path.GetDirectoryName(SqliteFile)!)
+            .Any(f => File.ReadAllBytes(f).AsSpan().IndexOf(needle) >= 0);
+    }
+}
