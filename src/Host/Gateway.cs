@@ -68,6 +68,15 @@ internal sealed class Gateway : IAsyncDisposable
         // The host must wait for the drain (and then the actor system) before it gives up on shutdown.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(15));
         var fantasy = FantasyOptions.FromConfiguration(builder.Configuration.GetSection("Fantasy"));
+
+        // Conversations survive a restart by default: a SQLite file in the data directory (Fantasy:Persistence).
+        fantasy.Persistence ??= new FantasyPersistenceOptions();
+        fantasy.Persistence.Provider ??= PersistenceProvider.Sqlite;
+        if (fantasy.Persistence.Provider == PersistenceProvider.Sqlite && string.IsNullOrWhiteSpace(fantasy.Persistence.ConnectionString))
+        {
+            fantasy.Persistence.ConnectionString = DefaultSqlite;
+        }
+
         ResponsesSimulator? simulator = null;
         if (fantasy.BaseUrl is null && fantasy.WebSocketUrl is null)
         {
@@ -90,6 +99,7 @@ internal sealed class Gateway : IAsyncDisposable
         fantasy.Hocon += "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
         var settings = FantasySettings.FromConfig(fantasy.ToConfig());
         var upstream = fantasy.BaseUrl ?? settings.Upstream.BaseUrl;
+        LogPersistence(settings.Persistence);
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
@@ -175,6 +185,25 @@ internal sealed class Gateway : IAsyncDisposable
         }
 
         return new Gateway(app, simulator, options, upstream);
+    }
+
+    /// <summary>The Host's conversation store when none is configured: a SQLite file under the working directory.</summary>
+    public const string DefaultSqlite = "Data Source=data/fantasy.db";
+
+    private static void LogPersistence(PersistenceSettings persistence)
+    {
+        if (!persistence.Enabled)
+        {
+            Log.Warning("conversations: in memory only (Fantasy:Persistence:Provider = None); a restart loses every conversation");
+            return;
+        }
+
+        var where = persistence.Provider == PersistenceProvider.Sqlite
+            ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(persistence.ConnectionString).DataSource
+            : new Npgsql.NpgsqlConnectionStringBuilder(persistence.ConnectionString) { Password = null }.ToString();
+        Log.Information("conversations: {Provider} {Where}; kept {Retention} after their last turn; on failure: {OnFailure}{Encrypted}",
+            persistence.Provider, where, persistence.Retention == TimeSpan.Zero ? "for good" : persistence.Retention.ToString(), persistence.OnFailure,
+            persistence.Encrypted ? "; items encrypted at rest" : string.Empty);
     }
 
     /// <summary>The line a person reads to start using the gateway.</summary>

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 
 namespace Fantasy.Actors.Host;
@@ -14,19 +15,24 @@ internal static class HealthEndpoints
     /// the upstream could time out and get a healthy process restarted); it reports the last readiness check and
     /// what the turns last said of the upstream.
     /// </summary>
-    public static Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate) =>
-        WriteHealthAsync(context, upstream, gate, upstream.LastCheck, ready: null);
+    public static Task HealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, IResponsesSessions sessions) =>
+        WriteHealthAsync(context, upstream, gate, upstream.LastCheck, ready: null, sessions as ResponsesSessions, storeProblem: null);
 
-    /// <summary>Readiness: 200 while new turns are taken and the upstream accepts a connection, 503 otherwise.</summary>
-    public static async Task ReadyAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate)
+    /// <summary>
+    /// Readiness: 200 while new turns are taken, the upstream accepts a connection and (with persistence) the
+    /// conversation store answers a query; 503 otherwise, with the reason.
+    /// </summary>
+    public static async Task ReadyAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, IResponsesSessions sessions)
     {
         var check = await upstream.CheckAsync(context.RequestAborted);
-        var ready = !gate.Stopping && check.Reachable;
+        var durable = sessions as ResponsesSessions;
+        var storeProblem = durable?.Records is { } records ? await records.CheckAsync(context.RequestAborted) : null;
+        var ready = !gate.Stopping && check.Reachable && storeProblem is null;
         context.Response.StatusCode = ready ? 200 : 503;
-        await WriteHealthAsync(context, upstream, gate, check, ready);
+        await WriteHealthAsync(context, upstream, gate, check, ready, durable, storeProblem);
     }
 
-    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck? check, bool? ready)
+    private static async Task WriteHealthAsync(HttpContext context, UpstreamInfo upstream, TurnGate gate, UpstreamCheck? check, bool? ready, ResponsesSessions? sessions, string? storeProblem)
     {
         context.Response.ContentType = "application/json";
         await using var w = new Utf8JsonWriter(context.Response.Body);
@@ -66,6 +72,37 @@ internal static class HealthEndpoints
         }
 
         w.WriteEndObject();
+        WritePersistence(w, sessions, storeProblem, checkedNow: ready is not null);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The conversation store: which, whether the sessions' last write or read worked, and (readiness) whether it answers now.</summary>
+    private static void WritePersistence(Utf8JsonWriter w, ResponsesSessions? sessions, string? storeProblem, bool checkedNow)
+    {
+        var settings = sessions?.Settings.Persistence;
+        w.WriteStartObject("persistence");
+        w.WriteString("provider", (settings?.Provider ?? Configuration.PersistenceProvider.None).ToString().ToLowerInvariant());
+        if (settings is { Enabled: true } && sessions is not null)
+        {
+            var journal = sessions.Journal;
+            w.WriteBoolean("available", journal.Available && storeProblem is null);
+            if (checkedNow)
+            {
+                w.WriteBoolean("reachable", storeProblem is null);
+            }
+
+            if ((storeProblem ?? journal.Problem) is { } problem)
+            {
+                w.WriteString("problem", problem);
+            }
+
+            WriteTime(w, "down_since", journal.DownSince);
+            w.WriteNumber("writes", journal.Writes);
+            w.WriteNumber("failed_writes", journal.FailedWrites);
+            w.WriteNumber("slow_writes", journal.SlowWrites);
+            w.WriteString("on_failure", settings.OnFailure == Configuration.PersistenceFailureMode.InMemory ? "in-memory" : "refuse");
+        }
+
         w.WriteEndObject();
     }
 

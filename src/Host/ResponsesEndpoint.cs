@@ -54,7 +54,8 @@ internal sealed class ResponsesEndpoint
 
         var key = new SessionKey(tenant.Options.Name, turn.Conversation);
         var request = turn.Request;
-        var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false, PassThrough = true };
+        // A one-off session's turn is not recorded (nothing will continue it); its response id's owner still is.
+        var turnOptions = new TurnOptions { GenerateWarmup = request.Generate == false, PassThrough = true, Durable = !turn.Ephemeral };
         context.Response.Headers["x-request-id"] = "req_" + Guid.NewGuid().ToString("N");
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;

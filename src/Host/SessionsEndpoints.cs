@@ -63,14 +63,25 @@ internal static class SessionsEndpoints
     /// node: a session created through one gateway a moment ago is found through every other.
     /// </summary>
     private static bool MayExist(TenantState tenant, string id) =>
-        SessionKey.IsValidPart(id) && (tenant.HasSession(id) || tenant.Cluster is not null);
+        SessionKey.IsValidPart(id) && (tenant.HasSession(id) || tenant.Cluster is not null || tenant.Records is not null);
 
     public static async Task DeleteAsync(HttpContext context, string id)
     {
         var tenant = context.Tenant();
 
         var known = SessionKey.IsValidPart(id) && tenant.HasSession(id);
-        var existed = MayExist(tenant, id) && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), context.RequestAborted);
+        // With persistence the session's recorded conversation is deleted too (also one that is not running now).
+        bool existed;
+        try
+        {
+            existed = MayExist(tenant, id) && await tenant.Sessions.CloseAsync(new SessionKey(tenant.Options.Name, id), forget: tenant.Records is not null, context.RequestAborted);
+        }
+        catch (InvalidOperationException e)
+        {
+            await TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.PersistenceUnavailable, e.Message));
+            return;
+        }
+
         if (known || existed)
         {
             // Also when it had already stopped on its own (idle timeout): the tenant no longer has it, nor counts it.

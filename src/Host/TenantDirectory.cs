@@ -5,6 +5,7 @@ using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Cluster;
+using Fantasy.Actors.Persistence;
 
 namespace Fantasy.Actors.Host;
 
@@ -37,6 +38,7 @@ internal sealed class TenantDirectory : IDisposable
             tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant)
             {
                 Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
+                Records = (shared as ResponsesSessions)?.Records,
                 Admission = admission,
                 Log = log,
             };
@@ -292,6 +294,42 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     }
 
     public bool Owns(string responseId) => responseIds.ContainsKey(responseId) || Cluster?.HasResponse(responseId) == true;
+
+    /// <summary>The conversation store (persistence on): response ids this tenant produced in any earlier process, on any node.</summary>
+    public RecordStore? Records { get; init; }
+
+    /// <summary>
+    /// Whether the tenant produced <paramref name="responseId"/>: in this process's memory, the cluster's replicated
+    /// index, or the durable index (after a restart, or on a node that never saw it); null when the durable index
+    /// cannot be read.
+    /// </summary>
+    public async Task<bool?> OwnsAsync(string responseId, CancellationToken cancellationToken)
+    {
+        if (Owns(responseId))
+        {
+            return true;
+        }
+
+        if (Records is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (await Records.ResponseOwnerAsync(Options.Name, responseId, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            return null;
+        }
+
+        Remember(responseId);
+        return true;
+    }
 
     public void Remember(string? responseId)
     {

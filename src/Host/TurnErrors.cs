@@ -23,6 +23,9 @@ internal enum RequestProblem
 
     /// <summary>A <c>previous_response_id</c> this tenant did not produce.</summary>
     UnknownPreviousResponse,
+
+    /// <summary>Whether the tenant owns the <c>previous_response_id</c> could not be read (the conversation store is unavailable).</summary>
+    OwnershipUnknown,
 }
 
 /// <summary>
@@ -44,6 +47,7 @@ internal static class TurnErrors
         Rejection.WarmupNeedsWebSocket => new(409, "invalid_request_error", "warmup_unavailable", reason ?? "a warm-up needs WebSocket mode"),
         Rejection.SessionRestarting => new(503, "server_error", "session_restarting", $"The session is restarting: {reason}", Soon),
         Rejection.TenantSessionLimit => new(429, "rate_limit_error", "too_many_sessions", reason ?? "the tenant is at its session limit", Soon),
+        Rejection.PersistenceUnavailable => new(503, "server_error", "persistence_unavailable", reason ?? "The conversation store is unavailable.", TimeSpan.FromSeconds(5)),
         Rejection.ShuttingDown => new(503, "server_error", "shutting_down", reason ?? "The gateway is shutting down; retry on another instance.", Soon),
         _ => new(409, "invalid_request_error", "turn_rejected", reason ?? "rejected"),
     };
@@ -55,6 +59,7 @@ internal static class TurnErrors
         RequestProblem.InvalidJson => new(400, "invalid_request_error", "invalid_json", message, Param: param),
         RequestProblem.MissingModel => new(400, "invalid_request_error", "missing_required_parameter", message, Param: param),
         RequestProblem.InvalidSessionId => new(400, "invalid_request_error", "invalid_session_id", message, Param: param),
+        RequestProblem.OwnershipUnknown => new(503, "server_error", "persistence_unavailable", message, TimeSpan.FromSeconds(5), param),
         _ => new(404, "invalid_request_error", "previous_response_not_found", message, Param: param),
     };
 

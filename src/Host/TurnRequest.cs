@@ -46,9 +46,15 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             return Refused(RequestProblem.InvalidSessionId, $"{SessionHeader} must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", SessionHeader);
         }
 
-        if (request.PreviousResponseId is { } previous && !tenant.Owns(previous))
+        if (request.PreviousResponseId is { } previous)
         {
-            return Refused(RequestProblem.UnknownPreviousResponse, $"Previous response with id '{previous}' not found.", "previous_response_id");
+            switch (await tenant.OwnsAsync(previous, context.RequestAborted).ConfigureAwait(false))
+            {
+                case false:
+                    return Refused(RequestProblem.UnknownPreviousResponse, $"Previous response with id '{previous}' not found.", "previous_response_id");
+                case null:
+                    return Refused(RequestProblem.OwnershipUnknown, $"Whether response '{previous}' is this tenant's cannot be read now: the conversation store is unavailable.", "previous_response_id");
+            }
         }
 
         return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral), null);

@@ -52,6 +52,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         managerRef = Task.FromResult(StartManager(system, credentials, Settings, name));
         stopped = Terminated(system);
         Journal = JournalHealth.For(system, Settings.Persistence);
+        Records = PersistenceServices.Start(system, Settings.Persistence);
     }
 
     internal ResponsesSessions(ActorSystem system, IActorRef manager, FantasySettings settings)
@@ -66,6 +67,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         Settings = settings;
         stopped = Terminated(system);
         Journal = JournalHealth.For(system, settings.Persistence);
+        Records = PersistenceServices.Start(system, settings.Persistence);
         relayRef = relay;
         if (relay is not null)
         {
@@ -123,6 +125,9 @@ public sealed class ResponsesSessions : IResponsesSessions
     }
 
     public FantasySettings Settings { get; }
+
+    /// <summary>The conversation store (<c>fantasy.persistence</c>): deleting records, the durable response-id index; null without persistence.</summary>
+    public RecordStore? Records { get; }
 
     /// <summary>What the sessions know about their journal (<see cref="JournalHealth.Enabled"/> false without persistence).</summary>
     public JournalHealth Journal { get; }

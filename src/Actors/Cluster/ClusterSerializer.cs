@@ -161,7 +161,7 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
         return manifest switch
         {
             Submit => new SubmitTurn(Key(o), Str(o, "turn")!, ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(o.GetProperty("request").GetRawText())),
-                new TurnOptions { PreviousResponseId = Str(o, "previous"), GenerateWarmup = o.GetProperty("warmup").GetBoolean(), ResetChain = o.GetProperty("reset").GetBoolean() },
+                new TurnOptions { PreviousResponseId = Str(o, "previous"), GenerateWarmup = o.GetProperty("warmup").GetBoolean(), ResetChain = o.GetProperty("reset").GetBoolean(), Durable = !o.TryGetProperty("durable", out var durable) || durable.GetBoolean() },
                 new RelayTurnOutput(Ref(Str(o, "relay")!), Str(o, "turn")!)),
             Taken => new TurnEventTaken(Key(o), Str(o, "turn")!, o.GetProperty("count").GetInt32()),
             Cancel => new CancelSessionTurn(Key(o), Str(o, "turn")!),
@@ -193,6 +193,11 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
                 w.WriteString("previous", s.Options.PreviousResponseId);
                 w.WriteBoolean("warmup", s.Options.GenerateWarmup);
                 w.WriteBoolean("reset", s.Options.ResetChain);
+                if (!s.Options.Durable)
+                {
+                    w.WriteBoolean("durable", false);
+                }
+
                 var relay = s.Out as RelayTurnOutput
                     ?? throw new ArgumentException("a turn crosses nodes only with a relay output (cluster mode); this one writes to a local channel", nameof(obj));
                 w.WriteString("relay", Akka.Serialization.Serialization.SerializedActorPath(relay.Relay));

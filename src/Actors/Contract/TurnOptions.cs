@@ -25,4 +25,11 @@ public sealed record TurnOptions
     /// and no growing copy of its answer. Needs <c>fantasy.connection.keep-raw-events = on</c>.
     /// </summary>
     public bool PassThrough { get; init; }
+
+    /// <summary>
+    /// With <c>fantasy.persistence</c> on: whether the turn is recorded in the session's journal (default). False for a
+    /// conversation that will not be continued (the gateway's one-off sessions): nothing of it is written but its
+    /// response id's owner, so a caller may still chain from the id (on an upstream that stores responses).
+    /// </summary>
+    public bool Durable { get; init; } = true;
 }

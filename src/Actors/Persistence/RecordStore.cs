@@ -119,6 +119,51 @@ public sealed class RecordStore
         return stale.Count;
     }
 
+    private readonly System.Threading.Channels.Channel<(string Tenant, string ResponseId, string SessionId, TaskCompletionSource Done)> owners =
+        System.Threading.Channels.Channel.CreateUnbounded<(string, string, string, TaskCompletionSource)>(new() { SingleReader = true });
+
+    private int writerStarted;
+
+    /// <summary>
+    /// Records that <paramref name="responseId"/> was produced by <paramref name="sessionId"/> of <paramref name="tenant"/>;
+    /// completes once it is written. Ids from many sessions are written together: one transaction for whatever
+    /// arrived while the previous one was being written.
+    /// </summary>
+    public Task RememberResponseAsync(string tenant, string responseId, string sessionId)
+    {
+        if (Interlocked.Exchange(ref writerStarted, 1) == 0)
+        {
+            _ = Task.Run(WriteOwnersAsync);
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        owners.Writer.TryWrite((tenant, responseId, sessionId, done));
+        return done.Task;
+    }
+
+    private async Task WriteOwnersAsync()
+    {
+        var batch = new List<(string Tenant, string ResponseId, string SessionId, TaskCompletionSource Done)>();
+        while (await owners.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 1000 && owners.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                await RememberResponsesAsync([.. batch.Select(b => (b.Tenant, b.ResponseId, b.SessionId))]).ConfigureAwait(false);
+                batch.ForEach(b => b.Done.TrySetResult());
+            }
+            catch (Exception e)
+            {
+                batch.ForEach(b => b.Done.TrySetException(e));
+            }
+        }
+    }
+
     /// <summary>Records which tenant and session produced each response id (one transaction for the batch).</summary>
     public async Task RememberResponsesAsync(IReadOnlyCollection<(string Tenant, string ResponseId, string SessionId)> owned, CancellationToken cancellationToken = default)
     {

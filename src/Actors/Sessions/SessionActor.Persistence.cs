@@ -38,7 +38,15 @@ internal sealed partial class SessionActor
     /// <summary>A close that forgets the conversation, waiting for the write in flight.</summary>
     private (CloseSession Close, IActorRef Sender)? forgetting;
 
-    private sealed record PendingWrite(RunningTurn Turn, TurnEnd End, ChainState? Before, long Token, DateTimeOffset Started);
+    /// <summary>A completed turn being made durable: its record (<see cref="Journal"/>) and its response id's owner (<see cref="Index"/>) still to be written.</summary>
+    private sealed record PendingWrite(RunningTurn Turn, TurnEnd End, ChainState? Before, long Token, DateTimeOffset Started)
+    {
+        public bool Journal { get; set; }
+
+        public bool Index { get; set; }
+    }
+
+    private sealed record IndexWritten(long Token, string? Problem);
 
     private sealed record WriteTimedOut(long Token);
 
@@ -83,8 +91,18 @@ internal sealed partial class SessionActor
 
                 AfterRecovery();
                 return true;
-            case SessionJournal.Written written:
-                OnWritten(written.Token);
+            case SessionJournal.Written written when writing is { } w && w.Token == written.Token:
+                w.Journal = false;
+                OnWritten(w);
+                return true;
+            case IndexWritten indexed when writing is { } w && w.Token == indexed.Token && indexed.Problem is not null:
+                JournalLost(indexed.Problem);
+                return true;
+            case IndexWritten indexed when writing is { } w && w.Token == indexed.Token:
+                w.Index = false;
+                OnWritten(w);
+                return true;
+            case SessionJournal.Written or IndexWritten:
                 return true;
             case SessionJournal.JournalFailed failed when Sender.Equals(journal):
                 JournalLost(failed.Reason);
@@ -144,8 +162,12 @@ internal sealed partial class SessionActor
             else
             {
                 log.Warning("session {SessionId}: turn {TurnId} completed but its record could not be written ({Reason}); it ends failed and is not part of the conversation", key.SessionId, w.Turn.Id, reason);
-                chain.Restore(w.Before);
-                turns--;
+                if (w.Journal || w.Turn.Pending.Submit.Options.Durable)
+                {
+                    chain.Restore(w.Before);
+                    turns--;
+                }
+
                 FantasyMetrics.NotDurable.Add(1, new KeyValuePair<string, object?>("fantasy.result", "refused"));
                 w.Turn.Finish(TurnEnd.Failed(
                     $"the turn completed but could not be made durable ({reason}); it was not kept: send it again",
@@ -242,14 +264,25 @@ internal sealed partial class SessionActor
     /// </summary>
     private void Complete(RunningTurn r, TurnEnd end, ChainState? before)
     {
-        if (!env.Durable || end.Outcome != TurnOutcome.Completed || forgetting is not null || ReferenceEquals(before, chain.Transcript))
+        var recorded = r.Pending.Submit.Options.Durable && !ReferenceEquals(before, chain.Transcript);
+        var indexed = end.ResponseId is not null && env.Records is not null;
+        if (!env.Durable || end.Outcome != TurnOutcome.Completed || forgetting is not null || !(recorded || indexed))
         {
             ReleaseTerminal(r);
             EndRunning(r, end);
             return;
         }
 
-        if (journal is null || recovering)
+        if (recorded && (journal is null || recovering) && Persistence.OnFailure == PersistenceFailureMode.Refuse)
+        {
+            // The journal went away while the turn ran: it fails as a write that failed would.
+            running = null;
+            writing = new PendingWrite(r, end, before, ++writeTokens, Now);
+            JournalLost(env.Journal.Problem ?? "the session's journal is unavailable");
+            return;
+        }
+
+        if (recorded && (journal is null || recovering))
         {
             // Down (in-memory mode lets turns run): not durable. One session per probe interval tries the journal again
             // with this transcript, which it then writes whole.
@@ -269,14 +302,27 @@ internal sealed partial class SessionActor
 
         running = null;
         var token = ++writeTokens;
-        writing = new PendingWrite(r, end, before, token, Now);
-        journal.Tell(new SessionJournal.Write(token, chain.Transcript));
+        var w = new PendingWrite(r, end, before, token, Now) { Journal = recorded, Index = indexed };
+        writing = w;
+        if (recorded)
+        {
+            journal!.Tell(new SessionJournal.Write(token, chain.Transcript));
+        }
+
+        if (indexed)
+        {
+            // Which tenant and session produced the id: a gateway restarted later still lets the tenant chain from it.
+            env.Records!.RememberResponseAsync(key.Tenant, end.ResponseId!, key.Conversation).PipeTo(Self,
+                success: () => new IndexWritten(token, null),
+                failure: e => new IndexWritten(token, $"the response id could not be recorded: {e.GetBaseException().Message}"));
+        }
+
         Timers.StartSingleTimer(WriteTimerKey, new WriteTimedOut(token), Persistence.WriteTimeout);
     }
 
-    private void OnWritten(long token)
+    private void OnWritten(PendingWrite w)
     {
-        if (writing is not { } w || w.Token != token)
+        if (w.Journal || w.Index)
         {
             return;
         }
