@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
@@ -11,15 +10,16 @@ namespace Fantasy.Actors.Extensions.AI;
 /// An <see cref="IChatClient"/> over <see cref="IResponsesSessions"/>: each conversation is a session with one warm
 /// WebSocket to the Responses API. <see cref="ChatOptions.ConversationId"/> names the session; every response and
 /// update carries it back, also with <c>store:false</c>, so <see cref="FunctionInvokingChatClient"/> sends only the
-/// tool results of the next round and the session sends only that delta upstream (<c>previous_response_id</c>). A
-/// call without a conversation id, or with one this client has not seen, sends its messages as the whole input.
+/// tool results of the next round and the session sends only that delta upstream (<c>previous_response_id</c>). The
+/// session, not this client, knows where the conversation stands: a call with a conversation id continues from the
+/// session's last completed response — in another process or on another node too, when the service keeps its
+/// conversations (<c>fantasy.persistence</c>) — and a conversation id the service has never seen starts a conversation
+/// with the call's messages as its whole input, as does a call without one.
 /// </summary>
 public sealed class ResponsesSessionChatClient : IChatClient
 {
     private readonly IResponsesSessions sessions;
     private readonly ResponsesSessionChatClientOptions options;
-    private readonly ConcurrentDictionary<string, string> lastResponse = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> order = new();
     private readonly ChatClientMetadata metadata;
 
     public ResponsesSessionChatClient(IResponsesSessions sessions, ResponsesSessionChatClientOptions? options = null)
@@ -108,20 +108,19 @@ public sealed class ResponsesSessionChatClient : IChatClient
         var key = new SessionKey(options.Tenant, conversation);
         var request = ChatMapping.Request(messages, chat, this, options.DefaultModel);
 
-        // A conversation this client answered before: the messages are what is new since its last response.
-        var turn = lastResponse.TryGetValue(conversation, out var previous) && request.PreviousResponseId is null
-            ? new TurnOptions { PreviousResponseId = previous }
-            : TurnOptions.Default;
+        // A named conversation: the messages are what is new since the session's last response (none yet: all of it).
+        var turn = chat?.ConversationId is { Length: > 0 } ? ContinueTurn : TurnOptions.Default;
         return (key, request, turn);
     }
 
+    private static readonly TurnOptions ContinueTurn = new() { ContinueSession = true };
+
     /// <summary>
-    /// Keeps the conversation's last response id for the next call's chaining. A turn that did not complete leaves the
-    /// previous one and throws: <see cref="OperationCanceledException"/> when the caller's token cancelled it (as every
+    /// A turn that did not complete leaves the conversation where it was and throws: <see cref="OperationCanceledException"/> when the caller's token cancelled it (as every
     /// <see cref="IChatClient"/> does), <see cref="InvalidOperationException"/> with the reason otherwise — failed,
     /// rejected, or cancelled by the service (the session closed, the service stopping) — never an empty answer.
     /// </summary>
-    private void Ended(SessionKey key, TurnEnd end, CancellationToken cancellationToken)
+    private static void Ended(SessionKey key, TurnEnd end, CancellationToken cancellationToken)
     {
         if (end.Outcome is TurnOutcome.Cancelled)
         {
@@ -136,22 +135,5 @@ public sealed class ResponsesSessionChatClient : IChatClient
             };
         }
 
-        if (end.ResponseId is not { } id)
-        {
-            return;
-        }
-
-        if (lastResponse.TryAdd(key.Conversation, id))
-        {
-            order.Enqueue(key.Conversation);
-            while (order.Count > options.MaxConversations && order.TryDequeue(out var oldest))
-            {
-                lastResponse.TryRemove(oldest, out _);
-            }
-        }
-        else
-        {
-            lastResponse[key.Conversation] = id;
-        }
     }
 }

@@ -15,6 +15,5 @@ public sealed class ResponsesSessionChatClientOptions
     /// <summary>The endpoint reported by <see cref="ChatClientMetadata"/>. Default <c>https://api.openai.com/v1</c>.</summary>
     public Uri Endpoint { get; set; } = new("https://api.openai.com/v1");
 
-    /// <summary>How many conversations' last response ids the client keeps (to chain the next call); the oldest go first.</summary>
-    public int MaxConversations { get; set; } = 100_000;
+
 }

@@ -161,7 +161,8 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
         return manifest switch
         {
             Submit => new SubmitTurn(Key(o), Str(o, "turn")!, ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(o.GetProperty("request").GetRawText())),
-                new TurnOptions { PreviousResponseId = Str(o, "previous"), GenerateWarmup = o.GetProperty("warmup").GetBoolean(), ResetChain = o.GetProperty("reset").GetBoolean(), Durable = !o.TryGetProperty("durable", out var durable) || durable.GetBoolean() },
+                new TurnOptions { PreviousResponseId = Str(o, "previous"), GenerateWarmup = o.GetProperty("warmup").GetBoolean(), ResetChain = o.GetProperty("reset").GetBoolean(), Durable = !o.TryGetProperty("durable", out var durable) || durable.GetBoolean(),
+                    ContinueSession = o.TryGetProperty("continue", out var next) && next.GetBoolean() },
                 new RelayTurnOutput(Ref(Str(o, "relay")!), Str(o, "turn")!)),
             Taken => new TurnEventTaken(Key(o), Str(o, "turn")!, o.GetProperty("count").GetInt32()),
             Cancel => new CancelSessionTurn(Key(o), Str(o, "turn")!),
@@ -196,6 +197,11 @@ public sealed partial class ClusterSerializer : SerializerWithStringManifest
                 if (!s.Options.Durable)
                 {
                     w.WriteBoolean("durable", false);
+                }
+
+                if (s.Options.ContinueSession)
+                {
+                    w.WriteBoolean("continue", true);
                 }
 
                 var relay = s.Out as RelayTurnOutput

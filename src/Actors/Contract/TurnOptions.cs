@@ -27,6 +27,14 @@ public sealed record TurnOptions
     public bool PassThrough { get; init; }
 
     /// <summary>
+    /// The request's input is only what is new since the session's last completed response, whichever it was: the
+    /// session chains from its own transcript (in any process and on any node, when the session is durable). A session
+    /// with no completed turn takes the input as the whole conversation. This is the stateful pattern of
+    /// <c>IChatClient</c> (a <c>ConversationId</c>, only new messages); <see cref="PreviousResponseId"/> wins when set.
+    /// </summary>
+    public bool ContinueSession { get; init; }
+
+    /// <summary>
     /// With <c>fantasy.persistence</c> on: whether the turn is recorded in the session's journal (default). False for a
     /// conversation that will not be continued (the gateway's one-off sessions): nothing of it is written but its
     /// response id's owner, so a caller may still chain from the id (on an upstream that stores responses).

@@ -47,7 +47,8 @@ internal sealed class SessionChain(int maxTranscriptItems)
     public (ChainPlan Plan, IReadOnlyList<JsonElement>? FullInput) Plan(SessionProtocol.SubmitTurn submit, long epoch, bool forceFresh)
     {
         var request = submit.Request;
-        var explicitId = submit.Options.PreviousResponseId ?? request.PreviousResponseId;
+        var explicitId = submit.Options.PreviousResponseId ?? request.PreviousResponseId
+            ?? (submit.Options.ContinueSession ? transcript?.ResponseId : null);
         if (explicitId is { Length: > 0 })
         {
             // The caller chains itself. Its id is usable as-is only while this connection still holds it;
