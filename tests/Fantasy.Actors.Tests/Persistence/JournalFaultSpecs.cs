@@ -118,4 +118,22 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
         Assert.Equal(["one", "two", "three"], texts.Where(t => t is "one" or "two" or "three"));
         Assert.Equal("after restart", texts[^1]);
     }
+
+    [SkippableFact]
+    public async Task A_service_started_while_the_database_is_down_refuses_turns_and_becomes_durable_once_it_answers()
+    {
+        Skip.If(pg is null, PostgresServer.Find().Missing);
+        var key = new SessionKey("acme", "cold");
+        await pg!.StopAsync();
+        await using var service = DurableService.Start(sim, "postgresql", pg.ConnectionString);
+        var refused = await service.TurnAsync(key, Request(User("too early")));
+        Assert.Equal(TurnOutcome.Rejected, refused.Outcome);
+        Assert.Equal(Rejection.PersistenceUnavailable, refused.Rejection);
+
+        await pg.StartAgainAsync();
+        TurnEnd? end = null;
+        await UntilAsync(async () => (end = await service.TurnAsync(key, Request(User("in time")))).Outcome == TurnOutcome.Completed,
+            () => $"a turn completing once the database answers (last: {end?.Outcome} {end?.Reason})");
+        Assert.True(service.Sessions.Journal.Available);
+    }
 }
