@@ -31,6 +31,11 @@ using Fantasy.Actors.Protocol;
 //               history every turn); prints the gateway process's CPU per turn (--gateway-pid).
 // --mode cluster: the sessions tool loop over --nodes N cluster nodes in this process, each turn taken by the next node;
 //               --failover then stops the last node without leaving and times its sessions' return.
+// --persistence none|sqlite|postgresql --connection-string CS (sessions, recovery): the sessions keep their conversations
+//               there; prints what terminals waited for their records and the journal's size per turn.
+// --mode recovery: --connections conversations × --turns turns, then a restarted service takes each one's next turn:
+//               the recovery's own time and the first turn's latency beside a new conversation's.
+// --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
@@ -62,10 +67,26 @@ if (mode == "gateway")
         int.Parse(Arg("--gateway-pid", "0"), CultureInfo.InvariantCulture), connections, turns, warmup);
 }
 
+using var durable = new DurableLoad(Arg("--persistence", "none"), Arg("--connection-string", string.Empty));
+if (mode == "sqlite-raw")
+{
+    return await JournalLoad.RawSqliteAsync(Arg("--connection-string", "Data Source=raw.db"), turns);
+}
+
+if (mode == "journal")
+{
+    return await JournalLoad.RunAsync(connections, turns, durable);
+}
+
+if (mode == "recovery")
+{
+    return await DurableLoad.RecoveryAsync(url, key, connections, turns, durable);
+}
+
 if (mode == "sessions")
 {
     return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup, callerChains: args.Contains("--caller-chains"),
-        hold: TimeSpan.FromSeconds(double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture)));
+        hold: TimeSpan.FromSeconds(double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture)), durable);
 }
 
 var stats = new Stats(connections * turns);

@@ -17,14 +17,14 @@ namespace Fantasy.Actors.LoadDriver;
 /// </summary>
 internal static class SessionsLoad
 {
-    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false, TimeSpan hold = default)
+    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false, TimeSpan hold = default, DurableLoad? durable = null)
     {
-        var config = ConfigurationFactory.ParseString($"""
+        var hocon = $"""
             akka.loglevel = WARNING
             fantasy.upstream.websocket-url = "{url}"
             fantasy.session.idle-close-after = 60m
-            """).WithFallback(FantasySettings.DefaultConfig);
-        using var system = ActorSystem.Create("sessions-load", config);
+            """;
+        using var system = durable is { Enabled: true } ? durable.System("sessions-load", hocon) : ActorSystem.Create("sessions-load", ConfigurationFactory.ParseString(hocon).WithFallback(FantasySettings.DefaultConfig));
         var api = new ResponsesSessions(system, new UpstreamCredentials(key));
         using var http = new HttpClient();
         var stats = new Uri(new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http", Path = "/_stats" }.Uri.ToString());
@@ -44,6 +44,8 @@ internal static class SessionsLoad
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        durable?.ClearTimings();
+        var journalBefore = durable is { Enabled: true } ? await durable.SizeAsync() : 0;
         var workingSetBefore = Process.GetCurrentProcess().WorkingSet64;
         var bytesBefore = await UpstreamBytesAsync(http, stats);
         var latencies = new double[sessionCount * turns];
@@ -77,6 +79,12 @@ internal static class SessionsLoad
             $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {P(0.5):F2}, p99 {P(0.99):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bytes sent upstream {bytes:N0} ({bytes / (double)total:F0} per turn)"));
+        if (durable is { Enabled: true })
+        {
+            var journal = await durable.SizeAsync() - journalBefore;
+            Console.WriteLine($"persistence {durable.Provider}: {durable.WriteTimings()}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"database grew {journal / 1024.0:F0} KB ({journal / (double)total:F0} bytes per turn, pages and indexes included)"));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"managed memory held by {sessionCount} idle open sessions: {(memoryAfter - memoryBefore) / 1024.0 / sessionCount:F1} KB each; working set {process.WorkingSet64 / 1024.0 / 1024:F0} MB"));
         if (hold > TimeSpan.Zero)

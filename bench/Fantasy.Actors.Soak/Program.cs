@@ -6,6 +6,7 @@ using Fantasy.Actors.Soak;
 // terminals or none, was replayed after its first event, or was answered with a wrong context.
 //   dotnet run -c Release --project bench/Fantasy.Actors.Soak -- [--sessions 1000] [--turns 20]
 //       [--fault-every-ms 50] [--lifetime-ms 500] [--disconnect-share 0.03] [--seed 13]
+//       [--persistence Sqlite|PostgreSql|None] [--connection-string CS]   (default: a new SQLite file, deleted after)
 var options = new SoakOptions
 {
     Sessions = int.Parse(Arg("--sessions", "1000"), CultureInfo.InvariantCulture),
@@ -14,8 +15,10 @@ var options = new SoakOptions
     ConnectionLifetime = TimeSpan.FromMilliseconds(double.Parse(Arg("--lifetime-ms", "500"), CultureInfo.InvariantCulture)),
     DisconnectShare = double.Parse(Arg("--disconnect-share", "0.03"), CultureInfo.InvariantCulture),
     Seed = int.Parse(Arg("--seed", "13"), CultureInfo.InvariantCulture),
+    Persistence = Arg("--persistence", "Sqlite"),
+    ConnectionString = args.Contains("--connection-string") ? Arg("--connection-string", string.Empty) : null,
 };
-Console.WriteLine($"soak: {options.Sessions} sessions × {options.Turns} turns, a fault every {options.FaultEvery.TotalMilliseconds} ms, upstream sockets live {options.ConnectionLifetime.TotalMilliseconds} ms, {options.DisconnectShare:P0} of streamed turns disconnect after their first event");
+Console.WriteLine($"soak: conversations on {options.Persistence}; {options.Sessions} sessions × {options.Turns} turns, a fault every {options.FaultEvery.TotalMilliseconds} ms, upstream sockets live {options.ConnectionLifetime.TotalMilliseconds} ms, {options.DisconnectShare:P0} of streamed turns disconnect after their first event");
 var report = await SoakRun.RunAsync(options, Console.Out);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"done in {report.Elapsed.TotalSeconds:F0} s: {report.Attempts} attempts; {report}; faults injected {report.FaultsInjected}; peak RSS {report.PeakWorkingSetBytes / 1048576} MB"));

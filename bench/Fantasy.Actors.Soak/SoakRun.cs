@@ -32,6 +32,12 @@ internal sealed record SoakOptions
     public TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
     public int Seed { get; init; } = 13;
+
+    /// <summary>The gateway's conversation store (<c>Fantasy:Persistence:Provider</c>): <c>None</c>, <c>Sqlite</c> or <c>PostgreSql</c>.</summary>
+    public string Persistence { get; init; } = "None";
+
+    /// <summary>Its connection string; for SQLite without one, a new file in a temp directory (deleted after).</summary>
+    public string? ConnectionString { get; init; }
 }
 
 /// <summary>How one attempt of one turn ended, as the client saw it.</summary>
@@ -118,7 +124,14 @@ internal static class SoakRun
             PushLimitErrorWhenIdle = true,
             KeepLastRequests = 0,
         }, cancellationToken);
+        var scratch = options.Persistence.Equals("sqlite", StringComparison.OrdinalIgnoreCase) && options.ConnectionString is null
+            ? Directory.CreateTempSubdirectory("fantasy-soak-")
+            : null;
+        using var cleanup = new ScratchDirectory(scratch);
+        var connectionString = options.ConnectionString ?? (scratch is null ? string.Empty : $"Data Source={Path.Combine(scratch.FullName, "soak.db")}");
         await using var gateway = await Gateway.StartAsync([
+            $"--Fantasy:Persistence:Provider={options.Persistence}",
+            $"--Fantasy:Persistence:ConnectionString={connectionString}",
             "--urls", "http://127.0.0.1:0",
             $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}",
             $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
@@ -400,3 +413,16 @@ internal static class SoakRun
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class SoakJson : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>Deletes a soak run's temp directory (its SQLite file) after the run.</summary>
+internal sealed class ScratchDirectory(DirectoryInfo? directory) : IDisposable
+{
+    public void Dispose()
+    {
+        if (directory is { Exists: true })
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+}

@@ -122,6 +122,10 @@ public sealed record PersistenceSettings(
         }
 
         var connection = Quote(ConnectionString);
+
+        // SQLite has one writer at a time: one write stream batching every session's records into each transaction,
+        // rather than several contending for the file's lock.
+        var parallelism = Provider == PersistenceProvider.Sqlite ? 1 : 3;
         var breaker = $"circuit-breaker {{ max-failures = 5, call-timeout = {Seconds(WriteTimeout)}, reset-timeout = {Seconds(ProbeInterval)} }}";
         return ConfigurationFactory.ParseString($$"""
             {{JournalPluginId}} {
@@ -132,6 +136,7 @@ public sealed record PersistenceSettings(
               provider-name = "{{ProviderName}}"
               table-mapping = default
               auto-initialize = on
+              parallelism = {{parallelism}}
               {{breaker}}
             }
             {{SnapshotPluginId}} {

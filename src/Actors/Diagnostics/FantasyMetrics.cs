@@ -57,6 +57,10 @@ public static class FantasyMetrics
     public static readonly Histogram<double> RecordWriteDuration = Meter.CreateHistogram<double>("fantasy.persistence.write.duration", "s", "time a completed turn's terminal waited for its record",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
+    /// <summary>Time a starting session took to read its conversation (snapshot and events), in seconds.</summary>
+    public static readonly Histogram<double> RecoveryDuration = Meter.CreateHistogram<double>("fantasy.persistence.recovery.duration", "s", "time a starting session took to read its recorded conversation",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+
     /// <summary>Turns the journal could not make durable: refused while it was unavailable, or run in memory (<c>fantasy.result</c>).</summary>
     public static readonly Counter<long> NotDurable = Meter.CreateCounter<long>("fantasy.persistence.not_durable", description: "turns refused or run in memory while the journal was unavailable");
 

@@ -33,6 +33,27 @@ public sealed class RecordStore
         if (settings.Provider == PersistenceProvider.Sqlite)
         {
             EnsureSqliteDirectory(settings.ConnectionString);
+            UseWriteAheadLog(settings.ConnectionString);
+        }
+    }
+
+    /// <summary>
+    /// Puts a SQLite file in write-ahead-log mode (a setting of the file, kept): a commit appends to the log instead of
+    /// rewriting pages through a rollback journal, and readers (a session reading its records) do not wait for writers.
+    /// </summary>
+    private static void UseWriteAheadLog(string connectionString)
+    {
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL";
+            command.ExecuteScalar();
+        }
+        catch (SqliteException)
+        {
+            // The file cannot be opened now: the plugin reports that when it is used; the mode is set at the next start.
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed partial class SessionActor
     private const string RecoveryTimerKey = "journal-recovery";
 
     private IActorRef? journal;
+    private DateTimeOffset recoveryStarted;
 
     /// <summary>The journal child is reading the conversation (the first time, or as a probe after a failure); turns wait.</summary>
     private bool recovering;
@@ -64,6 +65,7 @@ internal sealed partial class SessionActor
         journal = Context.ActorOf(SessionJournal.Props(key, Persistence), "journal-" + (++writeTokens));
         Context.Watch(journal);
         recovering = true;
+        recoveryStarted = Now;
         Timers.StartSingleTimer(RecoveryTimerKey, new RecoveryTimedOut(journal), Persistence.RecoveryTimeout);
     }
 
@@ -77,6 +79,7 @@ internal sealed partial class SessionActor
                 recovering = false;
                 journalDown = false;
                 env.Journal.Worked();
+                FantasyMetrics.RecoveryDuration.Record((Now - recoveryStarted).TotalSeconds);
                 if (turns == 0 && !chain.HasTranscript)
                 {
                     // The session starts from what was recorded (a probe after a failed start counts as the start).
