@@ -61,10 +61,9 @@ internal sealed class RetentionActor : ReceiveActor, IWithTimers
             try
             {
                 var purged = await store.PurgeAsync(cutoff).ConfigureAwait(false);
-                var ids = await store.PurgeResponsesAsync(cutoff).ConfigureAwait(false);
-                if (purged > 0 || ids > 0)
+                if (purged > 0)
                 {
-                    log.Info("retention: {Conversations} conversations and {ResponseIds} response ids with no turn since {Cutoff} deleted (fantasy.persistence.retention = {Retention})", purged, ids, cutoff, retention);
+                    log.Info("retention: {Conversations} conversations with no turn since {Cutoff} deleted, their response ids with them (fantasy.persistence.retention = {Retention})", purged, cutoff, retention);
                 }
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)

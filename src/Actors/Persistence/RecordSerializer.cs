@@ -11,6 +11,7 @@ public sealed class RecordSerializer : SerializerWithStringManifest
 {
     private const string Turn = "t";
     private const string Snapshot = "s";
+    private const string Owner = "o";
 
     /// <summary>Made by Akka from the serializer's configuration.</summary>
     public RecordSerializer(ExtendedActorSystem system)
@@ -26,6 +27,7 @@ public sealed class RecordSerializer : SerializerWithStringManifest
     {
         RecordedTurn => Turn,
         RecordedSnapshot => Snapshot,
+        RecordedOwner => Owner,
         _ => throw new ArgumentException($"not a session record: {o?.GetType()}", nameof(o)),
     };
 
@@ -37,6 +39,7 @@ public sealed class RecordSerializer : SerializerWithStringManifest
     {
         Turn => new RecordedTurn(bytes),
         Snapshot => new RecordedSnapshot(bytes),
+        Owner => RecordedOwner.Instance,
         _ => throw new System.Runtime.Serialization.SerializationException($"unknown session record manifest '{manifest}'"),
     };
 }

@@ -9,9 +9,9 @@ namespace Fantasy.Actors.Persistence;
 /// The journal's database seen directly, for what the Akka.Persistence plugin does not do: deleting a conversation
 /// for good (the plugin keeps the last event of a deleted stream, payload included, as a marker; SQLite also keeps
 /// deleted bytes in free pages unless told to overwrite them — every delete here runs with
-/// <c>PRAGMA secure_delete = ON</c>), purging conversations past their retention, checking the database is there,
-/// and the gateway's durable response-id index (<c>fantasy_response_owners</c>: which tenant and session a response
-/// id belongs to). Tables are the plugin's <c>journal</c>, <c>snapshot</c> and <c>tags</c> (its default mapping).
+/// <c>PRAGMA secure_delete = ON</c>), purging conversations past their retention, checking the database is there, and
+/// reading the durable response-id index (the tags of the sessions' records: which tenant and session a response id
+/// belongs to). Tables are the plugin's <c>journal</c>, <c>snapshot</c> and <c>tags</c> (its default mapping).
 /// </summary>
 public sealed class RecordStore
 {
@@ -19,7 +19,6 @@ public sealed class RecordStore
     internal const string SessionPrefix = "fantasy-session|";
 
     private readonly PersistenceSettings settings;
-    private int schemaReady;
 
     public RecordStore(PersistenceSettings settings)
     {
@@ -101,8 +100,6 @@ public sealed class RecordStore
         rows += await DeleteAsync(connection, tx, "DELETE FROM journal WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
         rows += await DeleteAsync(connection, tx, "DELETE FROM snapshot WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
         await DeleteAsync(connection, tx, "DELETE FROM tags WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
-        await EnsureSchemaAsync(connection, cancellationToken, tx).ConfigureAwait(false);
-        await DeleteAsync(connection, tx, "DELETE FROM fantasy_response_owners WHERE tenant = @t AND session_id = @s", ("t", tenant), ("s", sessionId), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return rows > 0;
     }
@@ -140,97 +137,25 @@ public sealed class RecordStore
         return stale.Count;
     }
 
-    private readonly System.Threading.Channels.Channel<(string Tenant, string ResponseId, string SessionId, TaskCompletionSource Done)> owners =
-        System.Threading.Channels.Channel.CreateUnbounded<(string, string, string, TaskCompletionSource)>(new() { SingleReader = true });
-
-    private int writerStarted;
-
     /// <summary>
-    /// Records that <paramref name="responseId"/> was produced by <paramref name="sessionId"/> of <paramref name="tenant"/>;
-    /// completes once it is written. Ids from many sessions are written together: one transaction for whatever
-    /// arrived while the previous one was being written.
+    /// The conversation of <paramref name="tenant"/> that produced <paramref name="responseId"/>, or null when no session of
+    /// the tenant did: the tag its turn's record carries (<see cref="SessionJournal.ResponseTag"/>), in the plugin's tag table.
     /// </summary>
-    public Task RememberResponseAsync(string tenant, string responseId, string sessionId)
-    {
-        if (Interlocked.Exchange(ref writerStarted, 1) == 0)
-        {
-            _ = Task.Run(WriteOwnersAsync);
-        }
-
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        owners.Writer.TryWrite((tenant, responseId, sessionId, done));
-        return done.Task;
-    }
-
-    private async Task WriteOwnersAsync()
-    {
-        var batch = new List<(string Tenant, string ResponseId, string SessionId, TaskCompletionSource Done)>();
-        while (await owners.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < 1000 && owners.Reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            try
-            {
-                await RememberResponsesAsync([.. batch.Select(b => (b.Tenant, b.ResponseId, b.SessionId))]).ConfigureAwait(false);
-                batch.ForEach(b => b.Done.TrySetResult());
-            }
-            catch (Exception e)
-            {
-                batch.ForEach(b => b.Done.TrySetException(e));
-            }
-        }
-    }
-
-    /// <summary>Records which tenant and session produced each response id (one transaction for the batch).</summary>
-    public async Task RememberResponsesAsync(IReadOnlyCollection<(string Tenant, string ResponseId, string SessionId)> owned, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(owned);
-        if (owned.Count == 0)
-        {
-            return;
-        }
-
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var now = DateTimeOffset.UtcNow.UtcTicks;
-        foreach (var (tenant, responseId, sessionId) in owned)
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = "INSERT INTO fantasy_response_owners (tenant, response_id, session_id, created) VALUES (@t, @r, @s, @c) ON CONFLICT DO NOTHING";
-            Add(command, "t", tenant);
-            Add(command, "r", responseId);
-            Add(command, "s", sessionId);
-            Add(command, "c", now);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The session of <paramref name="tenant"/> that produced <paramref name="responseId"/>, or null when it is not the tenant's.</summary>
     public async Task<string?> ResponseOwnerAsync(string tenant, string responseId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT session_id FROM fantasy_response_owners WHERE tenant = @t AND response_id = @r";
-        Add(command, "t", tenant);
-        Add(command, "r", responseId);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-    }
-
-    /// <summary>Deletes the response ids recorded before <paramref name="cutoff"/> (retention); how many.</summary>
-    public async Task<int> PurgeResponsesAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureSchemaAsync(connection, cancellationToken).ConfigureAwait(false);
-        return await DeleteAsync(connection, null, "DELETE FROM fantasy_response_owners WHERE created < @c", ("c", cutoff.UtcTicks), cancellationToken).ConfigureAwait(false);
+        command.CommandText = "SELECT persistence_id FROM tags WHERE tag = @t AND persistence_id LIKE @prefix LIMIT 1";
+        Add(command, "t", SessionJournal.ResponseTag(responseId));
+        Add(command, "prefix", SessionPrefix + tenant + "|%");
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string id ? id[(SessionPrefix.Length + tenant.Length + 1)..] : null;
+        }
+        catch (DbException e) when (IsMissingTable(e))
+        {
+            return null;
+        }
     }
 
     internal static string SessionPersistenceId(string tenant, string sessionId) => $"{SessionPrefix}{tenant}|{sessionId}";
@@ -259,27 +184,8 @@ public sealed class RecordStore
         }
     }
 
-    private async Task EnsureSchemaAsync(DbConnection connection, CancellationToken cancellationToken, DbTransaction? tx = null)
-    {
-        if (Volatile.Read(ref schemaReady) == 1)
-        {
-            return;
-        }
-
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        var created = settings.Provider == PersistenceProvider.Sqlite ? "INTEGER" : "BIGINT";
-        command.CommandText =
-            $"CREATE TABLE IF NOT EXISTS fantasy_response_owners (tenant TEXT NOT NULL, response_id TEXT NOT NULL, session_id TEXT NOT NULL, created {created} NOT NULL, PRIMARY KEY (tenant, response_id))";
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref schemaReady, 1);
-    }
-
     private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value) p1, CancellationToken cancellationToken) =>
         await DeleteAsync(connection, tx, sql, [p1], cancellationToken).ConfigureAwait(false);
-
-    private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value) p1, (string Name, object Value) p2, CancellationToken cancellationToken) =>
-        await DeleteAsync(connection, tx, sql, [p1, p2], cancellationToken).ConfigureAwait(false);
 
     private static async Task<int> DeleteAsync(DbConnection connection, DbTransaction? tx, string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
     {

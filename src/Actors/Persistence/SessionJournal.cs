@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
 using PersistenceSettings = Fantasy.Actors.Configuration.PersistenceSettings;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
@@ -10,8 +11,10 @@ namespace Fantasy.Actors.Persistence;
 /// <summary>
 /// A session's durable record, as a child of its session: on start it reads the latest snapshot and the turns after
 /// it and tells the session what it found (<see cref="Recovered"/>); then it writes each completed turn the session
-/// hands it as the change from the previous transcript, answers <see cref="Written"/> once the journal has it, and
-/// snapshots every <c>snapshot-every</c> turns (deleting what the snapshot makes unnecessary). A failed read or write
+/// hands it as the change from the previous transcript, tagged with the turn's response id (the plugin writes the tag
+/// row in the same transaction: the durable index of which tenant and session produced an id), answers
+/// <see cref="Written"/> once the journal has it, and snapshots every <c>snapshot-every</c> turns (recovery then reads
+/// the snapshot and the events after it; older snapshots are deleted, the events stay for the index). A failed read or write
 /// is reported (<see cref="JournalFailed"/>) and the actor stops; the session decides what its turns meet, and starts
 /// a new one when it tries the journal again.
 /// </summary>
@@ -49,8 +52,12 @@ internal sealed class SessionJournal : UntypedPersistentActor
     /// <summary>To the session: the record as read (null transcript: none), and the turns it counts.</summary>
     public sealed record Recovered(ChainState? Transcript, int Turns);
 
-    /// <summary>From the session: record a completed turn whose transcript is now <paramref name="Transcript"/>.</summary>
-    public sealed record Write(long Token, ChainState? Transcript);
+    /// <summary>
+    /// From the session: record a completed turn whose transcript is now <paramref name="Transcript"/>, tagged with its
+    /// <paramref name="ResponseId"/>; with <paramref name="Record"/> false (a turn not recorded: a one-off session), only
+    /// the response id's owner is written.
+    /// </summary>
+    public sealed record Write(long Token, ChainState? Transcript, string? ResponseId = null, bool Record = true);
 
     /// <summary>To the session: the turn of <paramref name="Token"/> is written.</summary>
     public sealed record Written(long Token);
@@ -76,6 +83,8 @@ internal sealed class SessionJournal : UntypedPersistentActor
                 break;
             case RecordedTurn turn:
                 record.Apply(TranscriptChange.FromJson(seal.Open(turn.Bytes, persistenceId)));
+                break;
+            case RecordedOwner:
                 break;
             case RecoveryCompleted:
                 Context.Parent.Tell(new Recovered(record.Transcript, record.Turns));
@@ -104,9 +113,9 @@ internal sealed class SessionJournal : UntypedPersistentActor
                 DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
                 break;
             case SaveSnapshotSuccess saved when forgetting is null:
-                // The snapshot holds everything up to its sequence number: older snapshots and events go.
+                // The snapshot holds the transcript up to its sequence number: older snapshots go. The events stay: their
+                // tags are the durable index of the session's response ids (retention and forget delete them).
                 DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
-                DeleteMessages(saved.Metadata.SequenceNr);
                 break;
             case SaveSnapshotFailure failed:
                 log.Warning("session record {PersistenceId}: a snapshot could not be saved ({Reason}); the events stay", persistenceId, failed.Cause.Message);
@@ -138,19 +147,41 @@ internal sealed class SessionJournal : UntypedPersistentActor
 
     private void Record(Write write)
     {
-        var change = record.Diff(write.Transcript);
-        var payload = new RecordedTurn(seal.Close(change.ToJson(), persistenceId));
         var token = write.Token;
         var session = Sender;
+        var change = write.Record ? record.Diff(write.Transcript) : null;
+        object payload = change is null ? RecordedOwner.Instance : new RecordedTurn(seal.Close(change.ToJson(), persistenceId));
+        if (write.ResponseId is { } id)
+        {
+            payload = new Tagged(payload, [ResponseTag(id)]);
+        }
+
         Persist(payload, _ =>
         {
-            record.Apply(change);
+            if (change is not null)
+            {
+                record.Apply(change);
+            }
+
             session.Tell(new Written(token));
             if (record.SinceSnapshot >= settings.SnapshotEvery)
             {
                 SaveSnapshot(new RecordedSnapshot(seal.Close(record.Snapshot().ToJson(), persistenceId)));
             }
         });
+    }
+
+    /// <summary>
+    /// The tag of a response id in the journal's tag table (64 characters at most): <c>r:</c> and the id, or for a longer
+    /// id <c>r#</c> and its SHA-256 (base64url).
+    /// </summary>
+    public static string ResponseTag(string responseId)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return responseId.Length <= 62
+            ? "r:" + responseId
+            : "r#" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(responseId)))
+                .TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
     private void AfterForget()

@@ -39,15 +39,8 @@ internal sealed partial class SessionActor
     /// <summary>A close that forgets the conversation, waiting for the write in flight.</summary>
     private (CloseSession Close, IActorRef Sender)? forgetting;
 
-    /// <summary>A completed turn being made durable: its record (<see cref="Journal"/>) and its response id's owner (<see cref="Index"/>) still to be written.</summary>
-    private sealed record PendingWrite(RunningTurn Turn, TurnEnd End, ChainState? Before, long Token, DateTimeOffset Started)
-    {
-        public bool Journal { get; set; }
-
-        public bool Index { get; set; }
-    }
-
-    private sealed record IndexWritten(long Token, string? Problem);
+    /// <summary>A completed turn being made durable (its record, tagged with its response id).</summary>
+    private sealed record PendingWrite(RunningTurn Turn, TurnEnd End, ChainState? Before, long Token, DateTimeOffset Started, bool Recorded);
 
     private sealed record WriteTimedOut(long Token);
 
@@ -95,17 +88,9 @@ internal sealed partial class SessionActor
                 AfterRecovery();
                 return true;
             case SessionJournal.Written written when writing is { } w && w.Token == written.Token:
-                w.Journal = false;
                 OnWritten(w);
                 return true;
-            case IndexWritten indexed when writing is { } w && w.Token == indexed.Token && indexed.Problem is not null:
-                JournalLost(indexed.Problem);
-                return true;
-            case IndexWritten indexed when writing is { } w && w.Token == indexed.Token:
-                w.Index = false;
-                OnWritten(w);
-                return true;
-            case SessionJournal.Written or IndexWritten:
+            case SessionJournal.Written:
                 return true;
             case SessionJournal.JournalFailed failed when Sender.Equals(journal):
                 JournalLost(failed.Reason);
@@ -165,7 +150,7 @@ internal sealed partial class SessionActor
             else
             {
                 log.Warning("session {SessionId}: turn {TurnId} completed but its record could not be written ({Reason}); it ends failed and is not part of the conversation", key.SessionId, w.Turn.Id, reason);
-                if (w.Journal || w.Turn.Pending.Submit.Options.Durable)
+                if (w.Recorded)
                 {
                     chain.Restore(w.Before);
                     turns--;
@@ -267,25 +252,27 @@ internal sealed partial class SessionActor
     /// </summary>
     private void Complete(RunningTurn r, TurnEnd end, ChainState? before)
     {
+        // What is written: the transcript's change (unless the turn is not recorded), tagged with the response id —
+        // which tenant and session produced it, so the id can be chained from in any later process.
         var recorded = r.Pending.Submit.Options.Durable && !ReferenceEquals(before, chain.Transcript);
-        var indexed = end.ResponseId is not null && env.Records is not null;
-        if (!env.Durable || end.Outcome != TurnOutcome.Completed || forgetting is not null || !(recorded || indexed))
+        var owned = end.ResponseId is not null;
+        if (!env.Durable || end.Outcome != TurnOutcome.Completed || forgetting is not null || !(recorded || owned))
         {
             ReleaseTerminal(r);
             EndRunning(r, end);
             return;
         }
 
-        if (recorded && (journal is null || recovering) && Persistence.OnFailure == PersistenceFailureMode.Refuse)
+        if ((journal is null || recovering) && Persistence.OnFailure == PersistenceFailureMode.Refuse)
         {
             // The journal went away while the turn ran: it fails as a write that failed would.
             running = null;
-            writing = new PendingWrite(r, end, before, ++writeTokens, Now);
+            writing = new PendingWrite(r, end, before, ++writeTokens, Now, recorded);
             JournalLost(env.Journal.Problem ?? "the session's journal is unavailable");
             return;
         }
 
-        if (recorded && (journal is null || recovering))
+        if (journal is null || recovering)
         {
             // Down (in-memory mode lets turns run): not durable. One session per probe interval tries the journal again
             // with this transcript, which it then writes whole.
@@ -294,7 +281,7 @@ internal sealed partial class SessionActor
             if (journal is null && env.Journal.TryProbe(Now))
             {
                 StartJournal();
-                journal!.Tell(new SessionJournal.Write(0, chain.Transcript));
+                journal!.Tell(new SessionJournal.Write(0, chain.Transcript, end.ResponseId, r.Pending.Submit.Options.Durable));
             }
 
             ReleaseTerminal(r);
@@ -305,31 +292,13 @@ internal sealed partial class SessionActor
 
         running = null;
         var token = ++writeTokens;
-        var w = new PendingWrite(r, end, before, token, Now) { Journal = recorded, Index = indexed };
-        writing = w;
-        if (recorded)
-        {
-            journal!.Tell(new SessionJournal.Write(token, chain.Transcript));
-        }
-
-        if (indexed)
-        {
-            // Which tenant and session produced the id: a gateway restarted later still lets the tenant chain from it.
-            env.Records!.RememberResponseAsync(key.Tenant, end.ResponseId!, key.Conversation).PipeTo(Self,
-                success: () => new IndexWritten(token, null),
-                failure: e => new IndexWritten(token, $"the response id could not be recorded: {e.GetBaseException().Message}"));
-        }
-
+        writing = new PendingWrite(r, end, before, token, Now, recorded);
+        journal.Tell(new SessionJournal.Write(token, chain.Transcript, end.ResponseId, recorded));
         Timers.StartSingleTimer(WriteTimerKey, new WriteTimedOut(token), Persistence.WriteTimeout);
     }
 
     private void OnWritten(PendingWrite w)
     {
-        if (w.Journal || w.Index)
-        {
-            return;
-        }
-
         Timers.Cancel(WriteTimerKey);
         writing = null;
         var took = Now - w.Started;
