@@ -100,7 +100,7 @@ internal sealed class DurableLoad : IDisposable
 
         await using var pg = new Npgsql.NpgsqlConnection(ConnectionString);
         await pg.OpenAsync();
-        await using var size = new Npgsql.NpgsqlCommand("select pg_total_relation_size('journal') + pg_total_relation_size('snapshot') + pg_total_relation_size('fantasy_response_owners')", pg);
+        await using var size = new Npgsql.NpgsqlCommand("select pg_total_relation_size('journal') + pg_total_relation_size('snapshot')", pg);
         return (long)(await size.ExecuteScalarAsync())!;
     }
 

@@ -137,6 +137,9 @@ public sealed record PersistenceSettings(
               table-mapping = default
               auto-initialize = on
               parallelism = {{parallelism}}
+              # A record's one tag (its response id) in the journal row itself: the plugin's fast single-insert path,
+              # where a tag table costs a second statement per record.
+              tag-write-mode = Csv
               {{breaker}}
             }
             {{SnapshotPluginId}} {

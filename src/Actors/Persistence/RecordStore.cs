@@ -19,6 +19,7 @@ public sealed class RecordStore
     internal const string SessionPrefix = "fantasy-session|";
 
     private readonly PersistenceSettings settings;
+    private bool tagIndex;
 
     public RecordStore(PersistenceSettings settings)
     {
@@ -144,9 +145,10 @@ public sealed class RecordStore
     public async Task<string?> ResponseOwnerAsync(string tenant, string responseId, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTagIndexAsync(connection, cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT persistence_id FROM tags WHERE tag = @t AND persistence_id LIKE @prefix LIMIT 1";
-        Add(command, "t", SessionJournal.ResponseTag(responseId));
+        command.CommandText = "SELECT persistence_id FROM journal WHERE tags = @t AND persistence_id LIKE @prefix LIMIT 1";
+        Add(command, "t", ";" + SessionJournal.ResponseTag(responseId) + ";"); // the plugin's CSV form of one tag
         Add(command, "prefix", SessionPrefix + tenant + "|%");
         try
         {
@@ -155,6 +157,30 @@ public sealed class RecordStore
         catch (DbException e) when (IsMissingTable(e))
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The index that makes a response id's lookup one probe (the journal's <c>tags</c> column holds the record's one tag);
+    /// made once the plugin has created the journal table.
+    /// </summary>
+    private async Task EnsureTagIndexAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref tagIndex))
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = "CREATE INDEX IF NOT EXISTS fantasy_journal_tags ON journal (tags)";
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref tagIndex, true);
+        }
+        catch (DbException e) when (IsMissingTable(e))
+        {
+            // No journal yet: nothing to find, and the index is made at a later lookup.
         }
     }
 

@@ -251,6 +251,36 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
         Assert.Equal(Marker, Sent.Texts(Sent.Last(sim))[0]);
     }
 
+    [Fact]
+    public async Task A_response_id_is_found_as_its_tenants_and_sessions_after_a_restart_and_as_no_one_elses()
+    {
+        string id;
+        await using (var before = DurableService.Start(sim, "sqlite", Sqlite))
+        {
+            id = (await before.TurnAsync(new SessionKey("acme", "owner"), Request(User("x")))).ResponseId!;
+        }
+
+        await using var after = DurableService.Start(sim, "sqlite", Sqlite);
+        var records = after.Sessions.Records!;
+        Assert.Equal("owner", await records.ResponseOwnerAsync("acme", id));
+        Assert.Null(await records.ResponseOwnerAsync("globex", id));
+        Assert.Null(await records.ResponseOwnerAsync("acme", "resp_never_issued"));
+
+        Assert.True(await after.Sessions.CloseAsync(new SessionKey("acme", "owner"), forget: true));
+        Assert.Null(await records.ResponseOwnerAsync("acme", id)); // forgotten with the conversation
+    }
+
+    [Fact]
+    public void A_response_tag_fits_the_journal_for_ids_of_any_length()
+    {
+        Assert.Equal("r:resp_1", Fantasy.Actors.Persistence.SessionJournal.ResponseTag("resp_1"));
+        var longId = "resp_" + new string('a', 200);
+        var tag = Fantasy.Actors.Persistence.SessionJournal.ResponseTag(longId);
+        Assert.True(tag.Length <= 64, tag);
+        Assert.StartsWith("r#", tag, StringComparison.Ordinal);
+        Assert.NotEqual(tag, Fantasy.Actors.Persistence.SessionJournal.ResponseTag(longId + "b"));
+    }
+
     private bool FileContains(string marker)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
