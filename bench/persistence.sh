@@ -32,7 +32,9 @@ run() {
   local name="$1"
   shift
   local out
-  out=$(taskset -c 0 dotnet "$driver" --url "$url" --mode sessions --connections "$sessions" --turns "$turns" --warmup-seconds 8 "$@" 2>&1)
+  local count=("--connections" "$sessions")
+  [[ " $* " == *" --connections "* ]] && count=()
+  out=$(taskset -c 0 dotnet "$driver" --url "$url" --mode sessions "${count[@]}" --turns "$turns" --warmup-seconds 8 "$@" 2>&1)
   echo "== $name" >&2
   grep -E "cpu per turn|turn latency|terminal waited|database grew|failed" <<< "$out" >&2
   sed -nE 's/.*cpu per turn [0-9.]+ ms \(([0-9]+) us\).*/\1/p' <<< "$out"
@@ -52,6 +54,12 @@ for mode in none sqlite postgresql; do
   m=$(median <<< "${cpu[$mode]}")
   echo "  $mode: $m us/turn (runs:${cpu[$mode]}) — $(awk -v a="$m" -v b="$none" 'BEGIN { printf "%.2f", a / b }')× none"
 done
+
+echo
+echo "light load: 8 sessions × $turns turns, one run each (what a completed turn's terminal waits when the journal is not queueing):"
+run "light: none" --connections 8 > /dev/null
+run "light: sqlite" --connections 8 --persistence sqlite --connection-string "Data Source=$work/light.db" > /dev/null
+run "light: postgresql" --connections 8 --persistence postgresql --connection-string "$(new_pg_database light)" > /dev/null
 
 echo
 echo "recovery of $recovery_turns-turn conversations (10 conversations):"
