@@ -86,7 +86,10 @@ public sealed record FantasySettings(
                 r.Int("persistence.snapshot-every", min: 1),
                 r.NonNegative("persistence.retention"),
                 PersistenceSettings.ParseKey(r.String("persistence.encryption-key")),
-                r.Positive("persistence.probe-interval")),
+                r.Positive("persistence.probe-interval"))
+            {
+                PurgeEvery = r.Positive("persistence.purge-every"),
+            },
         }
             .Validated();
     }
@@ -113,6 +116,14 @@ public sealed record FantasySettings(
         if (Persistence.Enabled && string.IsNullOrWhiteSpace(Persistence.ConnectionString))
         {
             throw new ConfigurationException($"fantasy.persistence.connection-string is required with provider {Persistence.Provider}");
+        }
+
+        if (Persistence.Enabled && Persistence.Retention > TimeSpan.Zero && Persistence.Retention < Session.SessionIdleTimeout)
+        {
+            // A conversation purged while its session still holds it in memory would be written on as a continuation of
+            // records that are gone.
+            throw new ConfigurationException(
+                $"fantasy.persistence.retention ({Persistence.Retention}) must be 0 or at least fantasy.session.session-idle-timeout ({Session.SessionIdleTimeout})");
         }
 
         if (Fallback.MaxCooldown < Fallback.Cooldown)

@@ -58,6 +58,9 @@ public sealed record PersistenceSettings(
         PersistenceProvider.None, string.Empty, PersistenceFailureMode.Refuse, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), 50,
         TimeSpan.FromDays(30), ReadOnlyMemory<byte>.Empty, TimeSpan.FromSeconds(2));
 
+    /// <summary>How often the retention purge runs (<c>fantasy.persistence.purge-every</c>).</summary>
+    public TimeSpan PurgeEvery { get; init; } = TimeSpan.FromHours(1);
+
     public bool Enabled => Provider != PersistenceProvider.None;
 
     public bool Encrypted => !EncryptionKey.IsEmpty;

@@ -7,7 +7,7 @@ namespace Fantasy.Actors.Persistence;
 
 /// <summary>
 /// What durable sessions share in one actor system: the record store, and the retention actor that purges
-/// conversations with no turn for <c>fantasy.persistence.retention</c> (first an hour after start, then hourly).
+/// conversations with no turn for <c>fantasy.persistence.retention</c> (every <c>purge-every</c>, an hour by default).
 /// </summary>
 internal static class PersistenceServices
 {
@@ -40,7 +40,7 @@ internal static class PersistenceServices
             Stores.Add(system, store);
             if (settings.Retention > TimeSpan.Zero)
             {
-                system.ActorOf(Props.Create(() => new RetentionActor(store, settings.Retention, TimeSpan.FromHours(1))), "fantasy-retention");
+                system.ActorOf(Props.Create(() => new RetentionActor(store, settings.Retention, settings.PurgeEvery)), "fantasy-retention");
             }
 
             return store;

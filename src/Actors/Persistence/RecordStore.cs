@@ -102,6 +102,15 @@ public sealed class RecordStore
         rows += await DeleteAsync(connection, tx, "DELETE FROM snapshot WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
         await DeleteAsync(connection, tx, "DELETE FROM tags WHERE persistence_id = @p", ("p", persistenceId), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is SqliteConnection)
+        {
+            // The write-ahead log still holds the pages as they were before the delete: copy the log into the file and
+            // empty it, so the deleted text is in neither (best effort: a reader in the middle of a read defers it).
+            await using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            await checkpoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return rows > 0;
     }
 

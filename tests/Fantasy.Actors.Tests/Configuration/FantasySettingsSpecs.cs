@@ -82,6 +82,12 @@ public sealed class FantasySettingsSpecs
     [InlineData("fantasy.http.max-in-flight = 0", "fantasy.http.max-in-flight")]
     [InlineData("fantasy.fallback.backoff-factor = 0.5", "fantasy.fallback.backoff-factor")]
     [InlineData("fantasy.connection.max-message-size = 10", "fantasy.connection.max-message-size")]
+    [InlineData("fantasy.persistence.provider = mongodb", "fantasy.persistence.provider")]
+    [InlineData("fantasy.persistence.provider = sqlite", "fantasy.persistence.connection-string")]
+    [InlineData("fantasy.persistence.on-failure = ignore", "fantasy.persistence.on-failure")]
+    [InlineData("fantasy.persistence.encryption-key = \"c2hvcnQ=\"", "fantasy.persistence.encryption-key")]
+    [InlineData("fantasy.persistence.encryption-key = \"not base64!\"", "fantasy.persistence.encryption-key")]
+    [InlineData("fantasy.persistence { provider = sqlite, connection-string = \"Data Source=x.db\", retention = 10m }", "fantasy.persistence.retention")]
     public void Invalid_values_stop_startup_naming_the_key(string hocon, string key)
     {
         var ex = Assert.Throws<ConfigurationException>(() => FantasySettings.FromConfig(ConfigurationFactory.ParseString(hocon)));
@@ -96,5 +102,21 @@ public sealed class FantasySettingsSpecs
     public void The_websocket_url_is_derived_from_the_base_url(string baseUrl, string expected)
     {
         Assert.Equal(new Uri(expected), UpstreamSettings.DeriveWebSocketUrl(new Uri(baseUrl)));
+    }
+
+    [Fact]
+    public void Persistence_is_off_by_default_and_its_settings_become_the_plugin_configuration()
+    {
+        Assert.False(FantasySettings.Default.Persistence.Enabled);
+        Assert.True(FantasySettings.Default.Persistence.ToAkkaConfig().IsEmpty);
+
+        var s = FantasySettings.FromConfig(ConfigurationFactory.ParseString("""
+            fantasy.persistence { provider = postgresql, connection-string = "Host=db;Database=fantasy", on-failure = in-memory, retention = 0 }
+            """)).Persistence;
+        Assert.Equal((PersistenceProvider.PostgreSql, PersistenceFailureMode.InMemory, TimeSpan.Zero), (s.Provider, s.OnFailure, s.Retention));
+        var plugin = s.ToAkkaConfig();
+        Assert.Equal("Host=db;Database=fantasy", plugin.GetString(PersistenceSettings.JournalPluginId + ".connection-string"));
+        Assert.Equal("PostgreSQL.15", plugin.GetString(PersistenceSettings.SnapshotPluginId + ".provider-name"));
+        Assert.Equal("Csv", plugin.GetString(PersistenceSettings.JournalPluginId + ".tag-write-mode"));
     }
 }

@@ -195,6 +195,9 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
             Assert.True(FileContains(Marker), "the marker is in the file before the forget (the check can fail)");
 
             Assert.True(await service.Sessions.CloseAsync(key, forget: true));
+
+            // While the service runs (its connections open, the file in write-ahead-log mode): gone from the file and its log.
+            Assert.False(FileContains(Marker), "the forgotten conversation's text is still in the SQLite file or its log");
         }
 
         Assert.False(FileContains(Marker), "the forgotten conversation's text is still in the SQLite file");
@@ -205,6 +208,63 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
         var fresh = await after.TurnAsync(key, Request(User("again")));
         Assert.Equal(["again"], Sent.Texts(Sent.Last(sim)));
         Assert.Equal(TurnOutcome.Completed, fresh.Outcome);
+    }
+
+    [SkippableFact]
+    public async Task Closing_with_forget_deletes_the_conversation_from_the_postgresql_tables()
+    {
+        var missing = PostgresServer.Find().Missing;
+        Skip.If(missing is not null, missing);
+        await using var pg = await PostgresServer.StartAsync();
+        const string Marker = "PG-MARKER-93b1";
+        var key = new SessionKey("acme", "pg-private");
+        await using var service = DurableService.Start(sim, "postgresql", pg.ConnectionString, "fantasy.persistence.snapshot-every = 2");
+        string? last = null;
+        for (var i = 0; i < 3; i++)
+        {
+            last = (await service.TurnAsync(key, Request(User($"{Marker} {i}")), last)).ResponseId;
+        }
+
+        Assert.True(await RowsWithAsync(pg.ConnectionString, Marker) > 0, "the marker is in the tables before the forget (the check can fail)");
+        Assert.True(await service.Sessions.CloseAsync(key, forget: true));
+        Assert.Equal(0, await RowsWithAsync(pg.ConnectionString, Marker));
+        Assert.Null(await service.Sessions.Records!.ResponseOwnerAsync("acme", last!));
+    }
+
+    /// <summary>Journal and snapshot rows whose bytes contain <paramref name="marker"/>.</summary>
+    private static async Task<long> RowsWithAsync(string connectionString, string marker)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand(
+            "select (select count(*) from journal where position(@m in message) > 0) + (select count(*) from snapshot where position(@m in snapshot) > 0)", connection);
+        count.Parameters.AddWithValue("m", System.Text.Encoding.UTF8.GetBytes(marker));
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task A_conversation_past_its_retention_is_purged_from_the_file_and_a_recent_one_is_kept()
+    {
+        const string Old = "RETENTION-OLD-5c2e";
+        var retention = """
+            fantasy.persistence.retention = 2s
+            fantasy.persistence.purge-every = 200ms
+            fantasy.session.idle-close-after = 500ms
+            fantasy.session.session-idle-timeout = 1s
+            """;
+        await using var service = DurableService.Start(sim, "sqlite", Sqlite, retention);
+        await service.TurnAsync(new SessionKey("acme", "old"), Request(User(Old)));
+        Assert.True(FileContains(Old));
+
+        await UntilAsync(() => !FileContains(Old), () => "the conversation past its retention is still in the file");
+
+        const string Recent = "RETENTION-RECENT-77d0";
+        await service.TurnAsync(new SessionKey("acme", "recent"), Request(User(Recent)));
+        Assert.True(FileContains(Recent), "a conversation within its retention was purged");
+
+        // The purged conversation starts anew.
+        await service.TurnAsync(new SessionKey("acme", "old"), Request(User("again")));
+        Assert.Equal(["again"], Sent.Texts(Sent.Last(sim)));
     }
 
     [Fact]

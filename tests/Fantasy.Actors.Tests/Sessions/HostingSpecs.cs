@@ -56,6 +56,52 @@ public sealed class HostingSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddFantasyActors_reads_the_persistence_section_and_a_second_host_continues_the_conversation()
+    {
+        var dir = Directory.CreateTempSubdirectory("fantasy-hosted-");
+        try
+        {
+            string? last = null;
+            for (var process = 0; process < 2; process++)
+            {
+                var builder = Host.CreateApplicationBuilder();
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Fantasy:Upstream:ApiKey"] = "sk-hosted",
+                    ["Fantasy:Upstream:WebSocketUrl"] = sim.WebSocketUrl.ToString(),
+                    ["Fantasy:Upstream:BaseUrl"] = sim.BaseUrl.ToString(),
+                    ["Fantasy:Persistence:Provider"] = "Sqlite",
+                    ["Fantasy:Persistence:ConnectionString"] = $"Data Source={Path.Combine(dir.FullName, "hosted.db")}",
+                });
+                builder.Services.AddFantasyActors(builder.Configuration.GetSection("Fantasy"), o => o.UseSerilog = false);
+                using var host = builder.Build();
+                await host.StartAsync();
+                try
+                {
+                    var sessions = (ResponsesSessions)host.Services.GetRequiredService<IResponsesSessions>();
+                    Assert.True(sessions.Journal.Enabled);
+                    var end = await sessions.RunTurnToEndAsync(new SessionKey("hosted", "durable"), Request(User($"round {process}")),
+                        new TurnOptions { PreviousResponseId = last }).WaitAsync(Patience);
+                    Assert.Equal(TurnOutcome.Completed, end.Outcome);
+
+                    // The second host sends the first host's turn as context: "ok: 3" = round 0, its answer, round 1.
+                    Assert.Equal(process == 0 ? "ok: 1" : "ok: 3", end.Result.Text);
+                    last = end.ResponseId;
+                }
+                finally
+                {
+                    await host.StopAsync();
+                }
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_api_resolved_before_the_host_starts_waits_for_the_session_manager()
     {
         var builder = Host.CreateApplicationBuilder();
