@@ -59,7 +59,7 @@ internal sealed class DurableLoad : IDisposable
     public ActorSystem System(string name, string hocon)
     {
         var config = ConfigurationFactory.ParseString(hocon + "\n" + Hocon).WithFallback(FantasySettings.DefaultConfig);
-        return ActorSystem.Create(name, FantasySettings.FromConfig(config).Persistence.ToAkkaConfig().WithFallback(config));
+        return ActorSystem.Create(name, FantasySettings.WithPlugins(config));
     }
 
     public void ClearTimings()

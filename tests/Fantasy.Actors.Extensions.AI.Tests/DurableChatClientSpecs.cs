@@ -38,9 +38,8 @@ public sealed class DurableChatClientSpecs : IAsyncLifetime
             fantasy.persistence.provider = sqlite
             fantasy.persistence.connection-string = "Data Source={Path.Combine(dir, "fantasy.db")}"
             """).WithFallback(FantasySettings.DefaultConfig);
-        var settings = FantasySettings.FromConfig(config);
-        var system = ActorSystem.Create("chat-" + Guid.NewGuid().ToString("N")[..8], settings.Persistence.ToAkkaConfig().WithFallback(config));
-        return (system, new ResponsesSessions(system, new UpstreamCredentials("sk-test"), settings));
+        var system = ActorSystem.Create("chat-" + Guid.NewGuid().ToString("N")[..8], FantasySettings.WithPlugins(config));
+        return (system, new ResponsesSessions(system, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(config)));
     }
 
     [Fact]

@@ -92,10 +92,8 @@ public sealed class FantasyOptions
             config = config.WithFallback(ConfigurationFactory.ParseString(hocon));
         }
 
-        config = config.WithFallback(FantasySettings.DefaultConfig);
-
-        // The journal plugin the persistence settings name (none: nothing added).
-        return FantasySettings.FromConfig(config).Persistence.ToAkkaConfig().WithFallback(config);
+        // With the journal plugin the persistence settings name (none: nothing added).
+        return FantasySettings.WithPlugins(config.WithFallback(FantasySettings.DefaultConfig));
     }
 
     internal UpstreamCredentials Credentials() => Credentials(Environment.GetEnvironmentVariable);

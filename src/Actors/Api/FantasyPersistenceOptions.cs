@@ -56,7 +56,7 @@ public sealed class FantasyPersistenceOptions
 
         if (ConnectionString is not null)
         {
-            yield return $"fantasy.persistence.connection-string = {Quote(ConnectionString)}";
+            yield return $"fantasy.persistence.connection-string = {PersistenceSettings.Quote(ConnectionString)}";
         }
 
         if (OnFailure is { } mode)
@@ -71,7 +71,7 @@ public sealed class FantasyPersistenceOptions
 
         if (EncryptionKey is not null)
         {
-            yield return $"fantasy.persistence.encryption-key = {Quote(EncryptionKey)}";
+            yield return $"fantasy.persistence.encryption-key = {PersistenceSettings.Quote(EncryptionKey)}";
         }
 
         if (WriteTimeout is { } timeout)
@@ -81,6 +81,4 @@ public sealed class FantasyPersistenceOptions
     }
 
     private static string? Text(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -25,6 +25,17 @@ public sealed record FantasySettings(
     /// <summary>The embedded <c>hocon/fantasy.conf</c>.</summary>
     public static Config DefaultConfig => DefaultConfigLazy.Value;
 
+    /// <summary>
+    /// <paramref name="config"/> with what an actor system needs for the <c>fantasy</c> settings it holds: the journal
+    /// plugin's configuration when <c>fantasy.persistence</c> names a database (<see cref="PersistenceSettings.ToAkkaConfig"/>).
+    /// For an actor system an application creates itself; <c>FantasyOptions.ToConfig()</c> and the hosting extensions do it.
+    /// </summary>
+    public static Config WithPlugins(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return FromConfig(config).Persistence.ToAkkaConfig().WithFallback(config);
+    }
+
     /// <summary>The settings with every default.</summary>
     public static FantasySettings Default => FromConfig(Config.Empty);
 

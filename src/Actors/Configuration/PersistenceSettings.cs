@@ -124,41 +124,37 @@ public sealed record PersistenceSettings(
             return Config.Empty;
         }
 
-        var connection = Quote(ConnectionString);
-
         // SQLite has one writer at a time: one write stream batching every session's records into each transaction,
         // rather than several contending for the file's lock.
         var parallelism = Provider == PersistenceProvider.Sqlite ? 1 : 3;
-        var breaker = $"circuit-breaker {{ max-failures = 5, call-timeout = {Seconds(WriteTimeout)}, reset-timeout = {Seconds(ProbeInterval)} }}";
-        return ConfigurationFactory.ParseString($$"""
-            {{JournalPluginId}} {
-              class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-              plugin-dispatcher = "akka.persistence.dispatchers.default-plugin-dispatcher"
-              plugin-id = "{{JournalPluginId}}"
-              connection-string = {{connection}}
-              provider-name = "{{ProviderName}}"
-              table-mapping = default
-              auto-initialize = on
-              parallelism = {{parallelism}}
-              # A record's one tag (its response id) in the journal row itself: the plugin's fast single-insert path,
-              # where a tag table costs a second statement per record.
-              tag-write-mode = Csv
-              {{breaker}}
-            }
-            {{SnapshotPluginId}} {
-              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-              plugin-dispatcher = "akka.persistence.dispatchers.default-plugin-dispatcher"
-              plugin-id = "{{SnapshotPluginId}}"
-              connection-string = {{connection}}
-              provider-name = "{{ProviderName}}"
-              table-mapping = default
-              auto-initialize = on
-              {{breaker}}
-            }
-            """);
+        return ConfigurationFactory.ParseString(
+            Plugin(JournalPluginId, "Akka.Persistence.Sql.Journal.SqlWriteJournal", $"""
+                parallelism = {parallelism}
+                # A record's one tag (its response id) in the journal row itself: the plugin's fast single-insert path,
+                # where a tag table costs a second statement per record.
+                tag-write-mode = Csv
+                """)
+            + Plugin(SnapshotPluginId, "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore", string.Empty));
     }
+
+    /// <summary>One of the SQL plugin's two parts (journal, snapshot store) under <paramref name="id"/>.</summary>
+    private string Plugin(string id, string className, string extra) => $$"""
+        {{id}} {
+          class = "{{className}}, Akka.Persistence.Sql"
+          plugin-dispatcher = "akka.persistence.dispatchers.default-plugin-dispatcher"
+          plugin-id = "{{id}}"
+          connection-string = {{Quote(ConnectionString)}}
+          provider-name = "{{ProviderName}}"
+          table-mapping = default
+          auto-initialize = on
+          circuit-breaker { max-failures = 5, call-timeout = {{Seconds(WriteTimeout)}}, reset-timeout = {{Seconds(ProbeInterval)}} }
+          {{extra}}
+        }
+
+        """;
 
     private static string Seconds(TimeSpan t) => t.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
 
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    /// <summary>A HOCON string literal of <paramref name="s"/>.</summary>
+    internal static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using Akka.Configuration;
 using Fantasy.Actors.Api;
 using Fantasy.Actors.Cluster;
 using Fantasy.Actors.Configuration;
@@ -48,32 +47,7 @@ public sealed class ClusterSpecs : IAsyncLifetime
     /// <summary>Starts a node that joins the first one (or itself, if it is the first) and waits until it is up.</summary>
     private async Task<Node> StartNodeAsync(bool hostsSessions = true, string extra = "")
     {
-        var config = ConfigurationFactory.ParseString($"""
-            akka.loglevel = WARNING
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp.hostname = 127.0.0.1
-            akka.remote.dot-netty.tcp.port = 0
-            akka.cluster.roles = [{(hostsSessions ? "sessions" : "gateway")}]
-            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-            akka.cluster.split-brain-resolver.active-strategy = keep-majority
-            akka.cluster.split-brain-resolver.stable-after = 2s
-            akka.cluster.failure-detector.heartbeat-interval = 300ms
-            akka.cluster.failure-detector.acceptable-heartbeat-pause = 1500ms
-            akka.cluster.sharding.state-store-mode = ddata
-            akka.coordinated-shutdown.exit-clr = off
-            fantasy.upstream.websocket-url = "{sim.WebSocketUrl}"
-            fantasy.upstream.base-url = "{sim.BaseUrl}"
-            fantasy.cluster.role = sessions
-            fantasy.cluster.number-of-shards = 30
-            fantasy.cluster.accept-timeout = 20s
-            {extra}
-            """).WithFallback(FantasySettings.DefaultConfig).WithFallback(ClusterSharding.DefaultConfig()).WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
-        var system = ActorSystem.Create("fantasy", config);
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        await cluster.JoinAsync(nodes.Count == 0 ? cluster.SelfAddress : nodes[0].Address).WaitAsync(Patience);
-        await up.Task.WaitAsync(Patience);
+        var system = await TestCluster.JoinAsync(TestCluster.NodeConfig(sim, hostsSessions, extra), nodes.Count == 0 ? null : nodes[0].Address);
         var node = new Node(system, ClusterSessions.Start(system, new UpstreamCredentials("sk-test"), hostsSessions: hostsSessions));
         nodes.Add(node);
         return node;

@@ -37,9 +37,8 @@ internal sealed class DurableService : IAsyncDisposable
             fantasy.persistence.probe-interval = 200ms
             {extra}
             """).WithFallback(FantasySettings.DefaultConfig);
-        var settings = FantasySettings.FromConfig(config);
-        var system = ActorSystem.Create("durable-" + Guid.NewGuid().ToString("N")[..8], settings.Persistence.ToAkkaConfig().WithFallback(config));
-        return new DurableService(system, new ResponsesSessions(system, new UpstreamCredentials("sk-test"), settings));
+        var system = ActorSystem.Create("durable-" + Guid.NewGuid().ToString("N")[..8], FantasySettings.WithPlugins(config));
+        return new DurableService(system, new ResponsesSessions(system, new UpstreamCredentials("sk-test"), FantasySettings.FromConfig(config)));
     }
 
     public async Task<TurnEnd> TurnAsync(SessionKey key, ResponseRequest request, string? previousResponseId = null) =>

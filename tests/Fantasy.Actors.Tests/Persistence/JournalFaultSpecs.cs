@@ -1,6 +1,5 @@
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
-using Fantasy.Actors.Simulator;
 using Fantasy.Actors.Testing;
 using static Fantasy.Actors.Testing.Build;
 
@@ -10,40 +9,19 @@ namespace Fantasy.Actors.Tests.Persistence;
 /// The database goes away under running sessions (a real PostgreSQL server, stopped and started again): turns end
 /// as configured and never hang, the journal's health says why, and sessions are durable again once it is back.
 /// </summary>
-public sealed class JournalFaultSpecs : IAsyncLifetime
+public sealed class JournalFaultSpecs : SimulatorAndPostgres
 {
-    private ResponsesSimulator sim = null!;
-    private PostgresServer? pg;
-
-    public async Task InitializeAsync()
-    {
-        sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
-        if (PostgresServer.Find().Missing is null)
-        {
-            pg = await PostgresServer.StartAsync();
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        await sim.DisposeAsync();
-        if (pg is not null)
-        {
-            await pg.DisposeAsync();
-        }
-    }
-
     [SkippableFact]
     public async Task With_refuse_a_turn_that_cannot_be_written_fails_retryable_new_turns_are_refused_and_the_journal_is_used_again_once_back()
     {
-        Skip.If(pg is null, PostgresServer.Find().Missing);
+        Skip.If(Pg is null, PostgresServer.Find().Missing);
         var key = new SessionKey("acme", "faulty");
         string? last;
-        await using (var service = DurableService.Start(sim, "postgresql", pg!.ConnectionString, "fantasy.persistence.write-timeout = 3s"))
+        await using (var service = DurableService.Start(Sim, "postgresql", Pg!.ConnectionString, "fantasy.persistence.write-timeout = 3s"))
         {
             last = (await service.TurnAsync(key, Request(User("kept one")))).ResponseId;
 
-            await pg.StopAsync();
+            await Pg.StopAsync();
             var events = await service.EventsAsync(key, Request(User("lost two")), last).WaitAsync(Patience);
             var failed = Assert.IsType<TurnFinished>(events[^1]).End;
             Assert.Equal(TurnOutcome.Failed, failed.Outcome);
@@ -61,7 +39,7 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
             Assert.Equal(Rejection.PersistenceUnavailable, refused.Rejection);
             Assert.True(refused.Retryable);
 
-            await pg.StartAgainAsync();
+            await Pg.StartAgainAsync();
             TurnEnd? back = null;
             await UntilAsync(async () =>
             {
@@ -73,10 +51,10 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
         }
 
         // The turn that failed is not part of the conversation; the one after the database came back is.
-        await using var after = DurableService.Start(sim, "postgresql", pg.ConnectionString);
+        await using var after = DurableService.Start(Sim, "postgresql", Pg.ConnectionString);
         var next = await after.TurnAsync(key, Request(User("five")), last);
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
-        var texts = Sent.Texts(Sent.Last(sim));
+        var texts = Sent.Texts(Sent.Last(Sim));
         Assert.Equal("kept one", texts[0]);
         Assert.Contains("kept four", texts);
         Assert.DoesNotContain("lost two", texts);
@@ -87,13 +65,13 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
     [SkippableFact]
     public async Task With_in_memory_turns_go_on_while_the_database_is_down_and_the_whole_transcript_is_written_once_it_is_back()
     {
-        Skip.If(pg is null, PostgresServer.Find().Missing);
+        Skip.If(Pg is null, PostgresServer.Find().Missing);
         var key = new SessionKey("acme", "in-memory");
         string? last;
-        await using (var service = DurableService.Start(sim, "postgresql", pg!.ConnectionString, "fantasy.persistence.on-failure = in-memory"))
+        await using (var service = DurableService.Start(Sim, "postgresql", Pg!.ConnectionString, "fantasy.persistence.on-failure = in-memory"))
         {
             last = (await service.TurnAsync(key, Request(User("one")))).ResponseId;
-            await pg.StopAsync();
+            await Pg.StopAsync();
             var two = await service.TurnAsync(key, Request(User("two")), last);
             Assert.Equal(TurnOutcome.Completed, two.Outcome);
             var three = await service.TurnAsync(key, Request(User("three")), two.ResponseId);
@@ -101,7 +79,7 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
             Assert.True(three.Chained); // the conversation went on in memory
             Assert.False(service.Sessions.Journal.Available);
 
-            await pg.StartAgainAsync();
+            await Pg.StartAgainAsync();
             last = three.ResponseId;
             await UntilAsync(async () =>
             {
@@ -111,10 +89,10 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
             }, () => $"the journal written again ({service.Sessions.Journal.Problem})");
         }
 
-        await using var after = DurableService.Start(sim, "postgresql", pg.ConnectionString);
+        await using var after = DurableService.Start(Sim, "postgresql", Pg.ConnectionString);
         var next = await after.TurnAsync(key, Request(User("after restart")), last);
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
-        var texts = Sent.Texts(Sent.Last(sim));
+        var texts = Sent.Texts(Sent.Last(Sim));
         Assert.Equal(["one", "two", "three"], texts.Where(t => t is "one" or "two" or "three"));
         Assert.Equal("after restart", texts[^1]);
     }
@@ -122,15 +100,15 @@ public sealed class JournalFaultSpecs : IAsyncLifetime
     [SkippableFact]
     public async Task A_service_started_while_the_database_is_down_refuses_turns_and_becomes_durable_once_it_answers()
     {
-        Skip.If(pg is null, PostgresServer.Find().Missing);
+        Skip.If(Pg is null, PostgresServer.Find().Missing);
         var key = new SessionKey("acme", "cold");
-        await pg!.StopAsync();
-        await using var service = DurableService.Start(sim, "postgresql", pg.ConnectionString);
+        await Pg!.StopAsync();
+        await using var service = DurableService.Start(Sim, "postgresql", Pg.ConnectionString);
         var refused = await service.TurnAsync(key, Request(User("too early")));
         Assert.Equal(TurnOutcome.Rejected, refused.Outcome);
         Assert.Equal(Rejection.PersistenceUnavailable, refused.Rejection);
 
-        await pg.StartAgainAsync();
+        await Pg.StartAgainAsync();
         TurnEnd? end = null;
         await UntilAsync(async () => (end = await service.TurnAsync(key, Request(User("in time")))).Outcome == TurnOutcome.Completed,
             () => $"a turn completing once the database answers (last: {end?.Outcome} {end?.Reason})");
