@@ -137,6 +137,39 @@ public sealed class DurableGatewaySpecs : IAsyncLifetime
         Assert.False(FileContains(Marker), "the deleted session's text is still in the SQLite file");
     }
 
+    [Fact]
+    public async Task Without_persistence_settings_the_gateway_keeps_conversations_in_a_sqlite_file_under_its_working_directory()
+    {
+        Directory.CreateDirectory(dir);
+        var hostDir = HostProcess.HostDirectory();
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir };
+        start.Environment.Remove(TestDefaults.PersistenceVariable); // as a person runs it: nothing configured
+        foreach (var arg in new[]
+                 {
+                     Path.Combine(hostDir, "Fantasy.Actors.Host.dll"), "--urls", "http://127.0.0.1:0",
+                     $"--Fantasy:Upstream:BaseUrl={sim.BaseUrl}", $"--Fantasy:Upstream:WebSocketUrl={sim.WebSocketUrl}",
+                     "--Fantasy:Upstream:ApiKey=sk-upstream", $"--Fantasy:Tenants:durable:Keys:0={Key}",
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var (process, output, ready) = await HostProcess.StartAsync(start, TimeSpan.FromMinutes(1));
+        try
+        {
+            await TurnAsync(ready.Split(' ')[1], "kept by default", "default", previous: null, store: false);
+            Assert.True(File.Exists(Path.Combine(dir, "data", "fantasy.db")), "no data/fantasy.db under the working directory");
+            lock (output)
+            {
+                Assert.Contains("conversations: Sqlite data/fantasy.db", output.ToString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await StopAsync(process, Halt.SigTerm);
+        }
+    }
+
     private bool FileContains(string marker) =>
         Directory.GetFiles(dir).Any(f => File.ReadAllBytes(f).AsSpan().IndexOf(Encoding.UTF8.GetBytes(marker)) >= 0);
 
@@ -146,7 +179,7 @@ public sealed class DurableGatewaySpecs : IAsyncLifetime
 
     private async Task<Started> StartAsync()
     {
-        var hostDir = HostDirectory();
+        var hostDir = HostProcess.HostDirectory();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = hostDir };
         foreach (var arg in new[]
                  {
@@ -227,11 +260,5 @@ public sealed class DurableGatewaySpecs : IAsyncLifetime
             item.GetProperty("content") is var content && content.ValueKind == JsonValueKind.String
                 ? content.GetString()!
                 : string.Concat(content.EnumerateArray().Select(p => p.TryGetProperty("text", out var t) ? t.GetString() : string.Empty)))];
-    }
-
-    private static string HostDirectory()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory);
-        return Path.Combine(HostProcess.RepositoryRoot(), "src", "Host", "bin", testDir.Parent!.Name, testDir.Name);
     }
 }

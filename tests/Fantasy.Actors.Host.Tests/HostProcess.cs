@@ -19,6 +19,13 @@ internal static class HostProcess
         throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>The gateway's own build output beside this test run's (same configuration).</summary>
+    public static string HostDirectory()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // …/tests/Fantasy.Actors.Host.Tests/bin/{Configuration}/{tfm}/
+        return Path.Combine(RepositoryRoot(), "src", "Host", "bin", testDir.Parent!.Name, testDir.Name);
+    }
+
     /// <summary>Starts <paramref name="start"/> and waits for its <c>READY …</c> line; the process is killed if it never comes.</summary>
     public static async Task<(Process Process, StringBuilder Output, string ReadyLine)> StartAsync(ProcessStartInfo start, TimeSpan patience)
     {

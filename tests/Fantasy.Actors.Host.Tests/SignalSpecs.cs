@@ -25,12 +25,6 @@ public sealed class SignalSpecs
         return kill.ExitCode;
     }
 
-    /// <summary>The gateway's own build output beside this test run's (same configuration).</summary>
-    private static string HostDirectory()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // …/tests/Fantasy.Actors.Host.Tests/bin/{Configuration}/{tfm}/
-        return Path.Combine(HostProcess.RepositoryRoot(), "src", "Host", "bin", testDir.Parent!.Name, testDir.Name);
-    }
 
     private static HttpRequestMessage Post(string baseUrl, string input, string sessionId, bool stream)
     {
@@ -52,7 +46,7 @@ public sealed class SignalSpecs
 
         // Each running turn sends response.created, then nothing for 3 s: the signal comes in that gap.
         sim.Faults.Stall(TimeSpan.FromSeconds(3), turns: Turns);
-        var hostDir = HostDirectory();
+        var hostDir = HostProcess.HostDirectory();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = hostDir };
         foreach (var arg in new[]
                  {
