@@ -82,6 +82,42 @@ public sealed class DurableChatClientSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_sample_continues_a_conversation_in_a_second_process_with_its_whole_context()
+    {
+        // The ChatClientToolLoop sample as two processes, one after the other, on one SQLite file and this simulator:
+        // each a new actor system and a new chat client, the second only naming the conversation.
+        Directory.CreateDirectory(dir);
+        var store = $"Data Source={Path.Combine(dir, "sample.db")}";
+        var first = await RunSampleAsync("--rounds", "5", "--conversation", "resumed", "--store", store, "--upstream", sim.BaseUrl.ToString());
+        var second = await RunSampleAsync("--rounds", "5", "--first-round", "5", "--conversation", "resumed", "--store", store, "--upstream", sim.BaseUrl.ToString());
+
+        Assert.Contains("round 4:", first, StringComparison.Ordinal);
+        // Round 9's answer counts the context before it: 10 rounds × (question, call, result) and 9 answers.
+        Assert.Contains("round 9: tool results received: 1. ok: 39", second, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RunSampleAsync(params string[] args)
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // …/tests/<project>/bin/{Configuration}/{tfm}/
+        var root = testDir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "samples", "ChatClientToolLoop", "bin", testDir.Parent.Name, testDir.Name, "Fantasy.Samples.ChatClientToolLoop.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("OPENAI_API_KEY");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Patience);
+        Assert.True(process.ExitCode == 0, $"the sample exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
+        return await stdout;
+    }
+
+    [Fact]
     public async Task A_conversation_id_the_service_has_never_seen_starts_a_conversation_with_the_messages_as_its_input()
     {
         var (system, sessions) = Service();
