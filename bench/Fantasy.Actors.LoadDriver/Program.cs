@@ -35,6 +35,10 @@ using Fantasy.Actors.Protocol;
 //               there; prints what terminals waited for their records and the journal's size per turn.
 // --mode recovery: --connections conversations × --turns turns, then a restarted service takes each one's next turn:
 //               the recovery's own time and the first turn's latency beside a new conversation's.
+// --mode sessions-json: as sessions, the caller holding its request as JSON: each turn's body (the whole history) is
+//               written and read back with ResponseRequest.Parse, as the gateway and any caller holding JSON do.
+// --mode sdk-http: the yardstick: the OpenAI .NET SDK's Responses client sending the whole history over HTTP/SSE to the
+//               simulator (the same tool loop); start-up CPU and steady CPU per turn printed apart.
 // --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
@@ -73,6 +77,11 @@ if (mode == "sqlite-raw")
     return await JournalLoad.RawSqliteAsync(Arg("--connection-string", "Data Source=raw.db"), turns);
 }
 
+if (mode == "sdk-http")
+{
+    return await SdkHttpLoad.RunAsync(new Uri(new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http", Path = "/v1" }.Uri.ToString()), key, connections, turns, warmup);
+}
+
 if (mode == "journal")
 {
     return await JournalLoad.RunAsync(connections, turns, durable);
@@ -83,10 +92,10 @@ if (mode == "recovery")
     return await DurableLoad.RecoveryAsync(url, key, connections, turns, durable);
 }
 
-if (mode == "sessions")
+if (mode is "sessions" or "sessions-json")
 {
     return await SessionsLoad.RunAsync(url, key, connections, turns, full: args.Contains("--full"), warmup, callerChains: args.Contains("--caller-chains"),
-        hold: TimeSpan.FromSeconds(double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture)), durable);
+        hold: TimeSpan.FromSeconds(double.Parse(Arg("--hold-seconds", "0"), CultureInfo.InvariantCulture)), durable, json: mode == "sessions-json");
 }
 
 var stats = new Stats(connections * turns);

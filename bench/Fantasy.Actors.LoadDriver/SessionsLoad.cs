@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -17,7 +18,7 @@ namespace Fantasy.Actors.LoadDriver;
 /// </summary>
 internal static class SessionsLoad
 {
-    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false, TimeSpan hold = default, DurableLoad? durable = null)
+    public static async Task<int> RunAsync(Uri url, string key, int sessionCount, int turns, bool full, TimeSpan warmup, bool callerChains = false, TimeSpan hold = default, DurableLoad? durable = null, bool json = false)
     {
         var hocon = $"""
             akka.loglevel = WARNING
@@ -31,12 +32,14 @@ internal static class SessionsLoad
 
         // Warm up until tiered compilation has settled (see Program.cs): rounds of up to 100 concurrent
         // conversations on the same warm-up sessions, for the given time.
-        var warming = Stopwatch.StartNew();
         var warmers = Math.Min(sessionCount, 100);
+        var startup = await Startup.MeasureAsync(() => Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
+            Task.Run(() => ConversationAsync(api, new SessionKey("start", $"w{w}"), Math.Min(turns, 5), full, callerChains, null, json)))), warmers * Math.Min(turns, 5));
+        var warming = Stopwatch.StartNew();
         do
         {
             await Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
-                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, callerChains, null))));
+                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, callerChains, null, json))));
         }
         while (warming.Elapsed < warmup);
 
@@ -54,7 +57,7 @@ internal static class SessionsLoad
         var gcsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var clock = Stopwatch.StartNew();
         var failures = await Task.WhenAll(Enumerable.Range(0, sessionCount).Select(s =>
-            Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, callerChains, latencies.AsMemory(s * turns, turns)))));
+            Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, callerChains, latencies.AsMemory(s * turns, turns), json))));
         clock.Stop();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
@@ -72,7 +75,8 @@ internal static class SessionsLoad
         var total = sessionCount * turns;
         var failed = failures.Sum();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"mode sessions{(full ? " (full input every turn)" : callerChains ? " (the caller chains: previous_response_id + new items)" : " (the caller sends its whole history)")}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
+            $"mode sessions{(json ? "-json" : string.Empty)}{(full ? " (full input every turn)" : callerChains ? " (the caller chains: previous_response_id + new items)" : " (the caller sends its whole history)")}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
+        Console.WriteLine(startup);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"driver cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us), allocated {allocated / total / 1024.0:F1} KB per turn, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -108,7 +112,7 @@ internal static class SessionsLoad
     /// The caller sends its whole history every turn, or (<paramref name="callerChains"/>) only the new items with
     /// the previous response id, as a caller that chains itself does.
     /// </summary>
-    private static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, bool callerChains, Memory<double>? latencies)
+    private static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, bool callerChains, Memory<double>? latencies, bool json = false)
     {
         var items = new List<JsonElement>();
         var fresh = new List<JsonElement>();
@@ -120,6 +124,13 @@ internal static class SessionsLoad
             items.Add(user);
             fresh.Add(user);
             var request = new ResponseRequest { Model = "load", Instructions = "be brief", Store = false, Input = callerChains ? [.. fresh] : [.. items] };
+            if (json)
+            {
+                // A caller holding JSON (as the gateway does): its body is the items' bytes as they were received,
+                // joined (a copy, no serialising); the service parses it.
+                request = ResponseRequest.Parse(JsonBody(request.Input));
+            }
+
             var options = full ? new TurnOptions { ResetChain = true } : callerChains && previous is not null ? new TurnOptions { PreviousResponseId = previous } : null;
             var started = Stopwatch.GetTimestamp();
             var end = await api.RunTurnToEndAsync(key, request, options).ConfigureAwait(false);
@@ -152,5 +163,26 @@ internal static class SessionsLoad
     {
         using var doc = JsonDocument.Parse(await http.GetStringAsync(stats).ConfigureAwait(false));
         return doc.RootElement.GetProperty("websocket_bytes_received").GetInt64();
+    }
+
+    private static readonly byte[] BodyHead = """{"model":"load","instructions":"be brief","store":false,"input":["""u8.ToArray();
+
+    /// <summary>A create request's body around <paramref name="items"/>' raw bytes.</summary>
+    private static byte[] JsonBody(IReadOnlyList<JsonElement> items)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        buffer.Write(BodyHead);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0)
+            {
+                buffer.Write(","u8);
+            }
+
+            buffer.Write(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(items[i]));
+        }
+
+        buffer.Write("]}"u8);
+        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The yardstick: per-turn CPU of the library's paths beside the OpenAI .NET SDK over HTTP/SSE (whole history every
+# turn), the same tool loop against the simulator (pinned to core 1; the driver to core 0), for conversations of
+# several lengths: start-up CPU (the process's first round) and steady-state CPU per turn (after the warm-up).
+#   bench/yardstick.sh [CONVERSATIONS=16] [LENGTHS="20 50 100 200 400"]
+# Modes: sdk-http (the SDK), sessions (the caller passes parsed items, whole history), sessions-json (the caller holds
+# the request as JSON: ResponseRequest.Parse every turn), chained (the caller chains itself: previous id + new items).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+. bench/common.sh
+conversations="${1:-16}"
+lengths="${2:-20 50 100 200 400}"
+port=5193
+start_pinned_simulator "$port"
+driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDriver.dll
+url="ws://127.0.0.1:$port/v1/responses"
+
+printf "%-14s %6s %18s %18s\n" mode turns "start-up ms/turn" "steady us/turn"
+for turns in $lengths; do
+  for mode in sdk-http sessions sessions-json chained; do
+    args=(--mode "$mode")
+    [ "$mode" = chained ] && args=(--mode sessions --caller-chains)
+    out=$(taskset -c 0 dotnet "$driver" --url "$url" "${args[@]}" --connections "$conversations" --turns "$turns" --warmup-seconds 8 2>&1)
+    start=$(sed -nE 's/.*start-up: .*, ([0-9.]+) ms per turn.*/\1/p' <<< "$out")
+    steady=$(sed -nE 's/.*cpu per turn [0-9.]+ ms \(([0-9]+) us\).*/\1/p' <<< "$out")
+    printf "%-14s %6s %18s %18s\n" "$mode" "$turns" "$start" "$steady"
+  done
+done
