@@ -66,7 +66,7 @@ public sealed class ResponseRequest
 
     /// <summary>
     /// The whole request as JSON, every field as it is set (transport fields included), to carry it between
-    /// processes; <see cref="Parse"/> reads it back.
+    /// processes; <see cref="Parse(ReadOnlySpan{byte})"/> reads it back.
     /// </summary>
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ProtocolJsonContext.Default.ResponseRequest);
 
@@ -94,6 +94,32 @@ public sealed class ResponseRequest
         catch (Exception ex) when (ProtocolException.IsParseFailure(ex))
         {
             throw ProtocolException.From(ex, utf8);
+        }
+    }
+
+    /// <summary>
+    /// Parses a create body whose input repeats items the caller already holds, as a caller resending its whole
+    /// conversation does: an input item whose bytes equal those of the item at the same position in
+    /// <paramref name="known"/> is that item (no new parse, no new document); only the others are parsed. The result
+    /// equals <see cref="Parse(ReadOnlySpan{byte})"/>'s byte for byte — the same bytes are the same item — so a history
+    /// that changed anywhere is seen as changed. The cost of a turn then grows with its new items, not its history.
+    /// </summary>
+    /// <exception cref="ProtocolException">As <see cref="Parse(ReadOnlySpan{byte})"/>.</exception>
+    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement>? known)
+    {
+        if (known is not { Count: > 0 } || KnownInput.Read(utf8, known) is not { } input)
+        {
+            return Parse(utf8);
+        }
+
+        InputItemsConverter.Prepared = input;
+        try
+        {
+            return Parse(utf8);
+        }
+        finally
+        {
+            InputItemsConverter.Prepared = null;
         }
     }
 
@@ -290,8 +316,18 @@ public sealed class ResponseRequest
 /// <summary>Reads <c>input</c> as an array of item objects, or a string as one user message.</summary>
 internal sealed class InputItemsConverter : JsonConverter<IReadOnlyList<JsonElement>>
 {
+    /// <summary>This thread's input already read from the body being parsed (<see cref="KnownInput"/>): the array is skipped.</summary>
+    [ThreadStatic]
+    internal static IReadOnlyList<JsonElement>? Prepared;
+
     public override IReadOnlyList<JsonElement> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (Prepared is { } prepared && reader.TokenType == JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return prepared;
+        }
+
         switch (reader.TokenType)
         {
             case JsonTokenType.Null:
