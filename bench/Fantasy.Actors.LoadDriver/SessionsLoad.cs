@@ -116,6 +116,7 @@ internal static class SessionsLoad
     {
         var items = new List<JsonElement>();
         var fresh = new List<JsonElement>();
+        IReadOnlyList<JsonElement>? held = null;
         string? previous = null;
         var failed = 0;
         for (var t = 0; t < turns; t++)
@@ -128,7 +129,9 @@ internal static class SessionsLoad
             {
                 // A caller holding JSON (as the gateway does): its body is the items' bytes as they were received,
                 // joined (a copy, no serialising); the service parses it.
-                request = ResponseRequest.Parse(JsonBody(request.Input));
+                // The items it sent and got last turn are read against what it holds (ResponseRequest.Parse(body, known)),
+                // as the gateway does (JSON_WHOLE=1: every item parsed, the cost before that).
+                request = ResponseRequest.Parse(JsonBody(request.Input), Environment.GetEnvironmentVariable("JSON_WHOLE") is null ? held : null);
             }
 
             var options = full ? new TurnOptions { ResetChain = true } : callerChains && previous is not null ? new TurnOptions { PreviousResponseId = previous } : null;
@@ -147,6 +150,7 @@ internal static class SessionsLoad
                 Console.Error.WriteLine($"{key} turn {t}: {end.Outcome} {end.Reason} {end.Result.Text}");
             }
 
+            held = json ? [.. request.Input, .. end.Result.Output.Select(o => o.Json)] : null;
             items.AddRange(end.Result.Output.Select(o => o.Json));
             foreach (var call in end.Result.FunctionCalls)
             {

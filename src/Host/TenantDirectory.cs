@@ -261,6 +261,7 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
         }
 
         missing.TryRemove(conversation, out _);
+        known.TryRemove(conversation, out _);
 
         if (admitted && Options.MaxSessions is not null && Admission is { } admission)
         {
@@ -282,10 +283,59 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     public Task<bool> EnterAsync(TurnRequest turn, CancellationToken cancellationToken) =>
         TryAddSessionAsync(turn.Conversation, turn.Ephemeral ? null : Options.MaxSessions, cancellationToken);
 
+    /// <summary>Sessions whose last items are kept for reading their next request (<see cref="KnownItems"/>).</summary>
+    public const int MaxKnownSessions = 1000;
+
+    /// <summary>How long a session's last items are kept without a turn.</summary>
+    public static readonly TimeSpan KnownItemsFor = TimeSpan.FromMinutes(5);
+
+    private readonly ConcurrentDictionary<string, (IReadOnlyList<System.Text.Json.JsonElement> Items, long At)> known = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What the session's caller sent and got at its last turn (its input, then the response's output items): the
+    /// next body is read against them (<c>ResponseRequest.Parse(body, known)</c>), so resending a long history costs
+    /// what is new. References to items the session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn,
+    /// for at most <see cref="MaxKnownSessions"/> sessions of the tenant.
+    /// </summary>
+    public IReadOnlyList<System.Text.Json.JsonElement>? KnownItems(string conversation) =>
+        known.TryGetValue(conversation, out var entry) ? entry.Items : null;
+
+    private void Keep(string conversation, TurnRequest turn, TurnEnd end)
+    {
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
+        {
+            var stale = now - (long)KnownItemsFor.TotalMilliseconds;
+            foreach (var (id, entry) in known)
+            {
+                if (entry.At < stale)
+                {
+                    known.TryRemove(id, out _);
+                }
+            }
+
+            if (known.Count >= MaxKnownSessions)
+            {
+                return;
+            }
+        }
+
+        known[conversation] = ([.. turn.Request.Input, .. end.Result.Output.Select(o => o.Json)], now);
+    }
+
     /// <summary>After a turn: its response id is this tenant's from now on, and a one-off session is closed and forgotten.</summary>
     public async Task LeaveAsync(TurnRequest turn, TurnEnd? end)
     {
         Remember(end?.ResponseId);
+        if (!turn.Ephemeral && end is { Outcome: TurnOutcome.Completed })
+        {
+            Keep(turn.Conversation, turn, end);
+        }
+        else if (!turn.Ephemeral)
+        {
+            known.TryRemove(turn.Conversation, out _);
+        }
+
         if (turn.Ephemeral)
         {
             await Sessions.CloseAsync(new SessionKey(Options.Name, turn.Conversation), CancellationToken.None).ConfigureAwait(false);

@@ -24,10 +24,14 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             return Refused(RequestProblem.TooLarge, $"The request body is larger than the gateway's limit of {options.MaxBodyBytes} bytes (Fantasy:Gateway:MaxBodyBytes).");
         }
 
+        var ephemeral = !context.Request.Headers.ContainsKey(SessionHeader);
+        var sessionId = context.Request.Headers[SessionHeader].ToString();
+
+        // A named session's caller usually resends what it sent and got last turn: those items are not parsed again.
         ResponseRequest request;
         try
         {
-            request = ResponseRequest.Parse(body);
+            request = ResponseRequest.Parse(body, ephemeral ? null : tenant.KnownItems(sessionId));
         }
         catch (ProtocolException ex)
         {
@@ -39,8 +43,6 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             return Refused(RequestProblem.MissingModel, "Missing required parameter: 'model'.", "model");
         }
 
-        var ephemeral = !context.Request.Headers.ContainsKey(SessionHeader);
-        var sessionId = context.Request.Headers[SessionHeader].ToString();
         if (!ephemeral && !SessionKey.IsValidPart(sessionId))
         {
             return Refused(RequestProblem.InvalidSessionId, $"{SessionHeader} must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", SessionHeader);

@@ -205,6 +205,38 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     }
 
     [Fact]
+    public async Task A_resent_history_is_read_against_the_last_turn_and_an_edited_one_still_goes_out_whole()
+    {
+        // Turn 1, then turn 2 resending turn 1's input and output as the gateway returned them: read against what the
+        // session's last turn held, chained. Turn 3 with the first message edited: the whole history goes out.
+        var (_, first, _) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"alpha"}]}""", sessionId: "resend"));
+        var output = first.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()).ToList();
+        var history = new List<string> { """{"role":"user","content":"alpha"}""" };
+        history.AddRange(output);
+        history.Add("""{"role":"user","content":"bravo"}""");
+        var (_, second, chained) = await SendAsync(fx.Post($$"""{"model":"m","input":[{{string.Join(",", history)}}]}""", sessionId: "resend"));
+        Assert.Equal("true", chained.Headers.GetValues("x-fantasy-chained").Single());
+        Assert.Equal(["bravo"], UpstreamTexts(fx.Sim.Counters.LastRequests[^1].Body));
+
+        history.AddRange(second.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()));
+        history[0] = """{"role":"user","content":"alpha, edited"}""";
+        history.Add("""{"role":"user","content":"charlie"}""");
+        var (status, _, whole) = await SendAsync(fx.Post($$"""{"model":"m","input":[{{string.Join(",", history)}}]}""", sessionId: "resend"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("false", whole.Headers.GetValues("x-fantasy-chained").Single());
+        var sent = UpstreamTexts(fx.Sim.Counters.LastRequests[^1].Body);
+        Assert.Equal("alpha, edited", sent[0]);
+        Assert.Equal(history.Count, sent.Count);
+    }
+
+    /// <summary>The texts of a request body's input items (a message's text, or the item's type).</summary>
+    private static List<string> UpstreamTexts(string body) =>
+        [.. JsonDocument.Parse(body).RootElement.GetProperty("input").EnumerateArray().Select(item =>
+            !item.TryGetProperty("content", out var c) ? item.GetProperty("type").GetString()!
+            : c.ValueKind == JsonValueKind.String ? c.GetString()!
+            : string.Concat(c.EnumerateArray().Select(p => p.TryGetProperty("text", out var t) ? t.GetString() : string.Empty)))];
+
+    [Fact]
     public async Task A_warm_up_then_a_turn_goes_out_as_a_delta()
     {
         var (status, warm, _) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"context"}],"generate":false}""", sessionId: "warm"));
