@@ -40,6 +40,10 @@ using Fantasy.Actors.Protocol;
 // --mode sdk-http: the yardstick: the OpenAI .NET SDK's Responses client sending the whole history over HTTP/SSE to the
 //               simulator (the same tool loop); start-up CPU and steady CPU per turn printed apart.
 // --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
+//               Environment: WARM_RECORDS (warm-up records per actor, default 20), JOURNAL_HOCON (extra plugin HOCON),
+//               ALLOC=1 (allocations by type), JITLOG=1 (methods compiled during the run, by method).
+// --mode sqlite-raw: one-row transactions straight through Microsoft.Data.Sqlite (--turns of them, --connection-string).
+// JSON_WHOLE=1 (sessions-json): every input item parsed each turn, not read against the held items.
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
 // --allocations: also prints the sampled allocations by type (bytes per event) of the measured run.
 var url = new Uri(Arg("--url", "ws://127.0.0.1:5099/v1/responses"));
