@@ -55,7 +55,7 @@ public sealed record PersistenceSettings(
 
     /// <summary>Sessions in memory (the library's default).</summary>
     public static PersistenceSettings None { get; } = new(
-        PersistenceProvider.None, string.Empty, PersistenceFailureMode.Refuse, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), 50,
+        PersistenceProvider.None, string.Empty, PersistenceFailureMode.Refuse, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 50,
         TimeSpan.FromDays(30), ReadOnlyMemory<byte>.Empty, TimeSpan.FromSeconds(2));
 
     /// <summary>How often the retention purge runs (<c>fantasy.persistence.purge-every</c>).</summary>

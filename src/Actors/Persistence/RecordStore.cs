@@ -91,6 +91,23 @@ public sealed class RecordStore
         }
     }
 
+    /// <summary>Whether the session has any record (an event or a snapshot): one indexed lookup, no plugin round trip.</summary>
+    public async Task<bool> HasRecordsAsync(string tenant, string sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM journal WHERE persistence_id = @p UNION ALL SELECT 1 FROM snapshot WHERE persistence_id = @p LIMIT 1";
+        Add(command, "p", SessionPersistenceId(tenant, sessionId));
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        }
+        catch (DbException e) when (IsMissingTable(e))
+        {
+            return false; // no table yet: nothing was ever recorded
+        }
+    }
+
     /// <summary>Deletes every event, snapshot and response id of a session; true when it had any.</summary>
     public async Task<bool> ForgetAsync(string tenant, string sessionId, CancellationToken cancellationToken = default)
     {

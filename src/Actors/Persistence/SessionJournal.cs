@@ -30,8 +30,9 @@ internal sealed class SessionJournal : UntypedPersistentActor
     private bool eventsDeleted;
     private bool snapshotsDeleted;
 
-    public SessionJournal(SessionKey key, PersistenceSettings settings)
+    public SessionJournal(SessionKey key, PersistenceSettings settings, bool recover = true)
     {
+        Recovery = recover ? Recovery.Default : Recovery.None;
         persistenceId = PersistenceIdOf(key);
         this.settings = settings;
         seal = new RecordSeal(settings.EncryptionKey, key.Tenant);
@@ -39,8 +40,11 @@ internal sealed class SessionJournal : UntypedPersistentActor
         SnapshotPluginId = PersistenceSettings.SnapshotPluginId;
     }
 
-    public static Props Props(SessionKey key, PersistenceSettings settings) =>
-        Akka.Actor.Props.Create(() => new SessionJournal(key, settings));
+    /// <param name="recover">False: the session found no records; nothing is read (a new conversation's first write).</param>
+    public static Props Props(SessionKey key, PersistenceSettings settings, bool recover = true) =>
+        Akka.Actor.Props.Create(() => new SessionJournal(key, settings, recover));
+
+    public override Recovery Recovery { get; }
 
     /// <summary>The persistence id of a session: its tenant and conversation (both limited to <c>[A-Za-z0-9_.:-]</c>).</summary>
     public static string PersistenceIdOf(SessionKey key) => RecordStore.SessionPersistenceId(key.Tenant, key.Conversation);

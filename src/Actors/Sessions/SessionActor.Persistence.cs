@@ -53,13 +53,34 @@ internal sealed partial class SessionActor
     /// <summary>Whether dispatch waits on the journal: it is being read, or a completed turn is being written.</summary>
     private bool JournalBusy => recovering || writing is not null;
 
-    private void StartJournal()
+    /// <summary>
+    /// The session starts: a conversation with records gets its journal child, which reads them before the first turn
+    /// goes out. One without (most new sessions, found with one indexed query) starts at once and gets its child at its
+    /// first write, with nothing to read — a burst of new conversations does not queue behind the plugin's recoveries.
+    /// </summary>
+    private void OpenRecords()
     {
-        journal = Context.ActorOf(SessionJournal.Props(key, Persistence), "journal-" + (++writeTokens));
-        Context.Watch(journal);
         recovering = true;
         recoveryStarted = Now;
-        Timers.StartSingleTimer(RecoveryTimerKey, new RecoveryTimedOut(journal), Persistence.RecoveryTimeout);
+        Timers.StartSingleTimer(RecoveryTimerKey, new RecoveryTimedOut(ActorRefs.Nobody), Persistence.RecoveryTimeout);
+        env.Records!.HasRecordsAsync(key.Tenant, key.Conversation).PipeTo(Self,
+            success: has => new RecordsChecked(has, null),
+            failure: e => new RecordsChecked(false, e.GetBaseException().Message));
+    }
+
+    private sealed record RecordsChecked(bool Exist, string? Problem);
+
+    /// <param name="recover">Read the records first (the session's start, a probe); false: a child for a conversation with none, its first write waiting on nothing.</param>
+    private void StartJournal(bool recover = true)
+    {
+        journal = Context.ActorOf(SessionJournal.Props(key, Persistence, recover), "journal-" + (++writeTokens));
+        Context.Watch(journal);
+        if (recover)
+        {
+            recovering = true;
+            recoveryStarted = Now;
+            Timers.StartSingleTimer(RecoveryTimerKey, new RecoveryTimedOut(journal), Persistence.RecoveryTimeout);
+        }
     }
 
     /// <summary>The session's journal messages; false for anything else.</summary>
@@ -67,6 +88,21 @@ internal sealed partial class SessionActor
     {
         switch (message)
         {
+            case RecordsChecked { Problem: { } problem } when recovering && journal is null:
+                JournalLost($"the conversation's records could not be looked for: {problem}");
+                return true;
+            case RecordsChecked { Exist: true } when recovering && journal is null:
+                StartJournal();
+                return true;
+            case RecordsChecked when recovering && journal is null:
+                // Nothing recorded: nothing to wait for.
+                Timers.Cancel(RecoveryTimerKey);
+                recovering = false;
+                env.Journal.Worked();
+                AfterRecovery();
+                return true;
+            case RecordsChecked:
+                return true;
             case SessionJournal.Recovered recovered when Sender.Equals(journal):
                 Timers.Cancel(RecoveryTimerKey);
                 recovering = false;
@@ -103,8 +139,10 @@ internal sealed partial class SessionActor
             case WriteTimedOut timedOut when writing is { } w && w.Token == timedOut.Token:
                 JournalLost($"the record was not written within {Persistence.WriteTimeout} (fantasy.persistence.write-timeout)");
                 return true;
-            case RecoveryTimedOut timedOut when recovering && timedOut.Journal.Equals(journal):
-                JournalLost($"the conversation was not read within {Persistence.RecoveryTimeout} (fantasy.persistence.recovery-timeout)");
+            case RecoveryTimedOut timedOut when recovering && (timedOut.Journal.Equals(journal) || (journal is null && timedOut.Journal.IsNobody())):
+                // Slow is not down: many sessions resuming at once (a restart under load) queue behind the plugin's
+                // recoveries. This session's turns end; the others are not refused for it.
+                JournalLost($"the conversation was not read within {Persistence.RecoveryTimeout} (fantasy.persistence.recovery-timeout)", slowOnly: true);
                 return true;
             case WriteTimedOut or RecoveryTimedOut or SessionJournal.Recovered or SessionJournal.JournalFailed:
                 return true;
@@ -123,7 +161,8 @@ internal sealed partial class SessionActor
     }
 
     /// <summary>The journal cannot be used now: a write in flight ends as configured, and a read in progress lets the waiting turns go on or be refused.</summary>
-    private void JournalLost(string reason)
+    /// <param name="slowOnly">The journal answered too slowly rather than failed: the sessions' shared health stays as it is.</param>
+    private void JournalLost(string reason, bool slowOnly = false)
     {
         var wasRecovering = recovering;
         Timers.Cancel(RecoveryTimerKey);
@@ -136,7 +175,10 @@ internal sealed partial class SessionActor
 
         recovering = false;
         journalDown = true;
-        env.Journal.Failed(reason, Now, write: writing is not null);
+        if (!slowOnly)
+        {
+            env.Journal.Failed(reason, Now, write: writing is not null);
+        }
         if (writing is { } w)
         {
             Timers.Cancel(WriteTimerKey);
@@ -208,7 +250,8 @@ internal sealed partial class SessionActor
             return true;
         }
 
-        var down = journalDown || (journal is null) || !env.Journal.Available;
+        // A session whose child is not started yet (no records: it starts at the first write) is not down.
+        var down = journalDown || !env.Journal.Available;
         if (!down)
         {
             return true;
@@ -261,6 +304,12 @@ internal sealed partial class SessionActor
             ReleaseTerminal(r);
             EndRunning(r, end);
             return;
+        }
+
+        if (journal is null && !journalDown)
+        {
+            // The conversation's first record: its child starts now, with nothing to read (see OpenRecords).
+            StartJournal(recover: false);
         }
 
         if ((journal is null || recovering) && Persistence.OnFailure == PersistenceFailureMode.Refuse)

@@ -102,7 +102,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         FantasyMetrics.SessionStarted();
         if (env.Durable)
         {
-            StartJournal();
+            OpenRecords();
         }
 
         deadlines.StopAt(Now + settings.SessionIdleTimeout);

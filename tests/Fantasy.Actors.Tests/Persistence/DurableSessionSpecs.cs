@@ -345,7 +345,19 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var needle = Encoding.UTF8.GetBytes(marker);
-        return Directory.GetFiles(Path.GetDirectoryName(SqliteFile)!)
-            .Any(f => File.ReadAllBytes(f).AsSpan().IndexOf(needle) >= 0);
+        return Directory.GetFiles(Path.GetDirectoryName(SqliteFile)!).Any(f => Bytes(f).AsSpan().IndexOf(needle) >= 0);
+    }
+
+    /// <summary>A file's bytes; none for a file gone since it was listed (SQLite removes its log and index files when its last connection closes).</summary>
+    private static byte[] Bytes(string file)
+    {
+        try
+        {
+            return File.ReadAllBytes(file);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
     }
 }
