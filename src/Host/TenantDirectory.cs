@@ -298,14 +298,21 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     /// for at most <see cref="MaxKnownSessions"/> sessions of the tenant.
     /// </summary>
     public IReadOnlyList<System.Text.Json.JsonElement>? KnownItems(string conversation) =>
-        known.TryGetValue(conversation, out var entry) ? entry.Items : null;
+        known.TryGetValue(conversation, out var entry) && entry.At >= Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)KnownItemsFor.TotalMilliseconds
+            ? entry.Items
+            : null;
+
+    private long lastSweep;
 
     private void Keep(string conversation, TurnRequest turn, TurnEnd end)
     {
         var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
+        var stale = now - (long)KnownItemsFor.TotalMilliseconds;
+        if (known.Count >= MaxKnownSessions || Interlocked.Read(ref lastSweep) < stale)
         {
-            var stale = now - (long)KnownItemsFor.TotalMilliseconds;
+            // At most every KnownItemsFor (or when full): what no turn has used for that long goes, so the items of
+            // sessions that stopped are not kept alive here.
+            Interlocked.Exchange(ref lastSweep, now);
             foreach (var (id, entry) in known)
             {
                 if (entry.At < stale)
@@ -314,7 +321,7 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
                 }
             }
 
-            if (known.Count >= MaxKnownSessions)
+            if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
             {
                 return;
             }
