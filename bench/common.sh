@@ -53,6 +53,18 @@ start_gateway() {
   wait_for "http://127.0.0.1:$port/healthz"
 }
 
+# As start_gateway, on core 0 alone, logging warnings only.
+start_pinned_gateway() {
+  local port="$1" upstream="$2"
+  shift 2
+  taskset -c 0 dotnet src/Host/bin/Release/net10.0/Fantasy.Actors.Host.dll --urls "http://127.0.0.1:$port" \
+    --Fantasy:Upstream:BaseUrl="http://127.0.0.1:$upstream/v1" --Fantasy:Upstream:ApiKey=sk-bench \
+    --Fantasy:Persistence:Provider="${GATEWAY_PERSISTENCE:-None}" --Fantasy:Logging:MinimumLevel=Warning "$@" > /dev/null 2>&1 &
+  gateway_pid=$!
+  pids+=($gateway_pid)
+  wait_for "http://127.0.0.1:$port/healthz"
+}
+
 # Starts a throwaway PostgreSQL server of the machine's own (initdb in a temp directory, trust authentication, a
 # free loopback port; as root through runuser -u postgres) and sets pg_connection; it is stopped when the script
 # exits (call track_processes first; pg_dir is removed then).

@@ -30,6 +30,24 @@ internal static class GatewayLoad
         }
         while (warming.Elapsed < warmup);
 
+        // Then runs of the measured shape until the gateway compiled fewer than 20 methods in one (its runtime's
+        // dotnet.jit.compiled_methods on /metrics), at most 120 s: long conversations set off a wave of recompilation
+        // (dynamic PGO) that short warm-up rounds never reach.
+        var shaped = Stopwatch.StartNew();
+        var shapeRuns = 0;
+        long compiled;
+        do
+        {
+            var before = await CompiledMethodsAsync(http, gateway).ConfigureAwait(false);
+            var r = shapeRuns++;
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(c =>
+                Task.Run(() => ConversationAsync(http, endpoint, key, $"shape-{r}-{c}", turns, null))));
+            compiled = await CompiledMethodsAsync(http, gateway).ConfigureAwait(false) - before;
+        }
+        while (compiled >= 20 && shaped.Elapsed < TimeSpan.FromSeconds(120));
+        var warmed = string.Create(CultureInfo.InvariantCulture,
+            $"warm-up {warming.Elapsed.TotalSeconds - shaped.Elapsed.TotalSeconds:F1} s; then {shapeRuns} run(s) of the measured shape ({shaped.Elapsed.TotalSeconds:F1} s, the gateway compiled {compiled} methods in the last{(compiled >= 20 ? ", not settled" : string.Empty)})");
+
         gatewayProcess.Refresh();
         var cpuBefore = gatewayProcess.TotalProcessorTime;
         var latencies = new double[clients * turns];
@@ -46,11 +64,27 @@ internal static class GatewayLoad
         var failed = failures.Sum();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mode gateway (clients send their whole history, SSE), clients {clients}, turns/client {turns}, total turns {total}, failed {failed}"));
+        Console.WriteLine(warmed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"gateway cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {P(0.5):F2}, p99 {P(0.99):F2}"));
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The gateway runtime's count of methods compiled (<c>dotnet_jit_compiled_methods</c> on its /metrics).</summary>
+    private static async Task<long> CompiledMethodsAsync(HttpClient http, Uri gateway)
+    {
+        var text = await http.GetStringAsync(new Uri(gateway, "/metrics")).ConfigureAwait(false);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("dotnet_jit_compiled_methods", StringComparison.Ordinal) && !line.Contains("_bytes", StringComparison.Ordinal))
+            {
+                return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException("the gateway's /metrics has no dotnet_jit_compiled_methods");
     }
 
     /// <summary>The sessions mode's tool loop over HTTP: one function call a turn, answered in the next turn.</summary>

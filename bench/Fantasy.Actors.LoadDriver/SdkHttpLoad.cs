@@ -18,11 +18,8 @@ internal static class SdkHttpLoad
     {
         var client = new ResponsesClient(new ApiKeyCredential(key), new ResponsesClientOptions { Endpoint = baseUrl });
         var startup = await Startup.MeasureAsync(() => Task.WhenAll(Enumerable.Range(0, conversations).Select(c => ConversationAsync(client, Math.Min(turns, 5), null))), conversations * Math.Min(turns, 5));
-        var warming = Stopwatch.StartNew();
-        while (warming.Elapsed < warmup)
-        {
-            await Task.WhenAll(Enumerable.Range(0, conversations).Select(c => ConversationAsync(client, Math.Min(turns, 5), null)));
-        }
+        var warmed = await Warmup.UntilSettledAsync(() => Task.WhenAll(Enumerable.Range(0, conversations).Select(c => ConversationAsync(client, Math.Min(turns, 5), null))), warmup);
+        warmed += await Warmup.ShapedAsync(_ => Task.WhenAll(Enumerable.Range(0, conversations).Select(c => ConversationAsync(client, turns, null))));
 
         var latencies = new double[conversations * turns];
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -34,6 +31,7 @@ internal static class SdkHttpLoad
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mode sdk-http (OpenAI .NET SDK, whole history over HTTP/SSE), conversations {conversations}, turns {turns}, failed {failed}"));
         Console.WriteLine(startup);
+        Console.WriteLine(warmed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"steady cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us), {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {latencies[total / 2]:F2}, p99 {latencies[Math.Min(total - 1, (int)(total * 0.99))]:F2}"));
         return failed == 0 ? 0 : 1;

@@ -35,13 +35,27 @@ internal static class SessionsLoad
         var warmers = Math.Min(sessionCount, 100);
         var startup = await Startup.MeasureAsync(() => Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
             Task.Run(() => ConversationAsync(api, new SessionKey("start", $"w{w}"), Math.Min(turns, 5), full, callerChains, null, json)))), warmers * Math.Min(turns, 5));
-        var warming = Stopwatch.StartNew();
-        do
+        // Each round on new sessions, closed after it: opening a session (its actors, socket and stream) is part of the
+        // steady state of a service whose conversations come and go, and the measured run opens new ones.
+        var round = 0;
+        var warmed = await Warmup.UntilSettledAsync(async () =>
         {
+            var r = round++;
             await Task.WhenAll(Enumerable.Range(0, warmers).Select(w =>
-                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"w{w}"), 5, full, callerChains, null, json))));
-        }
-        while (warming.Elapsed < warmup);
+                Task.Run(() => ConversationAsync(api, new SessionKey("warm", $"r{r}w{w}"), 5, full, callerChains, null, json))));
+            await Task.WhenAll(Enumerable.Range(0, warmers).Select(w => api.CloseAsync(new SessionKey("warm", $"r{r}w{w}"))));
+        }, warmup);
+
+        // Then runs of the measured shape (as many conversations, as long) on sessions closed after each, until one
+        // compiles fewer than 20 methods (at most 120 s): the runtime recompiles a wave of a few thousand methods
+        // (dynamic PGO) once conversations grow long, which short warm-up rounds never reach; measured without this,
+        // "steady" CPU carried several seconds of JIT.
+        warmed += await Warmup.ShapedAsync(r => Task.WhenAll(Enumerable.Range(0, sessionCount).Select(async s =>
+        {
+            var key = new SessionKey("shape", $"r{r}s{s}");
+            await Task.Run(() => ConversationAsync(api, key, turns, full, callerChains, null, json)).ConfigureAwait(false);
+            await api.CloseAsync(key).ConfigureAwait(false);
+        })));
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -52,14 +66,27 @@ internal static class SessionsLoad
         var workingSetBefore = Process.GetCurrentProcess().WorkingSet64;
         var bytesBefore = await UpstreamBytesAsync(http, stats);
         var latencies = new double[sessionCount * turns];
+        using var jit = Environment.GetEnvironmentVariable("JITLOG") is null ? null : new JitLog();
+        jit?.Recording = true;
+        var jittedBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var gcsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var clock = Stopwatch.StartNew();
+        if (Environment.GetEnvironmentVariable("MEASURING_FILE") is { } mark)
+        {
+            File.WriteAllText(mark, "measuring");
+        }
+
+        using var jitSeries = Environment.GetEnvironmentVariable("JITSERIES") is null ? null : new Timer(_ => Console.Error.Write($"{clock.ElapsedMilliseconds}:{System.Runtime.JitInfo.GetCompiledMethodCount() - jittedBefore} "), null, 0, 250);
         var failures = await Task.WhenAll(Enumerable.Range(0, sessionCount).Select(s =>
             Task.Run(() => ConversationAsync(api, new SessionKey("load", $"s{s}"), turns, full, callerChains, latencies.AsMemory(s * turns, turns), json))));
         clock.Stop();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jittedBefore;
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore;
+        jit?.Recording = false;
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
         var gcs = (GC.CollectionCount(0) - gcsBefore.Item1, GC.CollectionCount(1) - gcsBefore.Item2, GC.CollectionCount(2) - gcsBefore.Item3);
         var bytes = await UpstreamBytesAsync(http, stats) - bytesBefore;
@@ -77,8 +104,12 @@ internal static class SessionsLoad
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"mode sessions{(json ? "-json" : string.Empty)}{(full ? " (full input every turn)" : callerChains ? " (the caller chains: previous_response_id + new items)" : " (the caller sends its whole history)")}, sessions {sessionCount}, turns/session {turns}, total turns {total}, failed {failed}"));
         Console.WriteLine(startup);
+        Console.WriteLine(warmed);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"driver cpu per turn {cpu.TotalMilliseconds / total:F3} ms ({cpu.TotalMilliseconds * 1000 / total:F0} us), allocated {allocated / total / 1024.0:F1} KB per turn, GCs gen0/1/2 {gcs.Item1}/{gcs.Item2}/{gcs.Item3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"compiled during the run: {jitted} methods, {jitTime.TotalMilliseconds:F0} ms"));
+        jit?.Print(int.Parse(Environment.GetEnvironmentVariable("JITLOG")!, CultureInfo.InvariantCulture));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"elapsed {clock.Elapsed.TotalSeconds:F2} s, {total / clock.Elapsed.TotalSeconds:F0} turns/s, turn latency ms p50 {P(0.5):F2}, p99 {P(0.99):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -116,7 +147,10 @@ internal static class SessionsLoad
     {
         var items = new List<JsonElement>();
         var fresh = new List<JsonElement>();
-        IReadOnlyList<JsonElement>? held = null;
+        var sent = new ArrayBufferWriter<byte>(4096); // a JSON-holding caller's history: the items' bytes, joined
+        ResponseRequest? previousRequest = null;
+        IReadOnlyList<JsonElement>? previousOutput = null;
+        var wholeParse = Environment.GetEnvironmentVariable("JSON_WHOLE") is not null;
         string? previous = null;
         var failed = 0;
         for (var t = 0; t < turns; t++)
@@ -127,11 +161,19 @@ internal static class SessionsLoad
             var request = new ResponseRequest { Model = "load", Instructions = "be brief", Store = false, Input = callerChains ? [.. fresh] : [.. items] };
             if (json)
             {
-                // A caller holding JSON (as the gateway does): its body is the items' bytes as they were received,
-                // joined (a copy, no serialising); the service parses it.
-                // The items it sent and got last turn are read against what it holds (ResponseRequest.Parse(body, known)),
-                // as the gateway does (JSON_WHOLE=1: every item parsed, the cost before that).
-                request = ResponseRequest.Parse(JsonBody(request.Input), Environment.GetEnvironmentVariable("JSON_WHOLE") is null ? held : null);
+                // A caller holding JSON (as the gateway does): it keeps its history as the bytes it sent and got, and its
+                // body is that history inside the request's fields (one pooled buffer, copied into, no serialising);
+                // the service parses it, read against the previous request and its output
+                // (ResponseRequest.Parse(body, previous, output)), as the gateway does (JSON_WHOLE=1: the ordinary
+                // parse of the whole body, the cost before that).
+                Append(sent, user);
+                var body = ArrayPool<byte>.Shared.Rent(BodyHead.Length + sent.WrittenCount + 2);
+                BodyHead.CopyTo(body, 0);
+                sent.WrittenSpan.CopyTo(body.AsSpan(BodyHead.Length));
+                "]}"u8.CopyTo(body.AsSpan(BodyHead.Length + sent.WrittenCount));
+                var span = body.AsSpan(0, BodyHead.Length + sent.WrittenCount + 2);
+                request = wholeParse ? ResponseRequest.Parse(span) : ResponseRequest.Parse(span, previousRequest, previousOutput);
+                ArrayPool<byte>.Shared.Return(body);
             }
 
             var options = full ? new TurnOptions { ResetChain = true } : callerChains && previous is not null ? new TurnOptions { PreviousResponseId = previous } : null;
@@ -150,13 +192,22 @@ internal static class SessionsLoad
                 Console.Error.WriteLine($"{key} turn {t}: {end.Outcome} {end.Reason} {end.Result.Text}");
             }
 
-            held = json ? [.. request.Input, .. end.Result.Output.Select(o => o.Json)] : null;
-            items.AddRange(end.Result.Output.Select(o => o.Json));
+            previousRequest = request;
+            previousOutput = [.. end.Result.Output.Select(o => o.Json)];
+            items.AddRange(previousOutput);
             foreach (var call in end.Result.FunctionCalls)
             {
                 var result = JsonDocument.Parse($$"""{"type":"function_call_output","call_id":"{{call.CallId}}","output":"42"}""").RootElement;
                 items.Add(result);
                 fresh.Add(result);
+            }
+
+            if (json)
+            {
+                foreach (var item in previousOutput.Concat(fresh))
+                {
+                    Append(sent, item);
+                }
             }
         }
 
@@ -169,24 +220,17 @@ internal static class SessionsLoad
         return doc.RootElement.GetProperty("websocket_bytes_received").GetInt64();
     }
 
+
     private static readonly byte[] BodyHead = """{"model":"load","instructions":"be brief","store":false,"input":["""u8.ToArray();
 
-    /// <summary>A create request's body around <paramref name="items"/>' raw bytes.</summary>
-    private static byte[] JsonBody(IReadOnlyList<JsonElement> items)
+    /// <summary>Adds an item's bytes to a history of joined items.</summary>
+    private static void Append(ArrayBufferWriter<byte> history, JsonElement item)
     {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        buffer.Write(BodyHead);
-        for (var i = 0; i < items.Count; i++)
+        if (history.WrittenCount > 0)
         {
-            if (i > 0)
-            {
-                buffer.Write(","u8);
-            }
-
-            buffer.Write(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(items[i]));
+            history.Write(","u8);
         }
 
-        buffer.Write("]}"u8);
-        return buffer.WrittenSpan.ToArray();
+        history.Write(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item));
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Fantasy.Actors.Protocol.Json;
 
 namespace Fantasy.Actors.Protocol;
 
@@ -131,8 +132,8 @@ public static class ChainPlanner
     /// </summary>
     public static bool IsSameInput(JsonElement item, JsonElement previous)
     {
-        // Fast path: a caller resending its history usually sends the very same bytes.
-        if (JsonMarshal.GetRawUtf8Value(item).SequenceEqual(JsonMarshal.GetRawUtf8Value(previous)))
+        // Fast paths: a caller resending its history usually passes the very same elements, or the very same bytes.
+        if (JsonIdentity.Same(item, previous) || JsonMarshal.GetRawUtf8Value(item).SequenceEqual(JsonMarshal.GetRawUtf8Value(previous)))
         {
             return true;
         }

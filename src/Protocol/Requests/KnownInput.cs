@@ -1,18 +1,32 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace Fantasy.Actors.Protocol;
 
 /// <summary>
-/// The input array of a create body read against items already held: each item's bytes are found with a reader that
-/// skips over them (no allocation), compared with the held item's bytes at the same position, and only an item that
-/// differs (or is new) is parsed into a document of its own.
+/// The input array of a create body read against items already held, in time proportional to what is new. The items
+/// of the previous request's input, when their bytes are known by digest (<see cref="SentInput"/>), are recognised by
+/// one SHA-256 over as many bytes at the start of the new array; other held items by comparing the body's bytes with
+/// theirs in place (a held item's bytes are one complete JSON object, so equal bytes are that object). Only the items
+/// after them, or from the first that differs, are read with a reader; one whose bytes differ from the held item at
+/// its position is parsed into a document of its own.
 /// </summary>
 internal static class KnownInput
 {
-    /// <summary>The body's input items, the held ones reused; null when the body has no input array of objects to read this way.</summary>
-    public static IReadOnlyList<JsonElement>? Read(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known)
+    /// <summary>
+    /// The body's input items, the held ones reused, and where the input array is in the body; null when the body has
+    /// no input array of objects to read this way (the ordinary parse then says what it is). The first
+    /// <see cref="SentInput.Count"/> items of <paramref name="known"/> are the previous request's input, recognised by
+    /// <paramref name="sent"/>'s digest when given; with <paramref name="record"/>, <paramref name="recorded"/> is
+    /// this input's digest, for the next request.
+    /// </summary>
+    public static IReadOnlyList<JsonElement>? Read(
+        ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record, out Range array, out SentInput? recorded, out int byDigest)
     {
+        array = default;
+        recorded = null;
+        byDigest = 0;
         try
         {
             var reader = new Utf8JsonReader(utf8);
@@ -21,7 +35,6 @@ internal static class KnownInput
                 return null;
             }
 
-            IReadOnlyList<JsonElement>? input = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isInput = reader.ValueTextEquals("input"u8);
@@ -36,19 +49,33 @@ internal static class KnownInput
                     continue;
                 }
 
-                if (input is not null || reader.TokenType != JsonTokenType.StartArray)
-                {
-                    return null; // a repeated or non-array input: the ordinary parse says what it is
-                }
-
-                input = Items(utf8, ref reader, known);
-                if (input is null)
+                if (reader.TokenType != JsonTokenType.StartArray)
                 {
                     return null;
                 }
+
+                var start = (int)reader.TokenStartIndex;
+                using var digest = record || sent is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+                var read = new ArrayReader(utf8, known, sent, digest);
+                var items = read.Items(start + 1);
+                if (items is null)
+                {
+                    return null;
+                }
+
+                array = start..read.End;
+                byDigest = read.ByDigest;
+                if (record && items.Count > 0)
+                {
+                    // The digest covers the bytes from the first item's start to the last one's end, as sent.
+                    digest!.AppendData(utf8[read.Hashed..read.LastItemEnd]);
+                    recorded = new SentInput(digest.GetHashAndReset(), read.LastItemEnd - read.FirstItemStart, items.Count);
+                }
+
+                return items;
             }
 
-            return input;
+            return null;
         }
         catch (JsonException)
         {
@@ -56,31 +83,154 @@ internal static class KnownInput
         }
     }
 
-    private static List<JsonElement>? Items(ReadOnlySpan<byte> utf8, ref Utf8JsonReader reader, IReadOnlyList<JsonElement> known)
+    /// <summary>One input array's items, read against the held ones.</summary>
+    private ref struct ArrayReader(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, IncrementalHash? digest)
     {
-        var items = new List<JsonElement>(known.Count + 4);
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        private readonly ReadOnlySpan<byte> utf8 = utf8;
+
+        /// <summary>After the array's <c>]</c>.</summary>
+        public int End { get; private set; }
+
+        /// <summary>Where the first item starts (its <c>{</c>).</summary>
+        public int FirstItemStart { get; private set; } = -1;
+
+        /// <summary>After the last item's <c>}</c>.</summary>
+        public int LastItemEnd { get; private set; }
+
+        /// <summary>How many items were recognised by the previous input's digest.</summary>
+        public int ByDigest { get; private set; }
+
+        /// <summary>How far, from <see cref="FirstItemStart"/>, the digest has been given the bytes.</summary>
+        public int Hashed { get; private set; }
+
+        /// <summary>The items of the array whose first byte after <c>[</c> is at <paramref name="position"/>.</summary>
+        public List<JsonElement>? Items(int position)
         {
-            if (reader.TokenType != JsonTokenType.StartObject)
+            var items = new List<JsonElement>(known.Count + 4);
+            var first = ItemStart(utf8, position, 0);
+            FirstItemStart = first;
+            Hashed = first < 0 ? position : first;
+
+            // The previous request's input, by digest: the same bytes at the start of the array are the same items.
+            if (first >= 0 && sent is { Count: > 0 } previous && previous.Count <= known.Count && first + previous.Length <= utf8.Length)
             {
-                return null;
+                var prefix = utf8.Slice(first, previous.Length);
+                digest!.AppendData(prefix);
+                Span<byte> hash = stackalloc byte[32];
+                if (digest.GetCurrentHash(hash) == 32 && hash.SequenceEqual(previous.Digest))
+                {
+                    for (var i = 0; i < previous.Count; i++)
+                    {
+                        items.Add(known[i]);
+                    }
+
+                    ByDigest = previous.Count;
+                    position = first + previous.Length;
+                    Hashed = position;
+                    LastItemEnd = position;
+                }
+                else
+                {
+                    digest.GetHashAndReset(); // differs: start again from the first item
+                }
             }
 
-            var start = (int)reader.TokenStartIndex;
-            reader.Skip();
-            var bytes = utf8[start..(int)reader.BytesConsumed];
-            var i = items.Count;
-            if (i < known.Count && bytes.SequenceEqual(JsonMarshal.GetRawUtf8Value(known[i])))
+            // Other held items, in place: equal bytes at the same position, nothing tokenised.
+            while (items.Count < known.Count)
             {
-                items.Add(known[i]);
+                var at = ItemStart(utf8, position, items.Count);
+                if (at < 0)
+                {
+                    break;
+                }
+
+                var held = JsonMarshal.GetRawUtf8Value(known[items.Count]);
+                if (!utf8[at..].StartsWith(held))
+                {
+                    break;
+                }
+
+                items.Add(known[items.Count]);
+                position = at + held.Length;
+                LastItemEnd = position;
             }
-            else
+
+            // The rest, read: new items, or every item from the first that differs.
+            while (true)
             {
-                var item = new Utf8JsonReader(bytes);
-                items.Add(JsonElement.ParseValue(ref item));
+                var at = SkipWhitespace(utf8, position);
+                if (at >= utf8.Length)
+                {
+                    return null;
+                }
+
+                if (utf8[at] == (byte)']')
+                {
+                    End = at + 1;
+                    return items;
+                }
+
+                at = ItemStart(utf8, position, items.Count);
+                if (at < 0)
+                {
+                    return null;
+                }
+
+                var reader = new Utf8JsonReader(utf8[at..]);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                reader.Skip();
+                var bytes = utf8.Slice(at, (int)reader.BytesConsumed);
+                var i = items.Count;
+                if (i < known.Count && bytes.SequenceEqual(JsonMarshal.GetRawUtf8Value(known[i])))
+                {
+                    items.Add(known[i]);
+                }
+                else
+                {
+                    var item = new Utf8JsonReader(bytes);
+                    items.Add(JsonElement.ParseValue(ref item));
+                }
+
+                position = at + bytes.Length;
+                LastItemEnd = position;
             }
         }
+    }
 
-        return items;
+    /// <summary>Where item <paramref name="index"/> starts, past whitespace and (after the first) its comma; -1 when the bytes there are not that.</summary>
+    private static int ItemStart(ReadOnlySpan<byte> utf8, int position, int index)
+    {
+        var at = SkipWhitespace(utf8, position);
+        if (index > 0)
+        {
+            if (at >= utf8.Length || utf8[at] != (byte)',')
+            {
+                return -1;
+            }
+
+            at = SkipWhitespace(utf8, at + 1);
+        }
+
+        return at < utf8.Length && utf8[at] == (byte)'{' ? at : -1;
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> utf8, int position)
+    {
+        while (position < utf8.Length && utf8[position] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            position++;
+        }
+
+        return position;
     }
 }
+
+/// <summary>
+/// A request's input as it was sent: the SHA-256 of the bytes from its first item's start to its last item's end, how
+/// many bytes and items that was. A caller resending its history starts its next input with exactly these bytes.
+/// </summary>
+internal sealed record SentInput(byte[] Digest, int Length, int Count);

@@ -105,22 +105,87 @@ public sealed class ResponseRequest
     /// that changed anywhere is seen as changed. The cost of a turn then grows with its new items, not its history.
     /// </summary>
     /// <exception cref="ProtocolException">As <see cref="Parse(ReadOnlySpan{byte})"/>.</exception>
-    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement>? known)
+    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement>? known) =>
+        known is { Count: > 0 } ? ParseKnown(utf8, known, sent: null, record: false) : Parse(utf8);
+
+    /// <summary>
+    /// Parses the next body of a conversation whose previous request was <paramref name="previous"/> (parsed by this
+    /// method) and whose previous response's output items were <paramref name="previousOutput"/>, as a caller resending
+    /// its whole history sends it: the previous input is recognised by the digest of its bytes (one SHA-256 over them,
+    /// no per-item work), the previous output item by item on their bytes, and only what is new is parsed. Anything
+    /// that differs is read as <see cref="Parse(ReadOnlySpan{byte}, IReadOnlyList{JsonElement})"/> reads it; the
+    /// result equals the ordinary parse's byte for byte. Pass nulls for a conversation's first body.
+    /// </summary>
+    /// <exception cref="ProtocolException">As <see cref="Parse(ReadOnlySpan{byte})"/>.</exception>
+    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, ResponseRequest? previous, IReadOnlyList<JsonElement>? previousOutput)
     {
-        if (known is not { Count: > 0 } || KnownInput.Read(utf8, known) is not { } input)
+        IReadOnlyList<JsonElement> known = (previous?.Input, previousOutput) switch
+        {
+            ({ Count: > 0 } input, { Count: > 0 } output) => new Joined(input, output),
+            ({ Count: > 0 } input, _) => input,
+            (_, { } output) => output,
+            _ => [],
+        };
+        var sent = previous?.Sent is { } s && previous.Input.Count == s.Count ? s : null;
+        return ParseKnown(utf8, known, sent, record: true);
+    }
+
+    private static ResponseRequest ParseKnown(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record)
+    {
+        if (KnownInput.Read(utf8, known, sent, record, out var array, out var recorded, out var byDigest) is not { } input)
         {
             return Parse(utf8);
         }
 
-        InputItemsConverter.Prepared = input;
+        // The rest of the body, read without the input array (already read): the bytes before and after it, with
+        // an empty array in its place, so the reader does not walk the history again.
+        var (offset, length) = array.GetOffsetAndLength(utf8.Length);
+        var rest = utf8.Length - length + 2;
+        var buffer = ArrayPool<byte>.Shared.Rent(rest);
         try
         {
-            return Parse(utf8);
+            utf8[..offset].CopyTo(buffer);
+            "[]"u8.CopyTo(buffer.AsSpan(offset));
+            utf8[(offset + length)..].CopyTo(buffer.AsSpan(offset + 2));
+            InputItemsConverter.Prepared = input;
+            var request = Parse(buffer.AsSpan(0, rest));
+            if (ReferenceEquals(request.Input, input))
+            {
+                request.Sent = recorded; // (a repeated input, parsed after, is not what the digest describes)
+                request.ItemsByDigest = byDigest;
+            }
+
+            return request;
+        }
+        catch (ProtocolException)
+        {
+            return Parse(utf8); // the error as the whole body gives it
         }
         finally
         {
             InputItemsConverter.Prepared = null;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>The digest of this request's input as sent, when it was parsed to be read against by the next (<see cref="Parse(ReadOnlySpan{byte}, ResponseRequest?, IReadOnlyList{JsonElement}?)"/>).</summary>
+    [JsonIgnore]
+    internal SentInput? Sent { get; private set; }
+
+    /// <summary>How many of this request's input items were recognised by the previous request's digest (not read).</summary>
+    [JsonIgnore]
+    internal int ItemsByDigest { get; private set; }
+
+    /// <summary>Two lists read as one, not copied.</summary>
+    private sealed class Joined(IReadOnlyList<JsonElement> first, IReadOnlyList<JsonElement> second) : IReadOnlyList<JsonElement>
+    {
+        public int Count => first.Count + second.Count;
+
+        public JsonElement this[int index] => index < first.Count ? first[index] : second[index - first.Count];
+
+        public IEnumerator<JsonElement> GetEnumerator() => first.Concat(second).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>A copy with other input items.</summary>
@@ -316,7 +381,7 @@ public sealed class ResponseRequest
 /// <summary>Reads <c>input</c> as an array of item objects, or a string as one user message.</summary>
 internal sealed class InputItemsConverter : JsonConverter<IReadOnlyList<JsonElement>>
 {
-    /// <summary>This thread's input already read from the body being parsed (<see cref="KnownInput"/>): the array is skipped.</summary>
+    /// <summary>This thread's input already read from the body being parsed (<see cref="KnownInput"/>): the array in its place is skipped.</summary>
     [ThreadStatic]
     internal static IReadOnlyList<JsonElement>? Prepared;
 
@@ -324,6 +389,7 @@ internal sealed class InputItemsConverter : JsonConverter<IReadOnlyList<JsonElem
     {
         if (Prepared is { } prepared && reader.TokenType == JsonTokenType.StartArray)
         {
+            Prepared = null; // once: a repeated input is parsed (and wins) as in the ordinary parse
             reader.Skip();
             return prepared;
         }
