@@ -2,7 +2,7 @@
 # The yardstick: per-turn CPU of the library's paths beside the OpenAI .NET SDK over HTTP/SSE (whole history every
 # turn), the same tool loop against the simulator (pinned to core 1; the driver to core 0), for conversations of
 # several lengths: start-up CPU (the process's first round) and steady-state CPU per turn (after the warm-up).
-#   bench/yardstick.sh [CONVERSATIONS=16] [LENGTHS="20 50 100 200 400"]
+#   [MODES="sdk-http sessions sessions-json chained gateway"] bench/yardstick.sh [CONVERSATIONS=16] [LENGTHS="20 50 100 200 400"]
 # Each measured run comes after a warm-up and runs of its own shape until the process compiles (nearly) nothing more.
 # Modes: sdk-http (the SDK), sessions (the caller passes parsed items, whole history), sessions-json (the caller holds
 # the request as JSON: ResponseRequest.Parse every turn), chained (the caller chains itself: previous id + new items),
@@ -25,7 +25,7 @@ url="ws://127.0.0.1:$port/v1/responses"
 
 printf "%-14s %6s %18s %18s\n" mode turns "start-up ms/turn" "steady us/turn"
 for turns in $lengths; do
-  for mode in sdk-http sessions sessions-json chained gateway; do
+  for mode in ${MODES:-sdk-http sessions sessions-json chained gateway}; do
     if [ "$mode" = gateway ]; then
       DOTNET_PROCESSOR_COUNT=1 start_pinned_gateway "$gw_port" "$port"
       out=$(taskset -c 1 dotnet "$driver" --mode gateway --gateway "http://127.0.0.1:$gw_port/v1/" --gateway-pid "$gateway_pid" \

@@ -50,6 +50,11 @@ internal static class GatewayLoad
 
         gatewayProcess.Refresh();
         var cpuBefore = gatewayProcess.TotalProcessorTime;
+        if (Environment.GetEnvironmentVariable("MEASURING_FILE") is { } mark)
+        {
+            File.WriteAllText(mark, "measuring");
+        }
+
         var latencies = new double[clients * turns];
         var clock = Stopwatch.StartNew();
         var failures = await Task.WhenAll(Enumerable.Range(0, clients).Select(c =>

@@ -97,9 +97,26 @@ internal sealed class ResponsesEndpoint
         TurnEnd? end = null;
         ServerEvent? last = null;
         TurnStarted? turnStarted = null;
-        var writer = context.Response.Body;
-        await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted))
+        var writer = context.Response.BodyWriter;
+        var unflushed = false;
+        await using var items = tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        while (true)
         {
+            // Events that arrived together (one upstream read) go out in one flush: flushed when the next item is not
+            // there yet, so a client sees each event as soon as nothing else is ready to go with it.
+            var next = items.MoveNextAsync();
+            if (unflushed && !next.IsCompleted)
+            {
+                await writer.FlushAsync(context.RequestAborted);
+                unflushed = false;
+            }
+
+            if (!await next)
+            {
+                break;
+            }
+
+            var item = items.Current;
             switch (item)
             {
                 case TurnStarted started:
@@ -120,13 +137,18 @@ internal sealed class ResponsesEndpoint
                     }
 
                     last = e.Event;
-                    await SseEventWriter.WriteAsync(writer, e.Event.Type, Received(e.Event), context.RequestAborted);
-                    await writer.FlushAsync(context.RequestAborted);
+                    SseEventWriter.Write(writer, e.Event.Type, Received(e.Event).Span);
+                    unflushed = true;
                     break;
                 case TurnFinished f:
                     end = f.End;
                     break;
             }
+        }
+
+        if (unflushed)
+        {
+            await writer.FlushAsync(context.RequestAborted);
         }
 
         if (end is null)
@@ -150,7 +172,7 @@ internal sealed class ResponsesEndpoint
             // The stream broke after events: tell the client in the stream itself, as the API does.
             var error = end.Error ?? UpstreamError.FromTransport(end.Reason ?? "the turn failed");
             var json = OpenAIErrors.SseErrorEvent(end.Reason ?? error.Message, error.Code ?? "stream_interrupted", error.Param);
-            await SseEventWriter.WriteAsync(writer, "error", json, CancellationToken.None);
+            SseEventWriter.Write(writer, "error", json);
             await writer.FlushAsync(CancellationToken.None);
         }
 

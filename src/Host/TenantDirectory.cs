@@ -289,17 +289,18 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     /// <summary>How long a session's last items are kept without a turn.</summary>
     public static readonly TimeSpan KnownItemsFor = TimeSpan.FromMinutes(5);
 
-    private readonly ConcurrentDictionary<string, (IReadOnlyList<System.Text.Json.JsonElement> Items, long At)> known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output, long At)> known = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// What the session's caller sent and got at its last turn (its input, then the response's output items): the
-    /// next body is read against them (<c>ResponseRequest.Parse(body, known)</c>), so resending a long history costs
-    /// what is new. References to items the session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn,
-    /// for at most <see cref="MaxKnownSessions"/> sessions of the tenant.
+    /// What the session's caller sent and got at its last turn (its request, and the response's output items): the
+    /// next body is read against them (<c>ResponseRequest.Parse(body, previous, output)</c>: the previous input
+    /// recognised by the digest of its bytes), so resending a long history costs what is new. References to what the
+    /// session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn, for at most
+    /// <see cref="MaxKnownSessions"/> sessions of the tenant.
     /// </summary>
-    public IReadOnlyList<System.Text.Json.JsonElement>? KnownItems(string conversation) =>
+    public (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output)? KnownItems(string conversation) =>
         known.TryGetValue(conversation, out var entry) && entry.At >= Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)KnownItemsFor.TotalMilliseconds
-            ? entry.Items
+            ? (entry.Request, entry.Output)
             : null;
 
     private long lastSweep;
@@ -327,7 +328,7 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
             }
         }
 
-        known[conversation] = ([.. turn.Request.Input, .. end.Result.Output.Select(o => o.Json)], now);
+        known[conversation] = (turn.Request, [.. end.Result.Output.Select(o => o.Json)], now);
     }
 
     /// <summary>After a turn: its response id is this tenant's from now on, and a one-off session is closed and forgotten.</summary>

@@ -18,8 +18,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
     /// </summary>
     public static async Task<(TurnRequest? Turn, GatewayError? Error)> ReadAsync(HttpContext context, GatewayOptions options, TenantState tenant)
     {
-        var body = await ReadBodyAsync(context, options.MaxBodyBytes).ConfigureAwait(false);
-        if (body is null)
+        if (await ReadBodyAsync(context, options.MaxBodyBytes).ConfigureAwait(false) is not { } body)
         {
             return Refused(RequestProblem.TooLarge, $"The request body is larger than the gateway's limit of {options.MaxBodyBytes} bytes (Fantasy:Gateway:MaxBodyBytes).");
         }
@@ -31,11 +30,16 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
         ResponseRequest request;
         try
         {
-            request = ResponseRequest.Parse(body, ephemeral ? null : tenant.KnownItems(sessionId));
+            var held = ephemeral ? null : tenant.KnownItems(sessionId);
+            request = ephemeral ? ResponseRequest.Parse(body.Span) : ResponseRequest.Parse(body.Span, held?.Request, held?.Output);
         }
         catch (ProtocolException ex)
         {
             return Refused(RequestProblem.InvalidJson, $"Invalid request body: {ex.Message}", ex.Field);
+        }
+        finally
+        {
+            body.Dispose(); // the parse keeps nothing of the body's buffer
         }
 
         if (string.IsNullOrEmpty(request.Model))
@@ -65,7 +69,8 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
     private static (TurnRequest?, GatewayError?) Refused(RequestProblem problem, string message, string? param = null) =>
         (null, TurnErrors.For(problem, message, param));
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long max)
+    /// <summary>The body, in a pooled buffer of the announced size when there is one; null when over <paramref name="max"/>.</summary>
+    private static async Task<Body?> ReadBodyAsync(HttpContext context, long max)
     {
         if (context.Request.ContentLength > max)
         {
@@ -74,21 +79,29 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
 
         if (context.Request.ContentLength is { } length)
         {
-            // The usual case: read straight into one array of the announced size (no growing copies).
-            var body = new byte[length];
-            var filled = 0;
-            while (filled < body.Length)
+            // The usual case: read straight into one pooled array of the announced size (no growing copies, and no
+            // new large array per turn for a long conversation resent whole).
+            var body = new Body(System.Buffers.ArrayPool<byte>.Shared.Rent((int)length), 0);
+            try
             {
-                var n = await context.Request.Body.ReadAsync(body.AsMemory(filled), context.RequestAborted).ConfigureAwait(false);
-                if (n == 0)
+                while (body.Length < length)
                 {
-                    return body.AsSpan(0, filled).ToArray();
+                    var n = await context.Request.Body.ReadAsync(body.Buffer.AsMemory(body.Length, (int)length - body.Length), context.RequestAborted).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    body = body with { Length = body.Length + n };
                 }
 
-                filled += n;
+                return body;
             }
-
-            return body;
+            catch
+            {
+                body.Dispose();
+                throw;
+            }
         }
 
         using var buffer = new MemoryStream();
@@ -104,6 +117,21 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             buffer.Write(chunk, 0, read);
         }
 
-        return buffer.ToArray();
+        var whole = buffer.ToArray();
+        return new Body(whole, whole.Length, Pooled: false);
+    }
+
+    /// <summary>A body's bytes: the first <paramref name="Length"/> of <paramref name="Buffer"/>, returned to the pool when done.</summary>
+    private readonly record struct Body(byte[] Buffer, int Length, bool Pooled = true) : IDisposable
+    {
+        public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
+
+        public void Dispose()
+        {
+            if (Pooled)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(Buffer);
+            }
+        }
     }
 }

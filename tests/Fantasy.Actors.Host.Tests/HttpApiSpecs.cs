@@ -208,7 +208,7 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     public async Task A_resent_history_is_read_against_the_last_turn_and_an_edited_one_still_goes_out_whole()
     {
         // Turn 1, then turn 2 resending turn 1's input and output as the gateway returned them: read against what the
-        // session's last turn held, chained. Turn 3 with the first message edited: the whole history goes out.
+        // session's last turn held, chained.
         var (_, first, _) = await SendAsync(fx.Post("""{"model":"m","input":[{"role":"user","content":"alpha"}]}""", sessionId: "resend"));
         var output = first.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()).ToList();
         var history = new List<string> { """{"role":"user","content":"alpha"}""" };
@@ -218,14 +218,22 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         Assert.Equal("true", chained.Headers.GetValues("x-fantasy-chained").Single());
         Assert.Equal(["bravo"], UpstreamTexts(fx.Sim.Counters.LastRequests[^1].Body));
 
+        // Turn 3 resends turn 2's body (recognised by its digest) and output: chained again.
         history.AddRange(second.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()));
-        history[0] = """{"role":"user","content":"alpha, edited"}""";
         history.Add("""{"role":"user","content":"charlie"}""");
+        var (_, third, chainedAgain) = await SendAsync(fx.Post($$"""{"model":"m","input":[{{string.Join(",", history)}}]}""", sessionId: "resend"));
+        Assert.Equal("true", chainedAgain.Headers.GetValues("x-fantasy-chained").Single());
+        Assert.Equal(["charlie"], UpstreamTexts(fx.Sim.Counters.LastRequests[^1].Body));
+
+        // Turn 4 with one character of the first message changed (same length): the whole history goes out.
+        history.AddRange(third.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()));
+        history[0] = """{"role":"user","content":"alphA"}""";
+        history.Add("""{"role":"user","content":"delta"}""");
         var (status, _, whole) = await SendAsync(fx.Post($$"""{"model":"m","input":[{{string.Join(",", history)}}]}""", sessionId: "resend"));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("false", whole.Headers.GetValues("x-fantasy-chained").Single());
         var sent = UpstreamTexts(fx.Sim.Counters.LastRequests[^1].Body);
-        Assert.Equal("alpha, edited", sent[0]);
+        Assert.Equal("alphA", sent[0]);
         Assert.Equal(history.Count, sent.Count);
     }
 

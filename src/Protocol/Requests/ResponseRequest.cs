@@ -111,7 +111,7 @@ public sealed class ResponseRequest
     /// <summary>
     /// Parses the next body of a conversation whose previous request was <paramref name="previous"/> (parsed by this
     /// method) and whose previous response's output items were <paramref name="previousOutput"/>, as a caller resending
-    /// its whole history sends it: the previous input is recognised by the digest of its bytes (one SHA-256 over them,
+    /// its whole history sends it: the previous input is recognised by the digest of its bytes (one 128-bit hash over them,
     /// no per-item work), the previous output item by item on their bytes, and only what is new is parsed. Anything
     /// that differs is read as <see cref="Parse(ReadOnlySpan{byte}, IReadOnlyList{JsonElement})"/> reads it; the
     /// result equals the ordinary parse's byte for byte. Pass nulls for a conversation's first body.

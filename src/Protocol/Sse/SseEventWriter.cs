@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 using System.Text;
 
@@ -49,6 +50,32 @@ public static class SseEventWriter
 
         await body.WriteAsync(rest, cancellationToken).ConfigureAwait(false);
         await body.WriteAsync(End, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As <see cref="WriteAsync(Stream, string, ReadOnlyMemory{byte}, CancellationToken)"/>, into a buffer (a response's
+    /// <c>PipeWriter</c>) without flushing: frames written together go out together when the caller flushes.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> writer, string type, ReadOnlySpan<byte> json)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(type);
+        var head = KnownHeads.TryGetValue(type, out var known) ? known
+            : type.AsSpan().IndexOfAny('\r', '\n') >= 0 ? DataOnlyHead
+            : Head(type);
+        writer.Write(head);
+        var rest = json;
+        int lineEnd;
+        while ((lineEnd = rest.IndexOfAny((byte)'\r', (byte)'\n')) >= 0)
+        {
+            writer.Write(rest[..lineEnd]);
+            writer.Write(NextDataLine);
+            var skip = rest[lineEnd] == (byte)'\r' && lineEnd + 1 < rest.Length && rest[lineEnd + 1] == (byte)'\n' ? 2 : 1;
+            rest = rest[(lineEnd + skip)..];
+        }
+
+        writer.Write(rest);
+        writer.Write(End);
     }
 
     /// <summary>The <c>data: [DONE]</c> frame some servers end a stream with (the Open Responses spec; OpenAI itself does not).</summary>

@@ -40,6 +40,20 @@ public sealed class SseEventWriterSpecs
         Assert.Equal(await FormatterFrameAsync(type, data), await GatewayFrameAsync(type, data));
     }
 
+    [Theory]
+    [InlineData("response.created", """{"type":"response.output_text.delta","delta":"hi"}""")]
+    [InlineData("response.created", "{\n  \"type\": \"response.created\",\n  \"response\": {}\n}")]
+    [InlineData("made.up", "{\r\n  \"a\": 1\r\n}")]
+    [InlineData("two\nlines", "{\"a\":1}\n")]
+    public async Task A_frame_written_into_a_buffer_is_the_frame_written_to_a_stream(string type, string data)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        SseEventWriter.Write(buffer, type, Encoding.UTF8.GetBytes(data));
+        using var stream = new MemoryStream();
+        await SseEventWriter.WriteAsync(stream, type, Encoding.UTF8.GetBytes(data), CancellationToken.None);
+        Assert.Equal(Encoding.UTF8.GetString(stream.ToArray()), Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
     [Fact]
     public async Task A_pretty_printed_payload_reads_back_as_the_same_json()
     {
