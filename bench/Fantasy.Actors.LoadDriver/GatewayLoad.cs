@@ -93,7 +93,7 @@ internal static class GatewayLoad
     }
 
     /// <summary>The sessions mode's tool loop over HTTP: one function call a turn, answered in the next turn.</summary>
-    private static async Task<int> ConversationAsync(HttpClient http, Uri endpoint, string key, string session, int turns, Memory<double>? latencies)
+    internal static async Task<int> ConversationAsync(HttpClient http, Uri endpoint, string key, string session, int turns, Memory<double>? latencies)
     {
         var items = new List<string>();
         var failed = 0;

@@ -42,6 +42,9 @@ using Fantasy.Actors.Protocol;
 // --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
 //               Environment: WARM_RECORDS (warm-up records per actor, default 20), JOURNAL_HOCON (extra plugin HOCON),
 //               ALLOC=1 (allocations by type), JITLOG=1 (methods compiled during the run, by method).
+// --mode cold-turns / cold-turns-gateway: --connections new conversations of --turns turns start at once on a fresh
+//               process (the driver's own actor system, or a freshly started gateway at --gateway): first turns' latency
+//               against the steady p50 (bench/cold-turns.sh).
 // --mode sqlite-raw: one-row transactions straight through Microsoft.Data.Sqlite (--turns of them, --connection-string).
 // JSON_WHOLE=1 (sessions-json): every input item parsed each turn, not read against the held items.
 // --hold-seconds S (sessions): keeps the sessions open and idle S seconds after the report (for dotnet-gcdump).
@@ -62,6 +65,17 @@ if (mode == "cold-burst")
 if (mode == "cold-burst-gateway")
 {
     return await ColdBurst.GatewayAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1")), Arg("--key", "sk-fantasy-dev"), connections);
+}
+
+if (mode == "cold-turns")
+{
+    return await ColdTurns.LibraryAsync(url, key, connections, turns);
+}
+
+if (mode == "cold-turns-gateway")
+{
+    return await ColdTurns.GatewayAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1/")),
+        new Uri(new UriBuilder(url) { Scheme = url.Scheme == "wss" ? "https" : "http", Path = "/v1/" }.Uri.ToString()), Arg("--key", "sk-fantasy-dev"), connections, turns);
 }
 
 if (mode == "cluster")

@@ -143,7 +143,7 @@ internal static class SessionsLoad
     /// The caller sends its whole history every turn, or (<paramref name="callerChains"/>) only the new items with
     /// the previous response id, as a caller that chains itself does.
     /// </summary>
-    private static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, bool callerChains, Memory<double>? latencies, bool json = false)
+    internal static async Task<int> ConversationAsync(ResponsesSessions api, SessionKey key, int turns, bool full, bool callerChains, Memory<double>? latencies, bool json = false)
     {
         var items = new List<JsonElement>();
         var fresh = new List<JsonElement>();

@@ -101,6 +101,11 @@ internal sealed class Gateway : IAsyncDisposable
         var upstream = fantasy.BaseUrl ?? settings.Upstream.BaseUrl;
         LogPersistence(settings.Persistence);
 
+        if (options.WarmUp)
+        {
+            await GatewayWarmUp.RunAsync();
+        }
+
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new UpstreamInfo(upstream, simulator is not null));
         builder.Services.AddSingleton<TurnGate>();

@@ -38,6 +38,13 @@ internal sealed class GatewayOptions
     /// <summary><c>Fantasy:Gateway:MetricsLoopbackOnly</c> (default true): without the key, <c>/metrics</c> answers only loopback clients.</summary>
     public bool MetricsLoopbackOnly { get; init; } = true;
 
+    /// <summary>
+    /// <c>Fantasy:Gateway:WarmUp</c> (default true): before it listens, the gateway runs a short conversation through
+    /// its own code against a throwaway simulator on loopback (nothing goes to the upstream), so the first turns of a
+    /// fresh process do not pay for compiling and loading it.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
     public static GatewayOptions From(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -74,6 +81,7 @@ internal sealed class GatewayOptions
             ResponseIdsPerTenant = gateway.GetValue<int?>("ResponseIdsPerTenant") ?? 100_000,
             MetricsKey = string.IsNullOrWhiteSpace(gateway["MetricsKey"]) ? null : gateway["MetricsKey"],
             MetricsLoopbackOnly = gateway.GetValue<bool?>("MetricsLoopbackOnly") ?? true,
+            WarmUp = gateway.GetValue<bool?>("WarmUp") ?? true,
         };
     }
 

@@ -70,7 +70,7 @@ internal static class Cli
           --api-key KEY                  accepted bearer key (repeatable; none: any non-empty key)
           --lifetime DURATION            WebSocket lifetime before websocket_connection_limit_reached (default 60m)
           --push-limit-when-idle         push the limit error to an idle socket when its lifetime ends
-          --first-event-latency-ms N     delay before each response's first event
+          --first-event-latency-ms N     delay before each response's first event (model time; alias --first-event-delay-ms)
           --event-latency-ms N           delay between events
           --store-delay-ms N             extra delay of a previous_response_id loaded from the store (default 5)
           --sse-done                     end SSE streams with data: [DONE]
@@ -105,7 +105,7 @@ internal static class Cli
                 case "--port": options = options with { Port = Int() }; break;
                 case "--api-key": keys.Add(Value()); break;
                 case "--lifetime": options = options with { ConnectionLifetime = Duration(Value()) }; break;
-                case "--first-event-latency-ms": options = options with { FirstEventLatency = TimeSpan.FromMilliseconds(Int()) }; break;
+                case "--first-event-latency-ms" or "--first-event-delay-ms": options = options with { FirstEventLatency = TimeSpan.FromMilliseconds(Int()) }; break;
                 case "--event-latency-ms": options = options with { PerEventLatency = TimeSpan.FromMilliseconds(Int()) }; break;
                 case "--store-delay-ms": options = options with { StoreLoadDelay = TimeSpan.FromMilliseconds(Int()) }; break;
                 case "--sse-done": options = options with { SseDone = true }; break;

@@ -138,12 +138,14 @@ public sealed class DurableGatewaySpecs : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Without_persistence_settings_the_gateway_keeps_conversations_in_a_sqlite_file_under_its_working_directory()
+    public async Task Without_persistence_settings_the_gateway_keeps_conversations_in_a_sqlite_file_under_its_working_directory_and_warms_up_without_the_upstream()
     {
         Directory.CreateDirectory(dir);
         var hostDir = HostProcess.HostDirectory();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir };
         start.Environment.Remove(TestDefaults.PersistenceVariable); // as a person runs it: nothing configured
+        start.Environment.Remove(TestDefaults.WarmUpVariable);
+        var upstreamBefore = (sim.Counters.ConnectionsOpened, sim.Counters.ResponseCreateFrames, sim.Counters.HttpPosts);
         foreach (var arg in new[]
                  {
                      Path.Combine(hostDir, "Fantasy.Actors.Host.dll"), "--urls", "http://127.0.0.1:0",
@@ -157,6 +159,13 @@ public sealed class DurableGatewaySpecs : IAsyncLifetime
         var (process, output, ready) = await HostProcess.StartAsync(start, TimeSpan.FromMinutes(1));
         try
         {
+            // The warm-up ran before READY, on its own simulator: the upstream has seen nothing yet.
+            lock (output)
+            {
+                Assert.Contains("warm-up: a 3-turn conversation through the gateway's own code in", output.ToString(), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(upstreamBefore, (sim.Counters.ConnectionsOpened, sim.Counters.ResponseCreateFrames, sim.Counters.HttpPosts));
             await TurnAsync(ready.Split(' ')[1], "kept by default", "default", previous: null, store: false);
             Assert.True(File.Exists(Path.Combine(dir, "data", "fantasy.db")), "no data/fantasy.db under the working directory");
             lock (output)
