@@ -4,6 +4,7 @@ using ScottPlot;
 // Draws the benchmark charts of bench/RESULTS.md from the CSV files the bench scripts write:
 //   bench/results/idle-memory.csv  → bench/results/idle-memory.png  (memory vs open idle sessions)
 //   bench/results/turn-length.csv  → bench/results/turn-length.png  (CPU per turn vs conversation length)
+//   bench/results/yardstick.csv    → bench/results/yardstick.png    (the yardstick: library, gateway and SDK by length)
 // Usage: dotnet run --project bench/Fantasy.Actors.Charts [-- RESULTS_DIR]
 var dir = args.Length > 0 ? args[0] : Path.Combine(FindRepoRoot(), "bench", "results");
 var drawn = 0;
@@ -47,6 +48,26 @@ if (File.Exists(length))
     plot.Axes.SetLimitsY(0, rows.Max(r => r["cpu_us_per_turn"]) * 1.15);
     plot.ShowLegend(Alignment.UpperLeft);
     Save(plot, Path.Combine(dir, "turn-length.png"));
+}
+
+var yardstick = Path.Combine(dir, "yardstick.csv");
+if (File.Exists(yardstick))
+{
+    var rows = ReadCsv(yardstick, keyColumn: "mode");
+    var plot = new Plot();
+    foreach (var mode in rows.Select(r => r.Key).Distinct())
+    {
+        var series = rows.Where(r => r.Key == mode).OrderBy(r => r["turns"]).ToArray();
+        var line = plot.Add.Scatter(series.Select(r => r["turns"]).ToArray(), series.Select(r => r["cpu_us_per_turn"]).ToArray());
+        line.LegendText = mode;
+    }
+
+    plot.Title("Steady CPU per turn vs conversation length: the library's paths, the gateway, the OpenAI .NET SDK over HTTP");
+    plot.XLabel("turns per conversation");
+    plot.YLabel("CPU per turn (µs)");
+    plot.Axes.SetLimitsY(0, rows.Max(r => r["cpu_us_per_turn"]) * 1.15);
+    plot.ShowLegend(Alignment.UpperLeft);
+    Save(plot, Path.Combine(dir, "yardstick.png"));
 }
 
 if (drawn == 0)

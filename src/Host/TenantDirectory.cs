@@ -283,10 +283,10 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     public Task<bool> EnterAsync(TurnRequest turn, CancellationToken cancellationToken) =>
         TryAddSessionAsync(turn.Conversation, turn.Ephemeral ? null : Options.MaxSessions, cancellationToken);
 
-    /// <summary>Sessions whose last items are kept for reading their next request (<see cref="KnownItems"/>).</summary>
-    public const int MaxKnownSessions = 1000;
+    /// <summary>Sessions whose last request is kept for reading their next one (<see cref="KnownItems"/>), at most.</summary>
+    public int MaxKnownSessions { get; init; } = 10_000;
 
-    /// <summary>How long a session's last items are kept without a turn.</summary>
+    /// <summary>How long a session's last request is kept without a turn.</summary>
     public static readonly TimeSpan KnownItemsFor = TimeSpan.FromMinutes(5);
 
     private readonly ConcurrentDictionary<string, (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output, long At)> known = new(StringComparer.Ordinal);
@@ -295,8 +295,8 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     /// What the session's caller sent and got at its last turn (its request, and the response's output items): the
     /// next body is read against them (<c>ResponseRequest.Parse(body, previous, output)</c>: the previous input
     /// recognised by the digest of its bytes), so resending a long history costs what is new. References to what the
-    /// session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn, for at most
-    /// <see cref="MaxKnownSessions"/> sessions of the tenant.
+    /// session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn, for the
+    /// <see cref="MaxKnownSessions"/> most recently used sessions of the tenant.
     /// </summary>
     public (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output)? KnownItems(string conversation) =>
         known.TryGetValue(conversation, out var entry) && entry.At >= Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)KnownItemsFor.TotalMilliseconds
@@ -309,10 +309,10 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     {
         var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
         var stale = now - (long)KnownItemsFor.TotalMilliseconds;
-        if (known.Count >= MaxKnownSessions || Interlocked.Read(ref lastSweep) < stale)
+        if (Interlocked.Read(ref lastSweep) < stale)
         {
-            // At most every KnownItemsFor (or when full): what no turn has used for that long goes, so the items of
-            // sessions that stopped are not kept alive here.
+            // At most every KnownItemsFor: what no turn has used for that long goes, so the items of sessions that
+            // stopped are not kept alive here.
             Interlocked.Exchange(ref lastSweep, now);
             foreach (var (id, entry) in known)
             {
@@ -321,10 +321,25 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
                     known.TryRemove(id, out _);
                 }
             }
+        }
 
-            if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
+        if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
+        {
+            // Full: the least recently used session makes room (a new conversation is read against its history as
+            // soon as it has one; a full cache that refused new ones left every later session parsing its whole body).
+            string? oldest = null;
+            var oldestAt = long.MaxValue;
+            foreach (var (id, entry) in known)
             {
-                return;
+                if (entry.At < oldestAt)
+                {
+                    (oldest, oldestAt) = (id, entry.At);
+                }
+            }
+
+            if (oldest is not null)
+            {
+                known.TryRemove(oldest, out _);
             }
         }
 

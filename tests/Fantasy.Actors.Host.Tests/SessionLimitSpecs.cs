@@ -53,14 +53,6 @@ public sealed class SessionLimitSpecs
             TimeSpan.FromMilliseconds(200));
     }
 
-    /// <summary>A clock moved by hand.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch.AddDays(20_000);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     [Fact]
     public async Task A_session_admitted_a_moment_ago_is_not_taken_for_a_stopped_one()
     {
