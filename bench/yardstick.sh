@@ -24,6 +24,9 @@ driver=bench/Fantasy.Actors.LoadDriver/bin/Release/net10.0/Fantasy.Actors.LoadDr
 url="ws://127.0.0.1:$port/v1/responses"
 
 printf "%-14s %6s %18s %18s\n" mode turns "start-up ms/turn" "steady us/turn"
+# The figures also go to bench/results/yardstick.csv (the chart: dotnet run --project bench/Fantasy.Actors.Charts).
+csv=bench/results/yardstick.csv
+echo "mode,turns,cpu_us_per_turn" > "$csv"
 for turns in $lengths; do
   for mode in ${MODES:-sdk-http sessions sessions-json chained gateway}; do
     if [ "$mode" = gateway ]; then
@@ -41,5 +44,6 @@ for turns in $lengths; do
     steady=$(sed -nE 's/.*cpu per turn [0-9.]+ ms \(([0-9]+) us\).*/\1/p' <<< "$out")
     [ -n "${VERBOSE:-}" ] && echo "$out" >&2
     printf "%-14s %6s %18s %18s\n" "$mode" "$turns" "$start" "$steady"
+    echo "$mode,$turns,$steady" >> "$csv"
   done
 done
