@@ -30,53 +30,42 @@ if (File.Exists(memory))
     Save(plot, Path.Combine(dir, "idle-memory.png"));
 }
 
-var length = Path.Combine(dir, "turn-length.csv");
-if (File.Exists(length))
-{
-    var rows = ReadCsv(length, keyColumn: "mode");
-    var plot = new Plot();
-    foreach (var mode in rows.Select(r => r.Key).Distinct())
-    {
-        var series = rows.Where(r => r.Key == mode).OrderBy(r => r["turns"]).ToArray();
-        var line = plot.Add.Scatter(series.Select(r => r["turns"]).ToArray(), series.Select(r => r["cpu_us_per_turn"]).ToArray());
-        line.LegendText = mode;
-    }
-
-    plot.Title("Client CPU per turn vs conversation length (median of runs)");
-    plot.XLabel("turns per conversation");
-    plot.YLabel("CPU per turn (µs)");
-    plot.Axes.SetLimitsY(0, rows.Max(r => r["cpu_us_per_turn"]) * 1.15);
-    plot.ShowLegend(Alignment.UpperLeft);
-    Save(plot, Path.Combine(dir, "turn-length.png"));
-}
-
-var yardstick = Path.Combine(dir, "yardstick.csv");
-if (File.Exists(yardstick))
-{
-    var rows = ReadCsv(yardstick, keyColumn: "mode");
-    var plot = new Plot();
-    foreach (var mode in rows.Select(r => r.Key).Distinct())
-    {
-        var series = rows.Where(r => r.Key == mode).OrderBy(r => r["turns"]).ToArray();
-        var line = plot.Add.Scatter(series.Select(r => r["turns"]).ToArray(), series.Select(r => r["cpu_us_per_turn"]).ToArray());
-        line.LegendText = mode;
-    }
-
-    plot.Title("Steady CPU per turn vs conversation length: the library's paths, the gateway, the OpenAI .NET SDK over HTTP");
-    plot.XLabel("turns per conversation");
-    plot.YLabel("CPU per turn (µs)");
-    plot.Axes.SetLimitsY(0, rows.Max(r => r["cpu_us_per_turn"]) * 1.15);
-    plot.ShowLegend(Alignment.UpperLeft);
-    Save(plot, Path.Combine(dir, "yardstick.png"));
-}
+LengthChart("turn-length", "Client CPU per turn vs conversation length (median of runs)");
+LengthChart("yardstick", "Steady CPU per turn: library, gateway, OpenAI .NET SDK over HTTP");
 
 if (drawn == 0)
 {
-    Console.Error.WriteLine($"no idle-memory.csv or turn-length.csv in {dir}; run bench/idle-memory.sh or bench/turn-length.sh first");
+    Console.Error.WriteLine($"no idle-memory.csv, turn-length.csv or yardstick.csv in {dir}; run bench/idle-memory.sh, bench/turn-cost.sh or bench/yardstick.sh first");
     return 1;
 }
 
 return 0;
+
+// CPU per turn by conversation length, one line per mode: <name>.csv (mode,turns,cpu_us_per_turn) → <name>.png.
+void LengthChart(string name, string title)
+{
+    var path = Path.Combine(dir, name + ".csv");
+    if (!File.Exists(path))
+    {
+        return;
+    }
+
+    var rows = ReadCsv(path, keyColumn: "mode");
+    var plot = new Plot();
+    foreach (var mode in rows.Select(r => r.Key).Distinct())
+    {
+        var series = rows.Where(r => r.Key == mode).OrderBy(r => r["turns"]).ToArray();
+        var line = plot.Add.Scatter(series.Select(r => r["turns"]).ToArray(), series.Select(r => r["cpu_us_per_turn"]).ToArray());
+        line.LegendText = mode;
+    }
+
+    plot.Title(title);
+    plot.XLabel("turns per conversation");
+    plot.YLabel("CPU per turn (µs)");
+    plot.Axes.SetLimitsY(0, rows.Max(r => r["cpu_us_per_turn"]) * 1.15);
+    plot.ShowLegend(Alignment.UpperLeft);
+    Save(plot, Path.Combine(dir, name + ".png"));
+}
 
 void Save(Plot plot, string path)
 {

@@ -35,8 +35,13 @@ using Fantasy.Actors.Protocol;
 //               there; prints what terminals waited for their records and the journal's size per turn.
 // --mode recovery: --connections conversations × --turns turns, then a restarted service takes each one's next turn:
 //               the recovery's own time and the first turn's latency beside a new conversation's.
-// --mode sessions-json: as sessions, the caller holding its request as JSON: each turn's body (the whole history) is
-//               written and read back with ResponseRequest.Parse, as the gateway and any caller holding JSON do.
+// --mode sessions-json: as sessions, the caller holding its request as JSON: it keeps its history as the items' bytes,
+//               and each turn's body (the whole history) is read with ResponseRequest.Parse(body, previous, output), as
+//               the gateway does (JSON_WHOLE=1: the ordinary parse of the whole body).
+//               sessions, sessions-json, sdk-http and gateway warm up until the JIT settles, then run the measured shape
+//               until it compiles (nearly) nothing (bench/RESULTS.md). JITLOG=N lists the N methods most compiled during
+//               the measured run; JITSERIES=1 prints the count every 250 ms; MEASURING_FILE=path is written when the
+//               measured run starts (to attach a profiler then).
 // --mode sdk-http: the yardstick: the OpenAI .NET SDK's Responses client sending the whole history over HTTP/SSE to the
 //               simulator (the same tool loop); start-up CPU and steady CPU per turn printed apart.
 // --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
