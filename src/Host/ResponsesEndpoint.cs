@@ -107,7 +107,26 @@ internal sealed class ResponsesEndpoint
             var next = items.MoveNextAsync();
             if (unflushed && !next.IsCompleted)
             {
-                await writer.FlushAsync(context.RequestAborted);
+                try
+                {
+                    await writer.FlushAsync(context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client is gone: the turn's events end with the same token; let the pending read end before
+                    // the enumerator is disposed (an async iterator cannot be disposed while a read is in flight).
+                    try
+                    {
+                        await next;
+                    }
+                    catch (Exception)
+                    {
+                        // Ended by the same cancellation: the flush's is the one reported.
+                    }
+
+                    throw;
+                }
+
                 unflushed = false;
             }
 
