@@ -20,10 +20,13 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
         var ct = context.RequestAborted;
         var requestId = "req_sim" + Interlocked.Increment(ref requestSeq).ToString("x8", CultureInfo.InvariantCulture);
         context.Response.Headers["x-request-id"] = requestId;
-        context.Response.Headers["x-ratelimit-limit-requests"] = "10000";
-        context.Response.Headers["x-ratelimit-remaining-requests"] = "9999";
-        context.Response.Headers["x-ratelimit-limit-tokens"] = "1000000";
-        context.Response.Headers["x-ratelimit-remaining-tokens"] = "999000";
+        if (!engine.Budget.Enabled)
+        {
+            context.Response.Headers["x-ratelimit-limit-requests"] = "10000";
+            context.Response.Headers["x-ratelimit-remaining-requests"] = "9999";
+            context.Response.Headers["x-ratelimit-limit-tokens"] = "1000000";
+            context.Response.Headers["x-ratelimit-remaining-tokens"] = "999000";
+        }
 
         byte[] body;
         try
@@ -59,6 +62,21 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
         {
             await WriteErrorAsync(context, invalid, null).ConfigureAwait(false);
             return;
+        }
+
+        if (engine.Admit(body.Length) is { } limited)
+        {
+            await WriteErrorAsync(context, limited, null).ConfigureAwait(false);
+            return;
+        }
+
+        if (engine.Budget.Enabled)
+        {
+            // What remains after this request, on every admitted answer.
+            foreach (var (name, value) in engine.Budget.Headers())
+            {
+                context.Response.Headers[name] = value;
+            }
         }
 
         var faults = engine.Faults.TakeTurnFaults(FaultTransport.Http);
@@ -193,6 +211,11 @@ internal sealed class HttpEndpoint(SimulatorEngine engine)
     {
         context.Response.StatusCode = error.Status;
         context.Response.ContentType = "application/json";
+        foreach (var (name, value) in error.Headers ?? [])
+        {
+            context.Response.Headers[name] = value;
+        }
+
         if (fault?.RetryAfter is { } ra)
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

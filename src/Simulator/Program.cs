@@ -72,6 +72,8 @@ internal static class Cli
           --push-limit-when-idle         push the limit error to an idle socket when its lifetime ends
           --first-event-latency-ms N     delay before each response's first event (model time; alias --first-event-delay-ms)
           --event-latency-ms N           delay between events
+          --requests-per-minute N        the organization's request budget, shared by all connections and HTTP calls (429 over it)
+          --tokens-per-minute N          the organization's token budget (a request: its bytes / 4 + 16)
           --store-delay-ms N             extra delay of a previous_response_id loaded from the store (default 5)
           --sse-done                     end SSE streams with data: [DONE]
           --fragment-bytes N             send each WebSocket message as frames of at most N bytes
@@ -107,6 +109,8 @@ internal static class Cli
                 case "--lifetime": options = options with { ConnectionLifetime = Duration(Value()) }; break;
                 case "--first-event-latency-ms" or "--first-event-delay-ms": options = options with { FirstEventLatency = TimeSpan.FromMilliseconds(Int()) }; break;
                 case "--event-latency-ms": options = options with { PerEventLatency = TimeSpan.FromMilliseconds(Int()) }; break;
+                case "--requests-per-minute": options = options with { RequestsPerMinute = Int() }; break;
+                case "--tokens-per-minute": options = options with { TokensPerMinute = Int() }; break;
                 case "--store-delay-ms": options = options with { StoreLoadDelay = TimeSpan.FromMilliseconds(Int()) }; break;
                 case "--sse-done": options = options with { SseDone = true }; break;
                 case "--push-limit-when-idle": options = options with { PushLimitErrorWhenIdle = true }; break;

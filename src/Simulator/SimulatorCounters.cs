@@ -41,6 +41,13 @@ public sealed class SimulatorCounters
     public long ResponsesCompleted => Interlocked.Read(ref responsesCompleted);
     public long ErrorsSent => Interlocked.Read(ref errorsSent);
 
+    /// <summary>Requests the organization's budget refused with 429 <c>rate_limit_exceeded</c>.</summary>
+    public long RateLimitedRequests => Interlocked.Read(ref rateLimited);
+
+    private long rateLimited;
+
+    internal void RateLimited() => Interlocked.Increment(ref rateLimited);
+
     /// <summary>The headers of the most recent WebSocket upgrade request, as sent.</summary>
     public IReadOnlyDictionary<string, string> LastHandshakeHeaders => Volatile.Read(ref lastHandshakeHeaders);
 

@@ -9,8 +9,23 @@ namespace Fantasy.Actors.Simulator;
 internal sealed record StoredResponse(string Id, IReadOnlyList<JsonElement> Context, IReadOnlyList<JsonElement> Output);
 
 /// <summary>An error the server answers with, in either wire shape.</summary>
-internal sealed record SimError(int Status, string? Type, string Code, string Message, string? Param = null)
+internal sealed record SimError(int Status, string? Type, string Code, string Message, string? Param = null, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
 {
+    /// <summary>The organization's budget refused the request: 429 with when it would fit, as the service says it.</summary>
+    public static SimError RateLimited(string limit, int perMinute, TimeSpan wait, IReadOnlyList<KeyValuePair<string, string>> budget)
+    {
+        var waitText = wait < TimeSpan.FromSeconds(1)
+            ? ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms"
+            : (Math.Ceiling(wait.TotalSeconds * 1000) / 1000).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s";
+        var headers = new List<KeyValuePair<string, string>>(budget)
+        {
+            new("retry-after-ms", ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("retry-after", ((long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        return new SimError(429, limit, "rate_limit_exceeded",
+            $"Rate limit reached for the organization on {limit} per min (RPM/TPM): Limit {perMinute}. Please try again in {waitText}.", null, headers);
+    }
+
     public static SimError Invalid(string message, string? param = null, string code = "invalid_request_error") =>
         new(400, "invalid_request_error", code, message, param);
 
@@ -28,6 +43,17 @@ internal sealed record SimError(int Status, string? Type, string Code, string Me
         w.WriteNumber("status"u8, Status);
         w.WritePropertyName("error"u8);
         WriteInner(w);
+        if (Headers is { Count: > 0 })
+        {
+            w.WriteStartObject("headers"u8);
+            foreach (var (name, value) in Headers)
+            {
+                w.WriteString(name, value);
+            }
+
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     });
 
@@ -94,6 +120,27 @@ internal sealed class SimulatorEngine(SimulatorOptions options, SimulatorFaults 
     public SimulatorOptions Options { get; } = options;
     public SimulatorFaults Faults { get; } = faults;
     public SimulatorCounters Counters { get; } = counters;
+
+    /// <summary>The organization's budget (<see cref="SimulatorOptions.RequestsPerMinute"/>, <see cref="SimulatorOptions.TokensPerMinute"/>).</summary>
+    public OrganizationBudget Budget { get; } = new(options.RequestsPerMinute, options.TokensPerMinute, options.Time);
+
+    /// <summary>Null when the budget admits a request of <paramref name="bodyBytes"/> bytes (and charges it); else the 429 to answer.</summary>
+    public SimError? Admit(int bodyBytes)
+    {
+        if (!Budget.Enabled)
+        {
+            return null;
+        }
+
+        var (admitted, limit, wait) = Budget.TryAdmit(OrganizationBudget.EstimateTokens(bodyBytes));
+        if (admitted)
+        {
+            return null;
+        }
+
+        Counters.RateLimited();
+        return SimError.RateLimited(limit!, limit == "requests" ? Options.RequestsPerMinute : Options.TokensPerMinute, wait, Budget.Headers());
+    }
 
     public string NewResponseId() =>
         "resp_sim" + Interlocked.Increment(ref nextResponse).ToString("x8", CultureInfo.InvariantCulture);

@@ -27,6 +27,19 @@ public sealed record SimulatorOptions
     /// <summary>How many request bodies the counters keep.</summary>
     public int KeepLastRequests { get; init; } = 32;
 
+    /// <summary>
+    /// The organization's requests per minute, shared by every connection and HTTP call (0: no limit). Over it, a
+    /// request is answered 429 <c>rate_limit_exceeded</c> saying when it would fit; every HTTP answer carries the
+    /// real remaining budget in <c>x-ratelimit-*</c>.
+    /// </summary>
+    public int RequestsPerMinute { get; init; }
+
+    /// <summary>The organization's tokens per minute (0: no limit); a request is charged its body's bytes / 4 plus 16.</summary>
+    public int TokensPerMinute { get; init; }
+
+    /// <summary>The clock of the organization's budget (tests move one by hand).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Delay before the first event of every response (model time).</summary>
     public TimeSpan FirstEventLatency { get; init; }
 

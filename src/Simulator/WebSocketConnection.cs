@@ -250,6 +250,12 @@ internal sealed class WebSocketConnection : IDisposable
         }
 
         engine.Counters.ResponseCreateFrame(frame);
+        if (engine.Admit(frame.Length) is { } limited)
+        {
+            await SendErrorAsync(limited, ct).ConfigureAwait(false);
+            return Next.Continue;
+        }
+
         var faults = engine.Faults.TakeTurnFaults(FaultTransport.WebSocket);
         if (faults.Error is { } injected)
         {
