@@ -14,16 +14,13 @@ internal sealed record SimError(int Status, string? Type, string Code, string Me
     /// <summary>The organization's budget refused the request: 429 with when it would fit, as the service says it.</summary>
     public static SimError RateLimited(string limit, int perMinute, TimeSpan wait, IReadOnlyList<KeyValuePair<string, string>> budget)
     {
-        var waitText = wait < TimeSpan.FromSeconds(1)
-            ? ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms"
-            : (Math.Ceiling(wait.TotalSeconds * 1000) / 1000).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s";
         var headers = new List<KeyValuePair<string, string>>(budget)
         {
             new("retry-after-ms", ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("retry-after", ((long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
         return new SimError(429, limit, "rate_limit_exceeded",
-            $"Rate limit reached for the organization on {limit} per min (RPM/TPM): Limit {perMinute}. Please try again in {waitText}.", null, headers);
+            $"Rate limit reached for the organization on {limit} per min (RPM/TPM): Limit {perMinute}. Please try again in {OrganizationBudget.FormatWait(wait)}.", null, headers);
     }
 
     public static SimError Invalid(string message, string? param = null, string code = "invalid_request_error") =>
