@@ -261,7 +261,7 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
         }
 
         missing.TryRemove(conversation, out _);
-        known.TryRemove(conversation, out _);
+        Held.Forget(conversation);
 
         if (admitted && Options.MaxSessions is not null && Admission is { } admission)
         {
@@ -283,68 +283,8 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     public Task<bool> EnterAsync(TurnRequest turn, CancellationToken cancellationToken) =>
         TryAddSessionAsync(turn.Conversation, turn.Ephemeral ? null : Options.MaxSessions, cancellationToken);
 
-    /// <summary>Sessions whose last request is kept for reading their next one (<see cref="KnownItems"/>), at most.</summary>
-    public int MaxKnownSessions { get; init; } = 10_000;
-
-    /// <summary>How long a session's last request is kept without a turn.</summary>
-    public static readonly TimeSpan KnownItemsFor = TimeSpan.FromMinutes(5);
-
-    private readonly ConcurrentDictionary<string, (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output, long At)> known = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// What the session's caller sent and got at its last turn (its request, and the response's output items): the
-    /// next body is read against them (<c>ResponseRequest.Parse(body, previous, output)</c>: the previous input
-    /// recognised by the digest of its bytes), so resending a long history costs what is new. References to what the
-    /// session holds anyway, kept for <see cref="KnownItemsFor"/> after the turn, for the
-    /// <see cref="MaxKnownSessions"/> most recently used sessions of the tenant.
-    /// </summary>
-    public (Fantasy.Actors.Protocol.ResponseRequest Request, IReadOnlyList<System.Text.Json.JsonElement> Output)? KnownItems(string conversation) =>
-        known.TryGetValue(conversation, out var entry) && entry.At >= Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)KnownItemsFor.TotalMilliseconds
-            ? (entry.Request, entry.Output)
-            : null;
-
-    private long lastSweep;
-
-    private void Keep(string conversation, TurnRequest turn, TurnEnd end)
-    {
-        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var stale = now - (long)KnownItemsFor.TotalMilliseconds;
-        if (Interlocked.Read(ref lastSweep) < stale)
-        {
-            // At most every KnownItemsFor: what no turn has used for that long goes, so the items of sessions that
-            // stopped are not kept alive here.
-            Interlocked.Exchange(ref lastSweep, now);
-            foreach (var (id, entry) in known)
-            {
-                if (entry.At < stale)
-                {
-                    known.TryRemove(id, out _);
-                }
-            }
-        }
-
-        if (known.Count >= MaxKnownSessions && !known.ContainsKey(conversation))
-        {
-            // Full: the least recently used session makes room (a new conversation is read against its history as
-            // soon as it has one; a full cache that refused new ones left every later session parsing its whole body).
-            string? oldest = null;
-            var oldestAt = long.MaxValue;
-            foreach (var (id, entry) in known)
-            {
-                if (entry.At < oldestAt)
-                {
-                    (oldest, oldestAt) = (id, entry.At);
-                }
-            }
-
-            if (oldest is not null)
-            {
-                known.TryRemove(oldest, out _);
-            }
-        }
-
-        known[conversation] = (turn.Request, [.. end.Result.Output.Select(o => o.Json)], now);
-    }
+    /// <summary>Each named session's last request and output, that its next body is read against.</summary>
+    public HeldRequests Held { get; } = new(TimeProvider.System);
 
     /// <summary>After a turn: its response id is this tenant's from now on, and a one-off session is closed and forgotten.</summary>
     public async Task LeaveAsync(TurnRequest turn, TurnEnd? end)
@@ -352,11 +292,11 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
         Remember(end?.ResponseId);
         if (!turn.Ephemeral && end is { Outcome: TurnOutcome.Completed })
         {
-            Keep(turn.Conversation, turn, end);
+            Held.Keep(turn.Conversation, turn.Request, [.. end.Result.Output.Select(o => o.Json)]);
         }
         else if (!turn.Ephemeral)
         {
-            known.TryRemove(turn.Conversation, out _);
+            Held.Forget(turn.Conversation);
         }
 
         if (turn.Ephemeral)

@@ -30,7 +30,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
         ResponseRequest request;
         try
         {
-            var held = ephemeral ? null : tenant.KnownItems(sessionId);
+            var held = ephemeral ? null : tenant.Held.Get(sessionId);
             request = ephemeral ? ResponseRequest.Parse(body.Span) : ResponseRequest.Parse(body.Span, held?.Request, held?.Output);
         }
         catch (ProtocolException ex)

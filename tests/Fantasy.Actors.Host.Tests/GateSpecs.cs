@@ -1,6 +1,3 @@
-using Fantasy.Actors.Contract;
-using Fantasy.Actors.Protocol;
-
 namespace Fantasy.Actors.Host.Tests;
 
 /// <summary>The gateway's two check-then-act guards, each one atomic step, hammered from many threads.</summary>
@@ -73,36 +70,5 @@ public sealed class GateSpecs
         Assert.False(tenant.TryAddSession("s-one-more", max: 10));
         await tenant.RemoveSessionAsync(tenant.SessionIds.First());
         Assert.True(tenant.TryAddSession("s-new", max: 10));
-    }
-
-    [Fact]
-    public async Task A_tenant_holding_as_many_last_requests_as_it_may_makes_room_by_dropping_the_least_recently_used()
-    {
-        var clock = new ManualClock();
-        var tenant = new TenantState(new TenantOptions("t", ["k"], null, null, MaxSessions: null, MaxQueuedTurns: null), sessions: null!, maxResponseIds: 10)
-        {
-            Time = clock,
-            MaxKnownSessions = 2,
-        };
-
-        async Task TurnAsync(string conversation)
-        {
-            var request = Fantasy.Actors.Protocol.ResponseRequest.Parse("""{"model":"m","input":[{"role":"user","content":"x"}]}"""u8, previous: null, previousOutput: null);
-            var end = new TurnEnd(TurnOutcome.Completed, new TurnResult { Status = TurnStatus.Completed }, null, false, null, false, Transport.WebSocket);
-            await tenant.LeaveAsync(new TurnRequest(request, conversation, Ephemeral: false), end);
-            clock.Now += TimeSpan.FromSeconds(1);
-        }
-
-        await TurnAsync("a");
-        await TurnAsync("b");
-        await TurnAsync("a"); // a is used again: b is now the least recently used
-        await TurnAsync("c"); // full: b makes room
-
-        Assert.NotNull(tenant.KnownItems("a"));
-        Assert.Null(tenant.KnownItems("b"));
-        Assert.NotNull(tenant.KnownItems("c"));
-
-        clock.Now += TenantState.KnownItemsFor;
-        Assert.Null(tenant.KnownItems("a")); // and nothing is read against after KnownItemsFor without a turn
     }
 }

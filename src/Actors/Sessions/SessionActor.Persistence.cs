@@ -245,39 +245,18 @@ internal sealed partial class SessionActor
     /// </summary>
     private bool JournalAdmits(PendingTurn turn)
     {
-        if (!env.Durable || Persistence.OnFailure == PersistenceFailureMode.InMemory || recovering)
+        switch (JournalAdmission.Decide(env.Durable, Persistence.OnFailure, recovering, journalDown, env.Journal.Available, journal is not null, () => env.Journal.TryProbe(Now)))
         {
-            return true;
-        }
-
-        // A session whose child is not started yet (no records: it starts at the first write) is not down.
-        var down = journalDown || !env.Journal.Available;
-        if (!down)
-        {
-            return true;
-        }
-
-        if (journal is not null && !journalDown)
-        {
-            // Another session found the journal down; this one's child is alive: its next write tells.
-            if (!env.Journal.TryProbe(Now))
-            {
+            case JournalVerdict.RunAndRestartJournal:
+                log.Info("session {SessionId}: trying the journal again", key.SessionId);
+                StartJournal();
+                return true;
+            case JournalVerdict.Refuse:
                 RefuseNotDurable(turn);
                 return false;
-            }
-
-            return true;
+            default:
+                return true;
         }
-
-        if (env.Journal.TryProbe(Now))
-        {
-            log.Info("session {SessionId}: trying the journal again", key.SessionId);
-            StartJournal();
-            return true;
-        }
-
-        RefuseNotDurable(turn);
-        return false;
     }
 
     private void RefuseNotDurable(PendingTurn turn)
@@ -391,57 +370,6 @@ internal sealed partial class SessionActor
         if (env.Journal.ShouldWarn(Now))
         {
             log.Warning("session {SessionId}: turns run in memory, not durable, while the journal is unavailable ({Reason}; fantasy.persistence.on-failure = in-memory; this warning repeats once a minute)", key.SessionId, reason);
-        }
-    }
-
-    /// <summary>A close: with <see cref="CloseSession.Forget"/>, the session's records are deleted first (after a write in flight).</summary>
-    private void Close(CloseSession close)
-    {
-        if (recovering)
-        {
-            (afterRecovery ??= []).Add((close, Sender));
-            return;
-        }
-
-        if (!close.Forget || env.Records is null)
-        {
-            Sender.Tell(new SessionClosed(close.Key, !IsFresh));
-            StopAfterClose();
-            return;
-        }
-
-        forgetting = (close, Sender);
-        if (writing is null)
-        {
-            ForgetNow();
-        }
-    }
-
-    private void ForgetNow()
-    {
-        if (journal is not null)
-        {
-            Context.Unwatch(journal);
-            Context.Stop(journal);
-            journal = null;
-        }
-
-        var records = env.Records!;
-        records.ForgetAsync(key.Tenant, key.Conversation).PipeTo(Self,
-            success: existed => new ForgetDone(existed, null),
-            failure: e => new ForgetDone(false, $"the conversation's records could not be deleted: {e.GetBaseException().Message}"));
-    }
-
-    private void StopAfterClose()
-    {
-        if (env.Passivation.StartedByAnyMessage)
-        {
-            Go(Passivating);
-            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
-        }
-        else
-        {
-            Context.Stop(Self);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.IO.Hashing;
 using System.Text.Json;
@@ -82,6 +83,57 @@ internal static class KnownInput
         {
             return null; // malformed: the ordinary parse reports it
         }
+    }
+
+    /// <summary>The body read against <paramref name="known"/> (see <see cref="ResponseRequest.Parse(ReadOnlySpan{byte}, ResponseRequest?, IReadOnlyList{JsonElement}?)"/>).</summary>
+    public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record)
+    {
+        if (Read(utf8, known, sent, record, out var array, out var recorded, out var byDigest) is not { } input)
+        {
+            return ResponseRequest.Parse(utf8);
+        }
+
+        // The rest of the body, read without the input array (already read): the bytes before and after it, with
+        // an empty array in its place, so the reader does not walk the history again.
+        var (offset, length) = array.GetOffsetAndLength(utf8.Length);
+        var rest = utf8.Length - length + 2;
+        var buffer = ArrayPool<byte>.Shared.Rent(rest);
+        try
+        {
+            utf8[..offset].CopyTo(buffer);
+            "[]"u8.CopyTo(buffer.AsSpan(offset));
+            utf8[(offset + length)..].CopyTo(buffer.AsSpan(offset + 2));
+            InputItemsConverter.Prepared = input;
+            var request = ResponseRequest.Parse(buffer.AsSpan(0, rest));
+            if (ReferenceEquals(request.Input, input))
+            {
+                request.Sent = recorded; // (a repeated input, parsed after, is not what the digest describes)
+                request.ItemsByDigest = byDigest;
+            }
+
+            return request;
+        }
+        catch (ProtocolException)
+        {
+            return ResponseRequest.Parse(utf8); // the error as the whole body gives it
+        }
+        finally
+        {
+            InputItemsConverter.Prepared = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Two lists read as one, not copied.</summary>
+    internal sealed class Joined(IReadOnlyList<JsonElement> first, IReadOnlyList<JsonElement> second) : IReadOnlyList<JsonElement>
+    {
+        public int Count => first.Count + second.Count;
+
+        public JsonElement this[int index] => index < first.Count ? first[index] : second[index - first.Count];
+
+        public IEnumerator<JsonElement> GetEnumerator() => first.Concat(second).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>One input array's items, read against the held ones.</summary>

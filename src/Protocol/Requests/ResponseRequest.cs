@@ -106,7 +106,7 @@ public sealed class ResponseRequest
     /// </summary>
     /// <exception cref="ProtocolException">As <see cref="Parse(ReadOnlySpan{byte})"/>.</exception>
     public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement>? known) =>
-        known is { Count: > 0 } ? ParseKnown(utf8, known, sent: null, record: false) : Parse(utf8);
+        known is { Count: > 0 } ? KnownInput.Parse(utf8, known, sent: null, record: false) : Parse(utf8);
 
     /// <summary>
     /// Parses the next body of a conversation whose previous request was <paramref name="previous"/> (parsed by this
@@ -121,72 +121,22 @@ public sealed class ResponseRequest
     {
         IReadOnlyList<JsonElement> known = (previous?.Input, previousOutput) switch
         {
-            ({ Count: > 0 } input, { Count: > 0 } output) => new Joined(input, output),
+            ({ Count: > 0 } input, { Count: > 0 } output) => new KnownInput.Joined(input, output),
             ({ Count: > 0 } input, _) => input,
             (_, { } output) => output,
             _ => [],
         };
         var sent = previous?.Sent is { } s && previous.Input.Count == s.Count ? s : null;
-        return ParseKnown(utf8, known, sent, record: true);
-    }
-
-    private static ResponseRequest ParseKnown(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record)
-    {
-        if (KnownInput.Read(utf8, known, sent, record, out var array, out var recorded, out var byDigest) is not { } input)
-        {
-            return Parse(utf8);
-        }
-
-        // The rest of the body, read without the input array (already read): the bytes before and after it, with
-        // an empty array in its place, so the reader does not walk the history again.
-        var (offset, length) = array.GetOffsetAndLength(utf8.Length);
-        var rest = utf8.Length - length + 2;
-        var buffer = ArrayPool<byte>.Shared.Rent(rest);
-        try
-        {
-            utf8[..offset].CopyTo(buffer);
-            "[]"u8.CopyTo(buffer.AsSpan(offset));
-            utf8[(offset + length)..].CopyTo(buffer.AsSpan(offset + 2));
-            InputItemsConverter.Prepared = input;
-            var request = Parse(buffer.AsSpan(0, rest));
-            if (ReferenceEquals(request.Input, input))
-            {
-                request.Sent = recorded; // (a repeated input, parsed after, is not what the digest describes)
-                request.ItemsByDigest = byDigest;
-            }
-
-            return request;
-        }
-        catch (ProtocolException)
-        {
-            return Parse(utf8); // the error as the whole body gives it
-        }
-        finally
-        {
-            InputItemsConverter.Prepared = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return KnownInput.Parse(utf8, known, sent, record: true);
     }
 
     /// <summary>The digest of this request's input as sent, when it was parsed to be read against by the next (<see cref="Parse(ReadOnlySpan{byte}, ResponseRequest?, IReadOnlyList{JsonElement}?)"/>).</summary>
     [JsonIgnore]
-    internal SentInput? Sent { get; private set; }
+    internal SentInput? Sent { get; set; }
 
     /// <summary>How many of this request's input items were recognised by the previous request's digest (not read).</summary>
     [JsonIgnore]
-    internal int ItemsByDigest { get; private set; }
-
-    /// <summary>Two lists read as one, not copied.</summary>
-    private sealed class Joined(IReadOnlyList<JsonElement> first, IReadOnlyList<JsonElement> second) : IReadOnlyList<JsonElement>
-    {
-        public int Count => first.Count + second.Count;
-
-        public JsonElement this[int index] => index < first.Count ? first[index] : second[index - first.Count];
-
-        public IEnumerator<JsonElement> GetEnumerator() => first.Concat(second).GetEnumerator();
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
+    internal int ItemsByDigest { get; set; }
 
     /// <summary>A copy with other input items.</summary>
     public ResponseRequest WithInput(IReadOnlyList<JsonElement> input) => new()
@@ -375,73 +325,5 @@ public sealed class ResponseRequest
             w.WritePropertyName(name);
             v.WriteTo(w);
         }
-    }
-}
-
-/// <summary>Reads <c>input</c> as an array of item objects, or a string as one user message.</summary>
-internal sealed class InputItemsConverter : JsonConverter<IReadOnlyList<JsonElement>>
-{
-    /// <summary>This thread's input already read from the body being parsed (<see cref="KnownInput"/>): the array in its place is skipped.</summary>
-    [ThreadStatic]
-    internal static IReadOnlyList<JsonElement>? Prepared;
-
-    public override IReadOnlyList<JsonElement> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (Prepared is { } prepared && reader.TokenType == JsonTokenType.StartArray)
-        {
-            Prepared = null; // once: a repeated input is parsed (and wins) as in the ordinary parse
-            reader.Skip();
-            return prepared;
-        }
-
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.Null:
-                return [];
-            case JsonTokenType.String:
-                return [UserMessage(reader.GetString()!)];
-            case JsonTokenType.StartArray:
-                var items = new List<JsonElement>();
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        throw new JsonException($"input[{items.Count}] must be an object");
-                    }
-
-                    items.Add(JsonElement.ParseValue(ref reader));
-                }
-
-                return items;
-            default:
-                throw new JsonException("input must be a string or an array of items");
-        }
-    }
-
-    public override void Write(Utf8JsonWriter writer, IReadOnlyList<JsonElement> value, JsonSerializerOptions options)
-    {
-        writer.WriteStartArray();
-        foreach (var item in value)
-        {
-            item.WriteTo(writer);
-        }
-
-        writer.WriteEndArray();
-    }
-
-    internal static JsonElement UserMessage(string text)
-    {
-        var buffer = new ArrayBufferWriter<byte>(text.Length + 64);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("type"u8, "message"u8);
-            w.WriteString("role"u8, "user"u8);
-            w.WriteString("content"u8, text);
-            w.WriteEndObject();
-        }
-
-        var reader = new Utf8JsonReader(buffer.WrittenSpan);
-        return JsonElement.ParseValue(ref reader);
     }
 }
