@@ -102,6 +102,7 @@ public sealed class ResponsesSessions : IResponsesSessions
         {
             Journal = JournalHealth.For(system, settings.Persistence),
             Records = PersistenceServices.Start(system, settings.Persistence),
+            Budget = Limits.UpstreamBudgets.For(system, settings, credentials),
         };
     }
 

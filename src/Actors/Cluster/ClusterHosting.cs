@@ -41,6 +41,7 @@ internal static class ClusterHosting
                     var settings = FantasySettings.FromConfig(system.Settings.Config);
                     var http = resolver.GetService<IHttpClientFactory>()?.CreateClient(FantasyHostingExtensions.HttpClientName);
                     var env = ResponsesSessions.StartEnvironment(system, credentials, settings, "fantasy-sessions", http) with { Passivation = SessionPassivation.Sharded };
+                    BudgetShares.Start(system, env.Budget, FantasyClusterOptions.SessionsRole);
                     return entityId => SessionActor.Props(SessionSharding.KeyOf(entityId), env);
                 },
                 extractor,

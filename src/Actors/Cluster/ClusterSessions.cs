@@ -49,6 +49,7 @@ public static class ClusterSessions
         {
             var env = ResponsesSessions.StartEnvironment(system, credentials, settings, name, http);
             region = SessionSharding.StartRegion(system, env, shards, role, name);
+            BudgetShares.Start(system, env.Budget, role);
         }
         else
         {

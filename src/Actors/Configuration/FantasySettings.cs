@@ -20,6 +20,9 @@ public sealed record FantasySettings(
     /// <summary>Where sessions keep their conversations (<c>fantasy.persistence</c>); in memory unless configured.</summary>
     public PersistenceSettings Persistence { get; init; } = PersistenceSettings.None;
 
+    /// <summary>How sessions share their upstream credential's budget (<c>fantasy.rate-limits</c>).</summary>
+    public RateLimitSettings RateLimits { get; init; } = RateLimitSettings.Default;
+
     private static readonly Lazy<Config> DefaultConfigLazy = new(LoadDefaultConfig);
 
     /// <summary>The embedded <c>hocon/fantasy.conf</c>.</summary>
@@ -101,6 +104,11 @@ public sealed record FantasySettings(
             {
                 PurgeEvery = r.Positive("persistence.purge-every"),
             },
+            RateLimits = new RateLimitSettings(
+                r.Bool("rate-limits.enabled"),
+                r.Positive("rate-limits.default-hold"),
+                r.Int("rate-limits.bytes-per-token", min: 1),
+                r.Weights("rate-limits.weights")),
         }
             .Validated();
     }
@@ -174,6 +182,27 @@ public sealed record FantasySettings(
             return v >= min
                 ? v
                 : throw new ConfigurationException($"{Full(path)} must be at least {min.ToString(CultureInfo.InvariantCulture)}, was {v.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        /// <summary>A section of positive numbers by name (tenant weights).</summary>
+        public Dictionary<string, double> Weights(string path)
+        {
+            var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+            if (!config.HasPath(path))
+            {
+                return weights;
+            }
+
+            foreach (var (name, _) in Read(path, () => config.GetConfig(path).AsEnumerable().ToList()))
+            {
+                var tenant = name.Trim('"');
+                var v = Read(path + "." + name, () => config.GetConfig(path).GetDouble(name));
+                weights[tenant] = v > 0 && double.IsFinite(v)
+                    ? v
+                    : throw new ConfigurationException($"{Full(path)}.{tenant} must be a positive number, was {v.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            return weights;
         }
 
         public TimeSpan Positive(string path)

@@ -14,12 +14,12 @@ internal sealed partial class ConnectionActor
     {
         switch (message)
         {
-            case ConnectSucceeded:
+            case ConnectSucceeded succeeded:
                 Timers.Cancel(ConnectTimeoutKey);
                 opened = true;
                 FantasyMetrics.SocketOpened();
                 log.Info("connection {ConnectionEpoch}: open to {Url}", epoch, options.Url);
-                parent.Tell(new Connected(epoch));
+                parent.Tell(new Connected(epoch, succeeded.Headers.Count > 0 ? succeeded.Headers : null));
                 StartInbound();
                 Go(Idle);
                 if (closeRequested)

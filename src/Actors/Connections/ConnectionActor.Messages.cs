@@ -4,7 +4,7 @@ namespace Fantasy.Actors.Connections;
 internal sealed partial class ConnectionActor
 {
     // ---- internal messages ----
-    private sealed record ConnectSucceeded;
+    private sealed record ConnectSucceeded(IReadOnlyList<KeyValuePair<string, string>> Headers);
 
     private sealed record ConnectErrored(Exception Cause);
 

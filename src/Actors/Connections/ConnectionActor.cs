@@ -102,7 +102,7 @@ internal sealed partial class ConnectionActor : UntypedActor, IWithTimers
         log.Debug("connection {ConnectionEpoch}: connecting to {Url}", epoch, options.Url);
         Timers.StartSingleTimer(ConnectTimeoutKey, new ConnectTimedOut(), options.ConnectTimeout);
         connector.ConnectAsync(socket, options.Url, io.Token)
-            .PipeTo(Self, Self, static () => new ConnectSucceeded(), static ex => new ConnectErrored(ex));
+            .PipeTo(Self, Self, static headers => new ConnectSucceeded(headers), static ex => new ConnectErrored(ex));
         Go(Connecting);
     }
 

@@ -56,7 +56,8 @@ internal static class ConnectionProtocol
 
     // ---- To the parent ----
 
-    public sealed record Connected(long Epoch) : IConnectionReport;
+    /// <summary>The upgrade succeeded; <paramref name="Headers"/> are its answer's <c>x-ratelimit-*</c> headers (none when it sent none).</summary>
+    public sealed record Connected(long Epoch, IReadOnlyList<KeyValuePair<string, string>>? Headers = null) : IConnectionReport;
 
     /// <summary>
     /// The upgrade did not succeed. <see cref="Error"/> is a refused upgrade (with status, headers and

@@ -27,15 +27,17 @@ internal sealed class WebSocketConnector : IDisposable
 
     /// <summary>
     /// Connects <paramref name="socket"/>. On a refused upgrade the returned task fails with
-    /// <see cref="UpgradeRefusedException"/> carrying the status, headers and body.
+    /// <see cref="UpgradeRefusedException"/> carrying the status, headers and body. Returns the upgrade answer's
+    /// <c>x-ratelimit-*</c> headers (empty when it sent none).
     /// </summary>
-    internal async Task ConnectAsync(ClientWebSocket socket, Uri url, CancellationToken ct)
+    internal async Task<IReadOnlyList<KeyValuePair<string, string>>> ConnectAsync(ClientWebSocket socket, Uri url, CancellationToken ct)
     {
         var capture = new RefusalCapture(shared);
         using var invoker = new HttpMessageInvoker(capture, disposeHandler: false);
         try
         {
             await socket.ConnectAsync(url, invoker, ct).ConfigureAwait(false);
+            return capture.RateLimits;
         }
         catch (WebSocketException) when (capture.Status is { } status)
         {
@@ -58,6 +60,9 @@ internal sealed class WebSocketConnector : IDisposable
         public IReadOnlyList<KeyValuePair<string, string>> Headers { get; private set; } = [];
         public byte[] Body { get; private set; } = [];
 
+        /// <summary>The upgrade answer's <c>x-ratelimit-*</c> headers.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> RateLimits { get; private set; } = [];
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var response = await shared.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -67,6 +72,10 @@ internal sealed class WebSocketConnector : IDisposable
                 Headers = Flatten(response.Headers).Concat(Flatten(response.Content.Headers)).ToArray();
                 var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
                 Body = body.Length <= MaxBody ? body : body[..MaxBody];
+            }
+            else if (response.Headers.Any(static h => h.Key.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)))
+            {
+                RateLimits = Flatten(response.Headers).Where(static h => h.Key.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)).ToArray();
             }
 
             return response;

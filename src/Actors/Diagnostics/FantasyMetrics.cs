@@ -64,6 +64,19 @@ public static class FantasyMetrics
     /// <summary>Turns the journal could not make durable: refused while it was unavailable, or run in memory (<c>fantasy.result</c>).</summary>
     public static readonly Counter<long> NotDurable = Meter.CreateCounter<long>("fantasy.persistence.not_durable", description: "turns refused or run in memory while the journal was unavailable");
 
+    /// <summary>429 <c>rate_limit_exceeded</c> answers received from the upstream, by <c>fantasy.transport</c>.</summary>
+    public static readonly Counter<long> UpstreamRateLimited = Meter.CreateCounter<long>("fantasy.upstream.rate_limited", description: "429 rate_limit_exceeded answers received from the upstream");
+
+    /// <summary>Time a turn waited for its upstream credential's budget, by <c>fantasy.tenant</c>, in seconds.</summary>
+    public static readonly Histogram<double> BudgetWait = Meter.CreateHistogram<double>("fantasy.upstream.budget.wait", "s", "time turns waited for the upstream's budget",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+
+    /// <summary>Each credential's budget as last reported by its upstream (<c>fantasy.budget</c>, <c>fantasy.limit</c> requests or tokens).</summary>
+    public static readonly ObservableGauge<long> BudgetRemaining = Meter.CreateObservableGauge("fantasy.upstream.budget.remaining", () => Limits.BudgetGauges.Remaining(), description: "what the upstream last said remains of a credential's budget");
+
+    /// <summary>Turns waiting for their credential's budget, by <c>fantasy.budget</c> and <c>fantasy.tenant</c>.</summary>
+    public static readonly ObservableUpDownCounter<long> BudgetWaiting = Meter.CreateObservableUpDownCounter("fantasy.upstream.budget.waiting", () => Limits.BudgetGauges.Waiting(), description: "turns waiting for the upstream's budget");
+
     /// <summary>
     /// Creates the instruments now (otherwise on the service's first use of them), so that an exporter started
     /// before the first session lists them from its first collection.

@@ -14,7 +14,7 @@ internal static class HttpFallbackProtocol
     public sealed record HttpEventReceived(string TurnId, int Index, ServerEvent Event);
 
     /// <summary>Run one turn as <c>POST {base}/responses</c> with SSE; <paramref name="Body"/> is the full HTTP body.</summary>
-    public sealed record RunHttpTurn(string TurnId, byte[] Body, IActorRef ReplyTo, int ConsumerWindow, long ConsumerWindowBytes = long.MaxValue, bool FoldDeltas = true);
+    public sealed record RunHttpTurn(string TurnId, byte[] Body, IActorRef ReplyTo, int ConsumerWindow, long ConsumerWindowBytes = long.MaxValue, bool FoldDeltas = true, bool BudgetShared = false);
 
     /// <summary>The reply-to took <paramref name="Count"/> events (sent to the fallback actor, which routes it).</summary>
     public sealed record HttpEventConsumed(string TurnId, int Count);

@@ -264,6 +264,13 @@ internal sealed class HttpTurnActor : UntypedActor, IWithTimers
         streaming?.Dispose();
         streaming = null;
         delivery.Clear();
+        if (run.BudgetShared && error.IsRateLimited && forwarded == 0)
+        {
+            // The credential's budget decides when this turn goes again, for every session at once: the session resends it.
+            Finish(new HttpTurnFailed(run.TurnId, error, Retryable: true, forwarded, attempts, metadata));
+            return;
+        }
+
         if (retryable && forwarded == 0 && attempts <= settings.Http.MaxRetries)
         {
             var delay = error.GetRetryAfter(Now) ?? Backoff(attempts);

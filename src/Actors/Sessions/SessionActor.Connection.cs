@@ -142,7 +142,8 @@ internal sealed partial class SessionActor
 
         switch (report)
         {
-            case Connected:
+            case Connected opened:
+                Heard(opened.Headers);
                 connected = true;
                 policy.OnConnected();
                 connectedAt = Now;
@@ -229,6 +230,14 @@ internal sealed partial class SessionActor
         }
 
         TookTurn(r);
+        if (e is ErrorEvent { Error: var refusal } && WaitsForBudget(r, refusal))
+        {
+            // Held back: the turn waits for the budget and is resent when its response ends (SessionActor.Budget.cs).
+            r.HeldError = refusal;
+            Acknowledge(turnId, from);
+            return;
+        }
+
         if (TurnRecovery.HoldsBack(r, e, out var error))
         {
             // Held back: the turn is resent (or, past the replays, sent over HTTP) when its response ends.
@@ -288,6 +297,12 @@ internal sealed partial class SessionActor
 
     private void OnTurnEnded(RunningTurn r, TurnResult result)
     {
+        if (r.HeldError is { IsRateLimited: true } refusal && r.Delivered == 0 && env.Budget is not null)
+        {
+            WaitForBudget(r, refusal, Transport.WebSocket);
+            return;
+        }
+
         if (r.HeldError is { } held && r.Delivered == 0)
         {
             Recover(r, TurnRecovery.AfterHeldError(r.Pending, held), $"{held.Code}: {held.Message}");
@@ -332,6 +347,8 @@ internal sealed partial class SessionActor
         switch (recovery)
         {
             case Recovery.Replay:
+                // A resend is a new request upstream: it asks the budget again.
+                r.Pending.Permit = BudgetPermit.None;
                 Replay(r, why);
                 return;
             case Recovery.Requeue:

@@ -53,6 +53,7 @@ internal sealed partial class SessionActor
     {
         if (queue.Remove(turnId) is { } expired)
         {
+            ReleasePermit(expired);
             log.Warning("session {SessionId}: turn {TurnId} waited {Wait} in the queue; rejected", key.SessionId, turnId, settings.QueueWaitTimeout);
             expired.Finish(TurnEnds.QueueTimeout(settings.QueueWaitTimeout));
         }
@@ -66,9 +67,15 @@ internal sealed partial class SessionActor
             return;
         }
 
+        // The head asks its credential's budget first; a connection still opens meanwhile.
+        var permitted = Permitted(queue.Head!);
         if (connection is null && policy.Choose(Now) == Transport.Http && !(probeWebSocket && !policy.Sticky))
         {
-            StartHttp(TakeHead());
+            if (permitted)
+            {
+                StartHttp(TakeHead());
+            }
+
             return;
         }
 
@@ -76,7 +83,7 @@ internal sealed partial class SessionActor
         {
             Connect();
         }
-        else if (connected)
+        else if (connected && permitted)
         {
             Start(TakeHead());
         }
@@ -137,7 +144,7 @@ internal sealed partial class SessionActor
         running = new RunningTurn(pending, SessionChain.NoConnection, plan, fullInput) { Transport = Transport.Http, BytesSent = body.Length, TransportReason = reason };
         chain.WentOut(plan, overHttp: true);
         log.Info("session {SessionId}: turn {TurnId} over HTTP ({Reason})", key.SessionId, pending.Id, reason);
-        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes, FoldDeltas: !submit.Options.PassThrough));
+        env.Http.Tell(new RunHttpTurn(pending.Id, body, Self, env.ConsumerWindow, env.ConsumerWindowBytes, FoldDeltas: !submit.Options.PassThrough, BudgetShared: env.Budget is not null));
     }
 
     /// <summary>The caller took <paramref name="count"/> events: the transport may read further.</summary>

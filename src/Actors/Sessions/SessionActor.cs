@@ -170,16 +170,26 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
             case QueueTimeout timeout:
                 ExpireQueued(timeout.TurnId);
                 break;
+            case Limits.UpstreamBudgetProtocol.MaySend may:
+                OnMaySend(may.TurnId);
+                break;
             case HttpEventReceived e:
                 OnEvent(e.TurnId, e.Event, Transport.Http);
                 break;
             case HttpTurnEnded ended when running is { Transport: Transport.Http } r && r.Id == ended.TurnId:
+                Heard(ended.Metadata);
                 turns++;
                 var before = chain.Transcript;
                 chain.Ended(SessionChain.NoConnection, r.Pending.Submit.Request, r.FullInput, ended.Result);
                 Complete(r, TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata }, before);
                 break;
+            case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId
+                && failed.EventsForwarded == 0 && WaitsForBudget(r, failed.Error):
+                Heard(failed.Metadata);
+                WaitForBudget(r, failed.Error, Transport.Http);
+                break;
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId:
+                Heard(failed.Metadata);
                 log.Warning("session {SessionId}: turn {TurnId} failed over HTTP after {Attempts} attempts: {Error}", key.SessionId, failed.TurnId, failed.Attempts, failed.Error.Message);
                 EndRunning(r, TurnEnds.FailedOverHttp(failed.Error, failed.Retryable) with { Metadata = failed.Metadata });
                 break;
@@ -273,6 +283,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
     {
         if (queue.Remove(turnId) is { } waiting)
         {
+            ReleasePermit(waiting);
             Timers.Cancel(TurnQueue.TimeoutKey(turnId));
             waiting.Finish(TurnEnds.CancelledWhileQueued());
             return;
@@ -334,6 +345,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         writing = null;
         foreach (var pending in queue.TakeAll())
         {
+            ReleasePermit(pending);
             Self.Tell(pending.Submit);
         }
 
@@ -353,6 +365,7 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         writing?.Turn.Finish(TurnEnds.SessionStoppedWhileRunning());
         foreach (var pending in queue.TakeAll())
         {
+            ReleasePermit(pending);
             pending.Finish(TurnEnds.SessionStoppedBeforeStart());
         }
     }

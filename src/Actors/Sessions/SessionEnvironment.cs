@@ -30,6 +30,9 @@ internal sealed record SessionEnvironment(
     /// <summary>The journal's database, for deleting a conversation for good; null without persistence.</summary>
     public RecordStore? Records { get; init; }
 
+    /// <summary>The upstream credential's budget every turn asks before it goes upstream; null when <c>fantasy.rate-limits.enabled</c> is off.</summary>
+    public IActorRef? Budget { get; init; }
+
     /// <summary>Whether sessions record their turns (<c>fantasy.persistence.provider</c> is not none).</summary>
     public bool Durable => Settings.Persistence.Enabled;
 

@@ -20,6 +20,12 @@ internal sealed class TurnQueue(int bound)
 
     public void Add(PendingTurn turn) => turns.AddLast(turn);
 
+    /// <summary>The turn that goes next, left in place; null when none waits.</summary>
+    public PendingTurn? Head => turns.First?.Value;
+
+    /// <summary>Finds a waiting turn by id.</summary>
+    public PendingTurn? Find(string turnId) => turns.FirstOrDefault(t => t.Id == turnId);
+
     /// <summary>A turn that was already accepted goes back to the head (the bound does not apply).</summary>
     public void PutBack(PendingTurn turn) => turns.AddFirst(turn);
 

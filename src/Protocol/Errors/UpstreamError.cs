@@ -76,6 +76,13 @@ public sealed partial record UpstreamError
     public bool IsReplaySafe => Classification == ErrorClass.ReplaySafe;
     public bool IsRetryable => Classification == ErrorClass.Retryable;
 
+    /// <summary>
+    /// The upstream's rate limit (429 <c>rate_limit_exceeded</c>, or a 429 that is not fatal): transient, for every
+    /// request on the credential until the reset. A 429 <c>insufficient_quota</c> is not one (it is fatal).
+    /// </summary>
+    public bool IsRateLimited =>
+        Classification != ErrorClass.Fatal && (Code == "rate_limit_exceeded" || (Status == 429 && Origin != ErrorOrigin.RefusedUpgrade));
+
     /// <summary>True for a refused upgrade with 426: the endpoint has no WebSocket mode.</summary>
     public bool IsUpgradeRequired => Origin == ErrorOrigin.RefusedUpgrade && Status == 426;
 
