@@ -149,6 +149,15 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         var key = context.Request.Headers.SecWebSocketKey.ToString();
         context.Response.Headers.Connection = "Upgrade";
         context.Response.Headers.Upgrade = "websocket";
+        if (engine.Budget.Enabled)
+        {
+            // The organization's budget as of the upgrade: a client learns its limits before its first request.
+            foreach (var (name, value) in engine.Budget.Headers())
+            {
+                context.Response.Headers[name] = value;
+            }
+        }
+
 #pragma warning disable CA5350 // RFC 6455 fixes SHA-1 for Sec-WebSocket-Accept; it is not used for security here.
         context.Response.Headers.SecWebSocketAccept = Convert.ToBase64String(
             SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
@@ -197,6 +206,8 @@ public sealed class ResponsesSimulator : IAsyncDisposable
             w.WriteNumber("http_bytes_received", c.HttpBytesReceived);
             w.WriteNumber("responses_completed", c.ResponsesCompleted);
             w.WriteNumber("errors_sent", c.ErrorsSent);
+            w.WriteNumber("rate_limited_requests", c.RateLimitedRequests);
+            w.WriteNumber("budget_admitted_requests", c.BudgetAdmittedRequests);
             w.WriteStartObject("last_handshake_headers");
             foreach (var (name, value) in c.LastHandshakeHeaders)
             {

@@ -44,9 +44,15 @@ public sealed class SimulatorCounters
     /// <summary>Requests the organization's budget refused with 429 <c>rate_limit_exceeded</c>.</summary>
     public long RateLimitedRequests => Interlocked.Read(ref rateLimited);
 
+    /// <summary>Requests the organization's budget admitted (counted only while a budget is set).</summary>
+    public long BudgetAdmittedRequests => Interlocked.Read(ref budgetAdmitted);
+
     private long rateLimited;
+    private long budgetAdmitted;
 
     internal void RateLimited() => Interlocked.Increment(ref rateLimited);
+
+    internal void BudgetAdmitted() => Interlocked.Increment(ref budgetAdmitted);
 
     /// <summary>The headers of the most recent WebSocket upgrade request, as sent.</summary>
     public IReadOnlyDictionary<string, string> LastHandshakeHeaders => Volatile.Read(ref lastHandshakeHeaders);

@@ -132,6 +132,7 @@ internal sealed class SimulatorEngine(SimulatorOptions options, SimulatorFaults 
         var (admitted, limit, wait) = Budget.TryAdmit(OrganizationBudget.EstimateTokens(bodyBytes));
         if (admitted)
         {
+            Counters.BudgetAdmitted();
             return null;
         }
 

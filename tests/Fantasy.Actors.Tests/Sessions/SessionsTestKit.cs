@@ -30,9 +30,12 @@ public abstract class SessionsTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
 
     protected TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
+    /// <summary>The simulator's options (a spec may give it an organization budget).</summary>
+    protected virtual SimulatorOptions SimulatorOptions => new() { KeepLastRequests = 64 };
+
     public async Task InitializeAsync()
     {
-        Sim = await ResponsesSimulator.StartAsync(new SimulatorOptions { KeepLastRequests = 64 });
+        Sim = await ResponsesSimulator.StartAsync(SimulatorOptions);
         Sessions = Start();
     }
 
