@@ -97,6 +97,9 @@ internal sealed class Gateway : IAsyncDisposable
         // The host's lifetime stops the actor system, after the drain: Akka's own process-exit hook would run
         // CoordinatedShutdown the moment SIGTERM arrives and cut every running turn.
         fantasy.Hocon += "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
+
+        // Tenants' weights when their turns wait for the upstream's budget (Fantasy:Tenants:<n>:Weight).
+        fantasy.Hocon += "\n" + options.WeightsHocon();
         var settings = FantasySettings.FromConfig(fantasy.ToConfig());
         var upstream = fantasy.BaseUrl ?? settings.Upstream.BaseUrl;
         LogPersistence(settings.Persistence);

@@ -38,6 +38,20 @@ internal static class GatewayMetrics
             .Select(t => new Measurement<int>(t.Options.MaxSessions!.Value, new KeyValuePair<string, object?>("tenant", t.Options.Name))),
         description: "a tenant's session limit (MaxSessions)");
 
+    /// <summary><c>fantasy.tenant.rate_limited</c>: turns the gateway refused with 429 over a tenant's limits, by tenant and limit.</summary>
+    public static readonly Counter<long> TenantRateLimited = Meter.CreateCounter<long>("fantasy.tenant.rate_limited",
+        description: "turns refused with 429 over a tenant's limits (requests, tokens, concurrent)");
+
+    /// <summary><c>fantasy.tenant.limit.wait</c>: time a turn waited for its tenant's limits before it started.</summary>
+    public static readonly Histogram<double> TenantLimitWait = Meter.CreateHistogram<double>("fantasy.tenant.limit.wait", "s", "time turns waited for their tenant's limits",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+
+    public static void LimitWaited(string tenant, TimeSpan waited) =>
+        TenantLimitWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>("tenant", tenant));
+
+    public static void LimitRefused(string tenant, string limit) =>
+        TenantRateLimited.Add(1, new KeyValuePair<string, object?>("tenant", tenant), new KeyValuePair<string, object?>("limit", limit));
+
     /// <summary>Reports the directory's tenants until <see cref="Forget"/>.</summary>
     internal static void Observe(TenantDirectory directory) => Directories[directory] = 0;
 

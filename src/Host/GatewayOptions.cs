@@ -10,7 +10,14 @@ internal sealed record TenantOptions(
     string? UpstreamApiKey,
     Uri? UpstreamBaseUrl,
     int? MaxSessions,
-    int? MaxQueuedTurns);
+    int? MaxQueuedTurns)
+{
+    /// <summary>The tenant's rate limits at the gateway (<c>Limits:*</c>); none by default.</summary>
+    public TenantLimits Limits { get; init; } = TenantLimits.None;
+
+    /// <summary>The tenant's share when turns wait for the upstream's budget (<c>Weight</c>, default 1).</summary>
+    public double Weight { get; init; } = 1.0;
+}
 
 /// <summary>The gateway's own settings (<c>Fantasy:Gateway:*</c>, <c>Fantasy:Tenants:*</c>).</summary>
 internal sealed class GatewayOptions
@@ -45,6 +52,10 @@ internal sealed class GatewayOptions
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
+    /// <summary>The tenants' weights as <c>fantasy.rate-limits.weights</c> HOCON (empty when every tenant weighs 1).</summary>
+    public string WeightsHocon() => string.Join('\n', Tenants.Where(t => t.Weight != 1.0)
+        .Select(t => $"fantasy.rate-limits.weights.\"{t.Name}\" = {t.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+
     public static GatewayOptions From(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -68,7 +79,13 @@ internal sealed class GatewayOptions
                 NullIfEmpty(section["UpstreamApiKey"]),
                 NullIfEmpty(section["UpstreamBaseUrl"]) is { } url ? new Uri(url) : null,
                 section.GetValue<int?>("MaxSessions"),
-                section.GetValue<int?>("MaxQueuedTurns")));
+                section.GetValue<int?>("MaxQueuedTurns"))
+            {
+                Limits = TenantLimits.From(section),
+                Weight = section.GetValue<double?>("Weight") is { } weight
+                    ? weight > 0 && double.IsFinite(weight) ? weight : throw new InvalidOperationException($"Fantasy:Tenants:{section.Key}:Weight must be a positive number, was {weight}")
+                    : 1.0,
+            });
         }
 
         var gateway = configuration.GetSection("Fantasy:Gateway");

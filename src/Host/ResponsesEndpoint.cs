@@ -17,11 +17,27 @@ internal sealed class ResponsesEndpoint
             return;
         }
 
+        // Every answer to a tenant with limits says where it stands (x-ratelimit-*), as the API's answers do.
+        TenantHeaders.Write(context, tenant.Limiter?.Headers());
         var (turn, refused) = await TurnRequest.ReadAsync(context, options, tenant);
         if (turn is null)
         {
             await TurnErrors.WriteAsync(context, refused!);
             return;
+        }
+
+        // Over the tenant's limits the turn waits (up to Limits:MaxWait) or is refused here, before any session or upstream.
+        using var permit = await tenant.LimitAsync(turn.BodyBytes, context.RequestAborted);
+        if (permit is { Granted: false })
+        {
+            await TenantHeaders.RefuseAsync(context, tenant, permit);
+            return;
+        }
+
+        if (permit is not null)
+        {
+            GatewayMetrics.LimitWaited(tenant.Options.Name, permit.Waited);
+            TenantHeaders.Write(context, tenant.Limiter!.Headers());
         }
 
         // Entered before the session is taken: a turn refused by the drain leaves no session behind.
@@ -82,6 +98,7 @@ internal sealed class ResponsesEndpoint
             if (end is not null)
             {
                 upstream.Record(end);
+                permit?.Used(end.Result.Usage?.TotalTokens);
             }
 
             // Every accepted turn is counted once: one the client abandoned before its end counts as cancelled.

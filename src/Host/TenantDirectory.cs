@@ -25,7 +25,7 @@ internal sealed class TenantDirectory : IDisposable
     /// Cluster mode's options, when it is on: tenant indexes are replicated, a tenant's own sessions are a region of
     /// their own, and a tenant's session limit is kept by one admission entity cluster-wide (<see cref="SessionAdmission"/>).
     /// </param>
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null, ILogger? log = null)
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null, ILogger? log = null, TimeProvider? time = null)
     {
         var clustered = cluster is { Enabled: true };
         ArgumentNullException.ThrowIfNull(options);
@@ -37,6 +37,8 @@ internal sealed class TenantDirectory : IDisposable
                 : Own(system, tenant, clustered ? cluster : null);
             tenants[tenant.Name] = new TenantState(tenant, sessions, options.ResponseIdsPerTenant)
             {
+                Limiter = tenant.Limits.Any ? new TenantLimiter(tenant.Name, tenant.Limits, time) : null,
+                GatewayNodes = clustered ? () => GatewayNodes(system) : null,
                 Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
                 Records = (shared as ResponsesSessions)?.Records,
                 Admission = admission,
@@ -53,7 +55,18 @@ internal sealed class TenantDirectory : IDisposable
     public IEnumerable<TenantState> Tenants => tenants.Values;
 
     /// <summary>Stops reporting the tenants' gauges (the host disposes the directory with its services).</summary>
-    public void Dispose() => GatewayMetrics.Forget(this);
+    public void Dispose()
+    {
+        GatewayMetrics.Forget(this);
+        foreach (var tenant in tenants.Values)
+        {
+            tenant.Limiter?.Dispose();
+        }
+    }
+
+    /// <summary>Cluster mode: the gateway nodes up now (each keeps its share of every tenant's limits).</summary>
+    private static int GatewayNodes(ActorSystem system) =>
+        Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Cluster.FantasyClusterOptions.GatewayRole));
 
     private static ResponsesSessions Own(ActorSystem system, TenantOptions tenant, Cluster.FantasyClusterOptions? cluster)
     {
@@ -100,6 +113,31 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
     public IActorRef? Admission { get; init; }
 
     public ILogger? Log { get; init; }
+
+    /// <summary>The tenant's limits on this node (<c>Fantasy:Tenants:&lt;n&gt;:Limits</c>); null when it has none.</summary>
+    public TenantLimiter? Limiter { get; init; }
+
+    /// <summary>Cluster mode: how many gateway nodes share the tenant's limits now.</summary>
+    public Func<int>? GatewayNodes { get; init; }
+
+    /// <summary>
+    /// Waits for the tenant's limits to let a turn of <paramref name="bodyBytes"/> through (granted at once without
+    /// limits); in cluster mode this node's share follows the gateway nodes up.
+    /// </summary>
+    public async Task<TenantPermit?> LimitAsync(long bodyBytes, CancellationToken cancellationToken)
+    {
+        if (Limiter is not { } limiter)
+        {
+            return null;
+        }
+
+        if (GatewayNodes is { } nodes)
+        {
+            limiter.SetNodes(nodes());
+        }
+
+        return await limiter.AcquireAsync(TenantLimiter.EstimateTokens(bodyBytes), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The clock of the pruning interval (specs move it by hand).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

@@ -9,6 +9,9 @@ namespace Fantasy.Actors.Host;
 /// <param name="Ephemeral">No <c>X-Session-Id</c>: a one-off session, closed after its turn and not counted against the tenant's limit.</param>
 internal sealed record TurnRequest(ResponseRequest Request, string Conversation, bool Ephemeral)
 {
+    /// <summary>The body's size in bytes (a tenant's token limit charges its estimate before the turn).</summary>
+    public long BodyBytes { get; init; }
+
     public const string SessionHeader = "X-Session-Id";
 
     /// <summary>
@@ -23,6 +26,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             return Refused(RequestProblem.TooLarge, $"The request body is larger than the gateway's limit of {options.MaxBodyBytes} bytes (Fantasy:Gateway:MaxBodyBytes).");
         }
 
+        var bodyBytes = body.Length;
         var ephemeral = !context.Request.Headers.ContainsKey(SessionHeader);
         var sessionId = context.Request.Headers[SessionHeader].ToString();
 
@@ -63,7 +67,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             }
         }
 
-        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral), null);
+        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes }, null);
     }
 
     private static (TurnRequest?, GatewayError?) Refused(RequestProblem problem, string message, string? param = null) =>

@@ -1,3 +1,4 @@
+using Fantasy.Actors.Protocol;
 using System.Globalization;
 
 namespace Fantasy.Actors.Simulator;
@@ -70,23 +71,11 @@ internal sealed class OrganizationBudget(int requestsPerMinute, int tokensPerMin
         }
     }
 
-    /// <summary>A duration as the service writes it in headers: <c>6ms</c>, <c>1.146s</c>, <c>6m0s</c>.</summary>
-    public static string Format(TimeSpan duration)
-    {
-        if (duration < TimeSpan.FromMinutes(1))
-        {
-            return FormatWait(duration);
-        }
+    /// <summary>A duration as the service writes it in headers (<see cref="RateLimitDuration.Format"/>).</summary>
+    public static string Format(TimeSpan duration) => RateLimitDuration.Format(duration);
 
-        var seconds = Math.Ceiling(duration.TotalSeconds % 60 * 1000) / 1000;
-        return ((long)duration.TotalMinutes).ToString(CultureInfo.InvariantCulture) + "m" + seconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
-    }
-
-    /// <summary>A wait as the service writes it in "Please try again in …": <c>250ms</c>, <c>1.146s</c>, <c>75s</c>.</summary>
-    public static string FormatWait(TimeSpan wait) =>
-        wait < TimeSpan.FromSeconds(1)
-            ? ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms"
-            : (Math.Ceiling(wait.TotalSeconds * 1000) / 1000).ToString("0.###", CultureInfo.InvariantCulture) + "s";
+    /// <summary>A wait as the service writes it in "Please try again in …" (<see cref="RateLimitDuration.FormatWait"/>).</summary>
+    public static string FormatWait(TimeSpan wait) => RateLimitDuration.FormatWait(wait);
 
     private void Refill()
     {

@@ -11,4 +11,11 @@ public sealed record RateLimitSettings(bool Enabled, TimeSpan DefaultHold, int B
 
     /// <summary>The weight of <paramref name="tenant"/>: as configured, else 1.</summary>
     public double WeightOf(string tenant) => Weights.TryGetValue(tenant, out var w) ? w : 1.0;
+
+    /// <summary>Equal when every setting and every weight is.</summary>
+    public bool Equals(RateLimitSettings? other) =>
+        other is not null && Enabled == other.Enabled && DefaultHold == other.DefaultHold && BytesPerToken == other.BytesPerToken
+        && Weights.Count == other.Weights.Count && Weights.All(w => other.Weights.TryGetValue(w.Key, out var v) && v == w.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Enabled, DefaultHold, BytesPerToken, Weights.Count);
 }

@@ -62,6 +62,24 @@ public readonly record struct RateLimitBucket(long? Limit, long? Remaining, Time
 /// </summary>
 public static class RateLimitDuration
 {
+    /// <summary>A duration as the service writes it in headers: <c>6ms</c>, <c>1.146s</c>, <c>6m0s</c>.</summary>
+    public static string Format(TimeSpan duration)
+    {
+        if (duration < TimeSpan.FromMinutes(1))
+        {
+            return FormatWait(duration);
+        }
+
+        var seconds = Math.Ceiling(duration.TotalSeconds % 60 * 1000) / 1000;
+        return ((long)duration.TotalMinutes).ToString(CultureInfo.InvariantCulture) + "m" + seconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+    }
+
+    /// <summary>A wait as the service writes it in "Please try again in …": <c>250ms</c>, <c>1.146s</c>, <c>75s</c>.</summary>
+    public static string FormatWait(TimeSpan wait) =>
+        wait < TimeSpan.FromSeconds(1)
+            ? ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms"
+            : (Math.Ceiling(wait.TotalSeconds * 1000) / 1000).ToString("0.###", CultureInfo.InvariantCulture) + "s";
+
     /// <summary>Reads <paramref name="text"/>; false (and zero) when it is not such a duration or is negative.</summary>
     public static bool TryParse(string? text, out TimeSpan value)
     {
