@@ -42,6 +42,10 @@ using Fantasy.Actors.Protocol;
 //               until it compiles (nearly) nothing (bench/RESULTS.md). JITLOG=N lists the N methods most compiled during
 //               the measured run; JITSERIES=1 prints the count every 250 ms; MEASURING_FILE=path is written when the
 //               measured run starts (to attach a profiler then).
+// --mode rate-limits: --tenants name=key=conversations,... each conversation sending turns back to back through the
+//               gateway for --seconds against a simulator with an organization budget (--stats its /_stats): upstream
+//               429s against admitted requests, completed turns per tenant (whole run and after --steady-after), the
+//               gateway's own 429s (bench/rate-limits.sh).
 // --mode sdk-http: the yardstick: the OpenAI .NET SDK's Responses client sending the whole history over HTTP/SSE to the
 //               simulator (the same tool loop); start-up CPU and steady CPU per turn printed apart.
 // --mode journal: the journal plugin alone: --connections persistent actors × --turns records each (with --persistence).
@@ -86,6 +90,14 @@ if (mode == "cold-turns-gateway")
 if (mode == "cluster")
 {
     return await ClusterLoad.RunAsync(url, key, int.Parse(Arg("--nodes", "3"), CultureInfo.InvariantCulture), connections, turns, warmup, args.Contains("--failover"));
+}
+
+if (mode == "rate-limits")
+{
+    // --tenants name=key=conversations,... --seconds S --steady-after S --stats http://127.0.0.1:PORT/_stats
+    var tenants = Arg("--tenants", "a=sk-a=50,b=sk-b=50,c=sk-c=50").Split(',').Select(t => t.Split('=')).Select(p => (p[0], p[1], int.Parse(p[2], CultureInfo.InvariantCulture))).ToList();
+    return await RateLimitLoad.RunAsync(new Uri(Arg("--gateway", "http://127.0.0.1:5080/v1/")), new Uri(Arg("--stats", "http://127.0.0.1:5099/_stats")), tenants,
+        TimeSpan.FromSeconds(double.Parse(Arg("--seconds", "30"), CultureInfo.InvariantCulture)), TimeSpan.FromSeconds(double.Parse(Arg("--steady-after", "10"), CultureInfo.InvariantCulture)));
 }
 
 if (mode == "gateway")

@@ -142,6 +142,10 @@ internal static class SessionsEndpoints
         w.WriteNumber("unread_events", s.UnreadEvents);
         w.WriteNumber("unread_bytes", s.UnreadBytes);
         w.WriteBoolean("busy", s.Busy);
+
+        // Its next turn waits for the upstream's budget (rate limits shared by the credential's sessions): not running.
+        w.WriteBoolean("waiting", s.WaitingForBudget);
+        w.WriteString("turn_state", s.Busy ? "running" : s.WaitingForBudget ? "waiting" : s.QueueLength > 0 ? "queued" : "idle");
         w.WriteEndObject();
     }
 }

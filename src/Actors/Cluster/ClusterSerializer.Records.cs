@@ -32,6 +32,7 @@ public sealed partial class ClusterSerializer
         w.WriteString("reason", s.TransportReason);
         w.WriteNumber("unread", s.UnreadEvents);
         w.WriteNumber("unreadBytes", s.UnreadBytes);
+        w.WriteBoolean("waiting", s.WaitingForBudget);
     }
 
     private static SessionStatus ReadStatus(JsonElement o) => new(
@@ -49,7 +50,8 @@ public sealed partial class ClusterSerializer
         Enum.Parse<Transport>(Str(o, "transport")!),
         Str(o, "reason")!,
         o.GetProperty("unread").GetInt32(),
-        o.GetProperty("unreadBytes").GetInt64());
+        o.GetProperty("unreadBytes").GetInt64(),
+        o.TryGetProperty("waiting", out var waiting) && waiting.GetBoolean());
 
     /// <summary>A turn's end without its result beyond the result's status (the relay rebuilds the rest from the events).</summary>
     private static void WriteEnd(Utf8JsonWriter w, TurnEnd end)

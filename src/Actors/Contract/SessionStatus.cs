@@ -1,6 +1,10 @@
 namespace Fantasy.Actors.Contract;
 
-/// <summary>A session's state for status pages and logs; <see cref="Transport"/> is the transport its next turn would take.</summary>
+/// <summary>
+/// A session's state for status pages and logs; <see cref="Transport"/> is the transport its next turn would take.
+/// <see cref="Busy"/>: a turn is running upstream. <see cref="WaitingForBudget"/>: its next turn waits for the upstream
+/// credential's budget (<c>fantasy.rate-limits</c>), nothing running.
+/// </summary>
 public sealed record SessionStatus(
     string SessionId,
     long ConnectionEpoch,
@@ -16,4 +20,5 @@ public sealed record SessionStatus(
     Transport Transport,
     string TransportReason,
     int UnreadEvents = 0,
-    long UnreadBytes = 0) : Cluster.IClusterMessage;
+    long UnreadBytes = 0,
+    bool WaitingForBudget = false) : Cluster.IClusterMessage;

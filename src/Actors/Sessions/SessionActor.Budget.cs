@@ -111,9 +111,12 @@ internal sealed partial class SessionActor
         env.Budget!.Tell(new UpstreamRefused(error, over.ToString().ToLowerInvariant()));
         pending.RateLimitedSince ??= now;
         var left = pending.RateLimitedSince.Value + settings.QueueWaitTimeout - now;
-        if (left <= TimeSpan.Zero || pending.Internal)
+        var hold = error.GetRetryAfter(now) ?? TimeSpan.Zero;
+        if (left <= hold || pending.Internal)
         {
-            log.Warning("session {SessionId}: turn {TurnId} refused by the upstream's rate limit for {Waited}; failing it: {Error}", key.SessionId, r.Id, now - pending.RateLimitedSince.Value, error.Message);
+            // No time left to wait (session.queue-wait-timeout since the first refusal), or the upstream asks for longer.
+            log.Warning("session {SessionId}: turn {TurnId} refused by the upstream's rate limit; it cannot wait {Hold} ({Left} left of session.queue-wait-timeout); failing it: {Error}",
+                key.SessionId, r.Id, hold, left, error.Message);
             EndRunning(r, TurnEnd.Failed(error.Message, retryable: true, error: error));
             return;
         }

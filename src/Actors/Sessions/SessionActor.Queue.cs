@@ -67,11 +67,11 @@ internal sealed partial class SessionActor
             return;
         }
 
-        // The head asks its credential's budget first; a connection still opens meanwhile.
-        var permitted = Permitted(queue.Head!);
+        // The head asks its credential's budget just before it would go: over HTTP at once, over WebSocket once the
+        // connection is open (the upgrade's answer has told the budget where it stands by then).
         if (connection is null && policy.Choose(Now) == Transport.Http && !(probeWebSocket && !policy.Sticky))
         {
-            if (permitted)
+            if (Permitted(queue.Head!))
             {
                 StartHttp(TakeHead());
             }
@@ -83,7 +83,7 @@ internal sealed partial class SessionActor
         {
             Connect();
         }
-        else if (connected && permitted)
+        else if (connected && Permitted(queue.Head!))
         {
             Start(TakeHead());
         }

@@ -325,7 +325,8 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
         policy.Choose(Now),
         policy.Describe(Now),
         running?.Unread.Events ?? 0,
-        running?.Unread.Bytes ?? 0);
+        running?.Unread.Bytes ?? 0,
+        running is null && queue.Head is { Permit: BudgetPermit.Asked });
 
     protected override void PreRestart(Exception reason, object message)
     {

@@ -65,6 +65,9 @@ public sealed class SharedBudgetSpecs(ITestOutputHelper output) : SessionsTestKi
         var budget = UpstreamBudgets.For(Sys, ours.Settings, new UpstreamCredentials("sk-ours"))!;
         async Task<int> WaitingAsync() => (await budget.Ask<BudgetStatus>(GetBudget.Instance, Patience)).Waiting.GetValueOrDefault("t");
         await AwaitConditionAsync(async () => await WaitingAsync() == 2, Patience);
+        var waiting = await ours.GetStatusAsync(new SessionKey("t", "b"));
+        Assert.True(waiting!.WaitingForBudget);
+        Assert.False(waiting.Busy);
         Advance(TimeSpan.FromSeconds(29));
         Assert.Equal(2, await WaitingAsync());
         Assert.Equal(1, Sim.Counters.RateLimitedRequests);
