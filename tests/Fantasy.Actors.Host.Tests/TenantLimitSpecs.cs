@@ -93,6 +93,12 @@ public sealed class TenantLimitSpecs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         Assert.False(other.Headers.Contains("x-ratelimit-limit-requests"));
 
+        // The refusals are counted per tenant and limit on /metrics.
+        var metrics = await http.GetStringAsync(new Uri(gateway.BaseAddress, "/metrics"));
+        var refusals = metrics.Split('\n').Single(l => l.StartsWith("fantasy_tenant_rate_limited_total{", StringComparison.Ordinal) && l.Contains("tenant=\"limited\"", StringComparison.Ordinal));
+        Assert.Contains("limit=\"requests\"", refusals, StringComparison.Ordinal);
+        Assert.True(double.Parse(refusals[(refusals.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture) >= 1, refusals);
+
         // An answer that is an error of the request carries the tenant's headers too.
         using var bad = await PostAsync(LimitedKey, "{not json");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

@@ -153,6 +153,16 @@ public sealed class ClusterSpecs : IAsyncLifetime
         Assert.Equal(turns, status!.Turns);
         Assert.Null(await nodes[2].Sessions.GetStatusAsync(new SessionKey("tenant", "never")));
         Assert.True(await nodes[0].Sessions.CloseAsync(new SessionKey("tenant", "s1")));
+
+        // Each node paces the credential's upstream budget to its third of the limits.
+        foreach (var node in nodes)
+        {
+            var budget = Fantasy.Actors.Limits.UpstreamBudgets.For(node.System, node.Sessions.Settings, new UpstreamCredentials("sk-test"))!;
+            var share = 0.0;
+            await UntilAsync(
+                async () => Math.Abs((share = (await budget.Ask<Fantasy.Actors.Limits.UpstreamBudgetProtocol.BudgetStatus>(Fantasy.Actors.Limits.UpstreamBudgetProtocol.GetBudget.Instance, Patience)).Share) - (1.0 / 3)) < 1e-9,
+                () => $"a node's share is {share}, not a third");
+        }
     }
 
     [Fact]

@@ -65,6 +65,12 @@ public sealed class SharedBudgetSpecs(ITestOutputHelper output) : SessionsTestKi
         var budget = UpstreamBudgets.For(Sys, ours.Settings, new UpstreamCredentials("sk-ours"))!;
         async Task<int> WaitingAsync() => (await budget.Ask<BudgetStatus>(GetBudget.Instance, Patience)).Waiting.GetValueOrDefault("t");
         await AwaitConditionAsync(async () => await WaitingAsync() == 2, Patience);
+        // The metrics say the same: two turns of tenant t waiting on this budget, none of its requests left.
+        static string? Tag(System.Diagnostics.Metrics.Measurement<long> m, string name) =>
+            m.Tags.ToArray().FirstOrDefault(t => t.Key == name).Value as string;
+        Assert.Contains(BudgetGauges.Waiting(), m => Tag(m, "fantasy.budget") == budget.Path.Name && Tag(m, "fantasy.tenant") == "t" && m.Value == 2);
+        Assert.Contains(BudgetGauges.Remaining(), m => Tag(m, "fantasy.budget") == budget.Path.Name && Tag(m, "fantasy.limit") == "requests" && m.Value == 0);
+
         var waiting = await ours.GetStatusAsync(new SessionKey("t", "b"));
         Assert.True(waiting!.WaitingForBudget);
         Assert.False(waiting.Busy);
