@@ -4,6 +4,7 @@ using Akka.Event;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Protocol;
 using static Fantasy.Actors.Limits.UpstreamBudgetProtocol;
+using static Fantasy.Actors.Sessions.SessionProtocol;
 
 namespace Fantasy.Actors.Sessions;
 
@@ -31,7 +32,7 @@ internal sealed partial class SessionActor
             default:
                 if (head.Tokens == 0)
                 {
-                    head.Tokens = EstimateTokens(head.Submit.Request);
+                    head.Tokens = EstimateTokens(head.Submit);
                 }
 
                 head.Permit = BudgetPermit.Asked;
@@ -40,16 +41,43 @@ internal sealed partial class SessionActor
         }
     }
 
-    /// <summary>The turn's tokens before it runs: its input's JSON bytes over <c>rate-limits.bytes-per-token</c>.</summary>
-    private long EstimateTokens(ResponseRequest request)
+    /// <summary>The tokens of the last completed turn (its usage: the context the next turn continues); 0 when unknown.</summary>
+    private long lastContextTokens;
+
+    /// <summary>
+    /// The turn's tokens before it runs, as the upstream counts them (the whole context, also when only new items go
+    /// out): the last completed turn's usage for what continues it, plus the new items' JSON bytes over
+    /// <c>rate-limits.bytes-per-token</c> — so the estimate costs what is new, not the conversation's length. A turn
+    /// that does not continue the conversation is estimated from all its input.
+    /// </summary>
+    private long EstimateTokens(SubmitTurn submit)
     {
-        long bytes = (request.Instructions?.Length ?? 0) + 64;
-        foreach (var item in request.Input)
+        var request = submit.Request;
+        var input = request.Input;
+        var from = 0;
+        long context = 0;
+        if (chain.Transcript is { } last && lastContextTokens > 0)
         {
-            bytes += JsonMarshal.GetRawUtf8Value(item).Length;
+            var known = last.FullInput.Count + last.Output.Count;
+            if (submit.Options.ContinueSession || submit.Options.PreviousResponseId is not null || request.PreviousResponseId is not null)
+            {
+                context = lastContextTokens;
+            }
+            else if (input.Count >= known)
+            {
+                // A caller resending its history: the first items are the last turn's context.
+                context = lastContextTokens;
+                from = known;
+            }
         }
 
-        return Math.Max(1, bytes / env.Settings.RateLimits.BytesPerToken);
+        long bytes = (request.Instructions?.Length ?? 0) + 64;
+        for (var i = from; i < input.Count; i++)
+        {
+            bytes += JsonMarshal.GetRawUtf8Value(input[i]).Length;
+        }
+
+        return Math.Max(1, context + (bytes / env.Settings.RateLimits.BytesPerToken));
     }
 
     private void OnMaySend(string turnId)

@@ -274,6 +274,7 @@ internal sealed partial class SessionActor
     /// </summary>
     private void Complete(RunningTurn r, TurnEnd end, ChainState? before)
     {
+        lastContextTokens = end.Outcome == TurnOutcome.Completed ? end.Result.Usage?.TotalTokens ?? 0 : 0;
         // What is written: the transcript's change (unless the turn is not recorded), tagged with the response id —
         // which tenant and session produced it, so the id can be chained from in any later process.
         var recorded = r.Pending.Submit.Options.Durable && !ReferenceEquals(before, chain.Transcript);
