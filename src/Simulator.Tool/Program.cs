@@ -1,0 +1,2 @@
+// fantasy-simulator: the standalone simulator (--help lists the flags).
+return await Fantasy.Actors.Simulator.SimulatorCommand.RunAsync(args);
