@@ -206,6 +206,43 @@ public sealed class PackageSpecs(PackagesFixture fx)
         }
     }
 
+    [Fact]
+    public async Task The_gateway_published_self_contained_runs_on_its_own_and_serves_a_turn()
+    {
+        // The README's command, on the copied sources: a self-contained linux-x64 gateway (ReadyToRun).
+        var published = Path.Combine(fx.Work, "published");
+        await Commands.RunAsync("dotnet", fx.Source, PackagesFixture.CommandTimeout, "publish", "src/Host", "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", published);
+        Assert.True(File.Exists(Path.Combine(published, "libcoreclr.so")), "not self-contained: the runtime is not beside the gateway");
+
+        var runDir = Path.Combine(fx.Work, "published-run");
+        Directory.CreateDirectory(runDir);
+        var start = Commands.Start(Path.Combine(published, "Fantasy.Actors.Host"), runDir, "--urls", "http://127.0.0.1:0");
+        start.Environment["Fantasy__Gateway__WarmUp"] = "false";
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment.Remove("DOTNET_ROOT"); // it must not need the machine's runtime
+        using var gateway = Process.Start(start)!;
+        try
+        {
+            var ready = await FirstLineAsync(gateway, "READY ");
+            Assert.Contains("embedded simulator", ready, StringComparison.Ordinal);
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, ready.Split(' ')[0] + "/responses")
+            {
+                Content = new StringContent("""{"model":"m","input":"hello"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-fantasy-dev");
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            Assert.Contains("ok: 1", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            gateway.Kill(entireProcessTree: true);
+            await gateway.WaitForExitAsync();
+        }
+    }
+
     /// <summary>The rest of the first output line that starts with <paramref name="prefix"/>.</summary>
     internal static async Task<string> FirstLineAsync(Process process, string prefix)
     {

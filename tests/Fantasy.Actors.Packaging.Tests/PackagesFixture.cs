@@ -17,11 +17,14 @@ public sealed class PackagesFixture : IAsyncLifetime
 
     public string Feed => Path.Combine(Work, "feed");
 
+    /// <summary>The copy of the shipped sources (src, hocon and the build files) the packages were made from.</summary>
+    public string Source => Path.Combine(Work, "source");
+
     public string Version { get; } = "1.0.0-ci." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "." + Random.Shared.Next(1000, 9999).ToString(CultureInfo.InvariantCulture);
 
     public async Task InitializeAsync()
     {
-        var source = Path.Combine(Work, "source");
+        var source = Source;
         Directory.CreateDirectory(source);
         foreach (var file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", ".editorconfig" })
         {
