@@ -159,7 +159,8 @@ internal sealed class Gateway : IAsyncDisposable
         // Every error is {"error":{…}}, also the ones routing produces without a body (unknown path, wrong method).
         app.UseStatusCodePages(pages => pages.HttpContext.Response.StatusCode switch
         {
-            404 => OpenAIErrors.WriteAsync(pages.HttpContext, 404, $"No endpoint {pages.HttpContext.Request.Method} {pages.HttpContext.Request.Path}; the gateway serves /v1/responses, /v1/sessions, /healthz and /metrics.", code: "not_found"),
+            // The API's own answer to a path it does not serve (type invalid_request_error, no code).
+            404 => OpenAIErrors.WriteAsync(pages.HttpContext, 404, $"Invalid URL ({pages.HttpContext.Request.Method} {pages.HttpContext.Request.Path})"),
             405 => OpenAIErrors.WriteAsync(pages.HttpContext, 405, $"{pages.HttpContext.Request.Method} is not allowed on {pages.HttpContext.Request.Path}.", code: "method_not_allowed"),
             var status => OpenAIErrors.WriteAsync(pages.HttpContext, status, $"The request failed with HTTP {status}.", status >= 500 ? "server_error" : "invalid_request_error"),
         });

@@ -24,6 +24,9 @@ internal enum RequestProblem
     /// <summary>A <c>previous_response_id</c> this tenant did not produce.</summary>
     UnknownPreviousResponse,
 
+    /// <summary><c>background: true</c>: WebSocket mode has no background responses, and the gateway does not run them over HTTP.</summary>
+    BackgroundUnsupported,
+
     /// <summary>Whether the tenant owns the <c>previous_response_id</c> could not be read (the conversation store is unavailable).</summary>
     OwnershipUnknown,
 }
@@ -60,7 +63,10 @@ internal static class TurnErrors
         RequestProblem.MissingModel => new(400, "invalid_request_error", "missing_required_parameter", message, Param: param),
         RequestProblem.InvalidSessionId => new(400, "invalid_request_error", "invalid_session_id", message, Param: param),
         RequestProblem.OwnershipUnknown => new(503, "server_error", "persistence_unavailable", message, TimeSpan.FromSeconds(5), param),
-        _ => new(404, "invalid_request_error", "previous_response_not_found", message, Param: param),
+        RequestProblem.BackgroundUnsupported => new(400, "invalid_request_error", "unsupported_parameter", message, Param: param),
+
+        // As the API answers an id it does not know: 400, so an SDK raises its bad-request error, not not-found.
+        _ => new(400, "invalid_request_error", "previous_response_not_found", message, Param: param),
     };
 
     /// <summary>A turn that ended without a response to pass on; null when its upstream error is passed on as it is.</summary>

@@ -51,6 +51,12 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             return Refused(RequestProblem.MissingModel, "Missing required parameter: 'model'.", "model");
         }
 
+        if (request.Background == true)
+        {
+            // Never answered synchronously as if it were a normal request: a client polling the id would break.
+            return Refused(RequestProblem.BackgroundUnsupported, "Unsupported parameter: 'background'. The gateway runs responses over a live connection (WebSocket mode) and has no background responses; send the request without 'background', or call the API directly for background mode.", "background");
+        }
+
         if (!ephemeral && !SessionKey.IsValidPart(sessionId))
         {
             return Refused(RequestProblem.InvalidSessionId, $"{SessionHeader} must be 1–128 characters of letters, digits, '_', '.', ':' or '-'.", SessionHeader);

@@ -94,7 +94,7 @@ public sealed class ClusterGatewaySpecs
 
         using (var foreign = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-other", $$"""{"model":"m","store":false,"previous_response_id":"{{lastId}}","input":"steal"}""", "mine"))
         {
-            Assert.Equal(System.Net.HttpStatusCode.NotFound, foreign.StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, foreign.StatusCode); // previous_response_not_found
         }
 
         using (var otherList = await SendAsync(http, HttpMethod.Get, second, "/v1/sessions", "sk-other"))

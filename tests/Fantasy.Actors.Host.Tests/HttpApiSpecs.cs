@@ -139,8 +139,32 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         AssertError(body, "invalid_session_id");
     }
 
+    [Fact]
+    public async Task An_unknown_path_is_the_apis_404_invalid_url()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fx.Base, "nothing-here"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayFixture.AcmeKey);
+        var (status, body, _) = await SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        var error = body.GetProperty("error");
+        Assert.Equal("Invalid URL (GET /v1/nothing-here)", error.GetProperty("message").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("code").ValueKind);
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_background_request_is_refused_with_a_400_naming_the_parameter_never_answered_synchronously()
+    {
+        var before = fx.Sim.Counters.ResponseCreateFrames + fx.Sim.Counters.HttpPosts;
+        var (status, body, _) = await SendAsync(fx.Post("""{"model":"m","input":"x","background":true}""", sessionId: "background"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, "unsupported_parameter");
+        Assert.Equal("background", body.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(before, fx.Sim.Counters.ResponseCreateFrames + fx.Sim.Counters.HttpPosts);
+    }
+
     [Theory]
-    [InlineData("GET", "/v1/nothing-here", 404, "not_found")]
     [InlineData("PUT", "/v1/responses", 405, "method_not_allowed")]
     public async Task Routing_errors_have_an_error_body_too(string method, string path, int expected, string code)
     {
@@ -199,7 +223,7 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
 
         // Chaining from another tenant's response: as if it did not exist.
         var (chainStatus, chainBody, _) = await SendAsync(fx.Post($$"""{"model":"m","input":"more","previous_response_id":"{{acmeResponse}}"}""", GatewayFixture.GlobexKey, "g2"));
-        Assert.Equal(HttpStatusCode.NotFound, chainStatus);
+        Assert.Equal(HttpStatusCode.BadRequest, chainStatus);
         AssertError(chainBody, "previous_response_not_found");
 
         // Listing and closing see only one's own.
