@@ -6,18 +6,7 @@ namespace Fantasy.Actors.Host.Tests;
 /// <summary>The gateway started as a process of its own, with its console output collected.</summary>
 internal static class HostProcess
 {
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Fantasy.Actors.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepositoryRoot() => Fantasy.Actors.Testing.RepositoryRoot.Find();
 
     /// <summary>The gateway's own build output beside this test run's (same configuration).</summary>
     public static string HostDirectory()

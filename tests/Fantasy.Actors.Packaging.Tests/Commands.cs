@@ -6,18 +6,7 @@ namespace Fantasy.Actors.Packaging.Tests;
 /// <summary>Runs the dotnet CLI and the installed tools as a user would, their output kept for the failure message.</summary>
 internal static class Commands
 {
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Fantasy.Actors.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Fantasy.Actors.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepositoryRoot() => Fantasy.Actors.Testing.RepositoryRoot.Find();
 
     /// <summary>Runs <paramref name="file"/> with <paramref name="args"/> in <paramref name="directory"/> to its end; its output, or an exception with it when it fails.</summary>
     public static async Task<string> RunAsync(string file, string directory, TimeSpan timeout, params string[] args)

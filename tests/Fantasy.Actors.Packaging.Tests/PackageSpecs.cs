@@ -60,20 +60,7 @@ public sealed class PackageSpecs(PackagesFixture fx)
         var project = Path.Combine(fx.Work, "consumer");
         Directory.CreateDirectory(project);
         File.Copy(Path.Combine(fx.Root, "samples", "ChatClientToolLoop", "ToolLoop.cs"), Path.Combine(project, "ToolLoop.cs"));
-        File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Fantasy.Actors.Extensions.AI" Version="{fx.Version}" />
-                <PackageReference Include="Fantasy.Actors.Simulator" Version="{fx.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        WriteProject(project, "Consumer.csproj");
         File.WriteAllText(Path.Combine(project, "Program.cs"), """"
             using Akka.Actor;
             using Akka.Configuration;
@@ -133,21 +120,7 @@ public sealed class PackageSpecs(PackagesFixture fx)
 
         var agents = XDocument.Load(Path.Combine(fx.Root, "Directory.Packages.props")).Descendants("PackageVersion")
             .Single(e => (string?)e.Attribute("Include") == "Microsoft.Agents.AI").Attribute("Version")!.Value;
-        File.WriteAllText(Path.Combine(project, "Agent.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Fantasy.Actors.Extensions.AI" Version="{fx.Version}" />
-                <PackageReference Include="Fantasy.Actors.Simulator" Version="{fx.Version}" />
-                <PackageReference Include="Microsoft.Agents.AI" Version="{agents}" />
-              </ItemGroup>
-            </Project>
-            """);
+        WriteProject(project, "Agent.csproj", ("Microsoft.Agents.AI", agents));
         var output = await Commands.RunAsync("dotnet", project, PackagesFixture.CommandTimeout, "run", "-c", "Release");
         Assert.Contains("upstream: 1 socket(s), 5 requests, 4 of them deltas", output, StringComparison.Ordinal);
     }
@@ -181,16 +154,9 @@ public sealed class PackageSpecs(PackagesFixture fx)
         {
             var ready = await FirstLineAsync(gateway, "READY ");
             var baseUrl = ready.Split(' ')[0];
-            using var http = new HttpClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/responses")
-            {
-                Content = new StringContent("""{"model":"m","input":"hello"}""", Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-fantasy-dev");
-            using var response = await http.SendAsync(request);
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.IsSuccessStatusCode, body);
+            var body = await HelloAsync(baseUrl);
             Assert.Contains("ok: 1", body, StringComparison.Ordinal);
+            using var http = new HttpClient();
             var stats = await http.GetStringAsync($"http://127.0.0.1:{simPort}/_stats");
             Assert.Contains("\"response_create_frames\":1", stats, StringComparison.Ordinal);
 
@@ -225,15 +191,7 @@ public sealed class PackageSpecs(PackagesFixture fx)
         {
             var ready = await FirstLineAsync(gateway, "READY ");
             Assert.Contains("embedded simulator", ready, StringComparison.Ordinal);
-            using var http = new HttpClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, ready.Split(' ')[0] + "/responses")
-            {
-                Content = new StringContent("""{"model":"m","input":"hello"}""", Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-fantasy-dev");
-            using var response = await http.SendAsync(request);
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.IsSuccessStatusCode, body);
+            var body = await HelloAsync(ready.Split(' ')[0]);
             Assert.Contains("ok: 1", body, StringComparison.Ordinal);
         }
         finally
@@ -241,6 +199,41 @@ public sealed class PackageSpecs(PackagesFixture fx)
             gateway.Kill(entireProcessTree: true);
             await gateway.WaitForExitAsync();
         }
+    }
+
+    /// <summary>A fresh console project in <paramref name="directory"/> that references the packages (and <paramref name="more"/>) only.</summary>
+    private void WriteProject(string directory, string name, params (string Id, string Version)[] more)
+    {
+        var references = new[] { ("Fantasy.Actors.Extensions.AI", fx.Version), ("Fantasy.Actors.Simulator", fx.Version) }.Concat(more)
+            .Select(r => $"""    <PackageReference Include="{r.Item1}" Version="{r.Item2}" />""");
+        File.WriteAllText(Path.Combine(directory, name), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+              <ItemGroup>
+            {string.Join('\n', references)}
+              </ItemGroup>
+            </Project>
+            """);
+    }
+
+    /// <summary>A one-off turn through a gateway at <paramref name="baseUrl"/> as the development tenant: the response's body, checked to be a success.</summary>
+    private static async Task<string> HelloAsync(string baseUrl)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/responses")
+        {
+            Content = new StringContent("""{"model":"m","input":"hello"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-fantasy-dev");
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        return body;
     }
 
     /// <summary>The rest of the first output line that starts with <paramref name="prefix"/>.</summary>

@@ -108,6 +108,11 @@ public sealed class ConnectionRaceSpecs(ITestOutputHelper output) : SessionsTest
         sessionRef.Tell(new Connected(1));
         await AwaitAssertAsync(async () => Assert.True((await Sessions.GetStatusAsync(Key))!.Busy), Patience);
 
+        // The turn was handed to the connection before the session said it was busy; once an Identify sent now comes
+        // back, the connection has taken the turn out of its mailbox (the liveness check below must find it there).
+        var identity = await Sys.ActorSelection(sessionRef.Path / "ws-1").Ask<ActorIdentity>(new Identify(1), Patience);
+        Assert.NotNull(identity.Subject);
+
         Clock.Advance(TimeSpan.FromSeconds(20));
         Assert.False(turn.IsCompleted);
         Clock.Advance(TimeSpan.FromSeconds(30));
