@@ -122,29 +122,24 @@ internal sealed partial class SessionActor
         }
     }
 
-    /// <summary>Whether the budget covers this error: the upstream's rate limit, before anything reached the caller.</summary>
-    private bool WaitsForBudget(RunningTurn r, UpstreamError error) =>
-        env.Budget is not null && error.IsRateLimited && r.Delivered == 0 && !r.CancelRequested;
-
     /// <summary>
     /// The upstream refused the running turn with 429 before its first event: every session on the credential holds
     /// (the budget hears of it), and this turn goes back to the head of the queue, asks the budget again (at its
     /// tenant's front) and is resent when let through — unless it has waited <c>session.queue-wait-timeout</c> since the
     /// first refusal, when it fails with the upstream's error.
     /// </summary>
-    private void WaitForBudget(RunningTurn r, UpstreamError error, Transport over)
+    private void WaitForBudget(RunningTurn r, UpstreamError error)
     {
         var pending = r.Pending;
         var now = Now;
-        env.Budget!.Tell(new UpstreamRefused(error, over.ToString().ToLowerInvariant()));
+        env.Budget!.Tell(new UpstreamRefused(error, r.Transport.Name()));
         pending.RateLimitedSince ??= now;
-        var left = pending.RateLimitedSince.Value + settings.QueueWaitTimeout - now;
         var hold = error.GetRetryAfter(now) ?? TimeSpan.Zero;
-        if (left <= hold || pending.Internal)
+        if (TurnRecovery.BudgetWaitLeft(pending.RateLimitedSince.Value, now, settings.QueueWaitTimeout, hold, pending.Internal) is not { } left)
         {
             // No time left to wait (session.queue-wait-timeout since the first refusal), or the upstream asks for longer.
-            log.Warning("session {SessionId}: turn {TurnId} refused by the upstream's rate limit; it cannot wait {Hold} ({Left} left of session.queue-wait-timeout); failing it: {Error}",
-                key.SessionId, r.Id, hold, left, error.Message);
+            log.Warning("session {SessionId}: turn {TurnId} refused by the upstream's rate limit; it cannot wait {Hold} within session.queue-wait-timeout ({Timeout}) of its first refusal; failing it: {Error}",
+                key.SessionId, r.Id, hold, settings.QueueWaitTimeout, error.Message);
             EndRunning(r, TurnEnd.Failed(error.Message, retryable: true, error: error));
             return;
         }

@@ -230,17 +230,9 @@ internal sealed partial class SessionActor
         }
 
         TookTurn(r);
-        if (e is ErrorEvent { Error: var refusal } && WaitsForBudget(r, refusal))
+        if (TurnRecovery.HoldsBack(r, e, env.Budget is not null, out var error))
         {
-            // Held back: the turn waits for the budget and is resent when its response ends (SessionActor.Budget.cs).
-            r.HeldError = refusal;
-            Acknowledge(turnId, from);
-            return;
-        }
-
-        if (TurnRecovery.HoldsBack(r, e, out var error))
-        {
-            // Held back: the turn is resent (or, past the replays, sent over HTTP) when its response ends.
+            // Held back: the turn is resent (or waits for the budget, or, past the replays, goes over HTTP) when its response ends.
             r.HeldError = error;
             Acknowledge(turnId, from);
             return;
@@ -297,15 +289,9 @@ internal sealed partial class SessionActor
 
     private void OnTurnEnded(RunningTurn r, TurnResult result)
     {
-        if (r.HeldError is { IsRateLimited: true } refusal && r.Delivered == 0 && env.Budget is not null)
-        {
-            WaitForBudget(r, refusal, Transport.WebSocket);
-            return;
-        }
-
         if (r.HeldError is { } held && r.Delivered == 0)
         {
-            Recover(r, TurnRecovery.AfterHeldError(r.Pending, held), $"{held.Code}: {held.Message}");
+            Recover(r, TurnRecovery.AfterHeldError(r.Pending, held, env.Budget is not null), $"{held.Code}: {held.Message}");
             return;
         }
 
@@ -362,6 +348,9 @@ internal sealed partial class SessionActor
                 return;
             case Recovery.Cancelled:
                 EndRunning(r, TurnEnds.Cancelled(r.Delivered));
+                return;
+            case Recovery.WaitForBudget:
+                WaitForBudget(r, r.HeldError!);
                 return;
             default:
                 EndRunning(r, TurnEnds.Interrupted(r.Delivered, why));

@@ -184,9 +184,9 @@ internal sealed partial class SessionActor : UntypedActor, IWithTimers
                 Complete(r, TurnEnds.FromResult(ended.Result) with { Metadata = ended.Metadata }, before);
                 break;
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId
-                && failed.EventsForwarded == 0 && WaitsForBudget(r, failed.Error):
+                && failed.EventsForwarded == 0 && TurnRecovery.WaitsForBudget(r, failed.Error, env.Budget is not null):
                 Heard(failed.Metadata);
-                WaitForBudget(r, failed.Error, Transport.Http);
+                WaitForBudget(r, failed.Error);
                 break;
             case HttpTurnFailed failed when running is { Transport: Transport.Http } r && r.Id == failed.TurnId:
                 Heard(failed.Metadata);

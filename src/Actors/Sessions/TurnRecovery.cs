@@ -19,6 +19,9 @@ internal enum Recovery
 
     /// <summary>Events had reached the caller: it fails, retryably, and is never resent.</summary>
     Fail,
+
+    /// <summary>The upstream's rate limit refused it before its first event: it waits for the shared budget and is resent.</summary>
+    WaitForBudget,
 }
 
 /// <summary>
@@ -35,9 +38,15 @@ internal static class TurnRecovery
     /// (<c>previous_response_not_found</c>, <c>websocket_connection_limit_reached</c>) that the session can cover —
     /// a lost cache only when it knows the whole conversation (a caller's unknown id is reported as it is).
     /// </summary>
-    public static bool HoldsBack(RunningTurn turn, ServerEvent e, out UpstreamError error)
+    public static bool HoldsBack(RunningTurn turn, ServerEvent e, bool budgetShared, out UpstreamError error)
     {
         error = null!;
+        if (e is ErrorEvent { Error: var refusal } && WaitsForBudget(turn, refusal, budgetShared))
+        {
+            error = refusal;
+            return true;
+        }
+
         if (turn.Delivered != 0 || e is not ErrorEvent { Error: { IsReplaySafe: true } replaySafe })
         {
             return false;
@@ -52,8 +61,27 @@ internal static class TurnRecovery
     /// A held error is resent once; the connection limit (a fresh connection is exactly the remedy, and under load a
     /// new socket can age out before its first request) up to <see cref="MaxHandoffs"/> times, then over HTTP.
     /// </summary>
-    public static Recovery AfterHeldError(PendingTurn pending, UpstreamError error) =>
-        MayReplay(pending, error) ? Recovery.Replay : Recovery.OverHttp;
+    public static Recovery AfterHeldError(PendingTurn pending, UpstreamError error, bool budgetShared) =>
+        budgetShared && error.IsRateLimited ? Recovery.WaitForBudget
+        : MayReplay(pending, error) ? Recovery.Replay : Recovery.OverHttp;
+
+    /// <summary>
+    /// Whether the credential's shared budget covers <paramref name="error"/>: the upstream's rate limit (not
+    /// <c>insufficient_quota</c>), before anything reached the caller, on a turn not being cancelled.
+    /// </summary>
+    public static bool WaitsForBudget(RunningTurn turn, UpstreamError error, bool budgetShared) =>
+        budgetShared && error.IsRateLimited && turn.Delivered == 0 && !turn.CancelRequested;
+
+    /// <summary>
+    /// How long a turn the upstream refused with 429 may still wait for the budget: what is left of
+    /// <paramref name="queueWaitTimeout"/> since its first refusal; null when that is no longer than the wait the upstream
+    /// asked for (<paramref name="hold"/>), or for an internal warm-up (nobody waits for it) — then it fails.
+    /// </summary>
+    public static TimeSpan? BudgetWaitLeft(DateTimeOffset firstRefused, DateTimeOffset now, TimeSpan queueWaitTimeout, TimeSpan hold, bool isInternal)
+    {
+        var left = firstRefused + queueWaitTimeout - now;
+        return left <= hold || isInternal ? null : left;
+    }
 
     /// <summary>
     /// The turn stopped without its terminal. Nothing reached the caller yet: resent once, also when its request had

@@ -63,22 +63,22 @@ public sealed class TurnRecoverySpecs
     {
         var pending = Pending();
         var turn = Running(pending);
-        Assert.True(TurnRecovery.HoldsBack(turn, Error(UpstreamError.ConnectionLimitReached), out var limit));
+        Assert.True(TurnRecovery.HoldsBack(turn, Error(UpstreamError.ConnectionLimitReached), budgetShared: false, out var limit));
         for (var replay = 0; replay < TurnRecovery.MaxHandoffs; replay++)
         {
-            Assert.Equal(Recovery.Replay, TurnRecovery.AfterHeldError(pending, limit));
+            Assert.Equal(Recovery.Replay, TurnRecovery.AfterHeldError(pending, limit, budgetShared: false));
             pending.Replays++;
         }
 
-        Assert.True(TurnRecovery.HoldsBack(turn, Error(UpstreamError.ConnectionLimitReached), out _));
-        Assert.Equal(Recovery.OverHttp, TurnRecovery.AfterHeldError(pending, limit));
+        Assert.True(TurnRecovery.HoldsBack(turn, Error(UpstreamError.ConnectionLimitReached), budgetShared: false, out _));
+        Assert.Equal(Recovery.OverHttp, TurnRecovery.AfterHeldError(pending, limit, budgetShared: false));
 
         var lost = Pending();
         var lostTurn = Running(lost);
-        Assert.True(TurnRecovery.HoldsBack(lostTurn, Error(UpstreamError.PreviousResponseNotFound), out var notFound));
-        Assert.Equal(Recovery.Replay, TurnRecovery.AfterHeldError(lost, notFound));
+        Assert.True(TurnRecovery.HoldsBack(lostTurn, Error(UpstreamError.PreviousResponseNotFound), budgetShared: false, out var notFound));
+        Assert.Equal(Recovery.Replay, TurnRecovery.AfterHeldError(lost, notFound, budgetShared: false));
         lost.Replays++;
-        Assert.False(TurnRecovery.HoldsBack(lostTurn, Error(UpstreamError.PreviousResponseNotFound), out _)); // the second one is reported
+        Assert.False(TurnRecovery.HoldsBack(lostTurn, Error(UpstreamError.PreviousResponseNotFound), budgetShared: false, out _)); // the second one is reported
     }
 
     [Fact]
@@ -86,11 +86,42 @@ public sealed class TurnRecoverySpecs
     {
         var streamed = Running();
         streamed.Delivered = 1;
-        Assert.False(TurnRecovery.HoldsBack(streamed, Error(UpstreamError.ConnectionLimitReached), out _));
+        Assert.False(TurnRecovery.HoldsBack(streamed, Error(UpstreamError.ConnectionLimitReached), budgetShared: false, out _));
 
         var unknown = Running(knowsConversation: false);
-        Assert.False(TurnRecovery.HoldsBack(unknown, Error(UpstreamError.PreviousResponseNotFound), out _));
-        Assert.True(TurnRecovery.HoldsBack(unknown, Error(UpstreamError.ConnectionLimitReached), out _));
-        Assert.False(TurnRecovery.HoldsBack(Running(), Error("rate_limit_exceeded"), out _));
+        Assert.False(TurnRecovery.HoldsBack(unknown, Error(UpstreamError.PreviousResponseNotFound), budgetShared: false, out _));
+        Assert.True(TurnRecovery.HoldsBack(unknown, Error(UpstreamError.ConnectionLimitReached), budgetShared: false, out _));
+        Assert.False(TurnRecovery.HoldsBack(Running(), Error("rate_limit_exceeded"), budgetShared: false, out _));
+    }
+
+    [Fact]
+    public void With_a_shared_budget_a_rate_limited_turn_waits_for_it_unless_something_reached_its_caller_or_it_is_cancelled()
+    {
+        var limited = new ErrorEvent(UpstreamError.FromErrorEvent("""{"type":"error","status":429,"error":{"type":"requests","code":"rate_limit_exceeded","message":"Rate limit reached. Please try again in 1s."}}"""u8.ToArray()));
+        Assert.True(limited.Error.IsRateLimited);
+        Assert.True(TurnRecovery.HoldsBack(Running(), limited, budgetShared: true, out var held));
+        Assert.Equal(Recovery.WaitForBudget, TurnRecovery.AfterHeldError(Running().Pending, held, budgetShared: true));
+
+        var streamed = Running();
+        streamed.Delivered = 1;
+        Assert.False(TurnRecovery.HoldsBack(streamed, limited, budgetShared: true, out _));
+        var cancelled = Running();
+        cancelled.CancelRequested = true;
+        Assert.False(TurnRecovery.WaitsForBudget(cancelled, limited.Error, budgetShared: true));
+
+        // insufficient_quota is fatal: never held, whatever the budget.
+        var quota = new ErrorEvent(UpstreamError.FromErrorEvent("""{"type":"error","status":429,"error":{"type":"insufficient_quota","code":"insufficient_quota","message":"quota"}}"""u8.ToArray()));
+        Assert.False(TurnRecovery.HoldsBack(Running(), quota, budgetShared: true, out _));
+    }
+
+    [Fact]
+    public void A_refused_turn_waits_what_is_left_of_its_queue_wait_since_the_first_refusal_and_fails_when_the_upstream_asks_for_longer()
+    {
+        var first = DateTimeOffset.UnixEpoch;
+        var timeout = TimeSpan.FromMinutes(2);
+        Assert.Equal(TimeSpan.FromSeconds(90), TurnRecovery.BudgetWaitLeft(first, first.AddSeconds(30), timeout, TimeSpan.FromSeconds(5), isInternal: false));
+        Assert.Null(TurnRecovery.BudgetWaitLeft(first, first.AddSeconds(30), timeout, TimeSpan.FromSeconds(90), isInternal: false));
+        Assert.Null(TurnRecovery.BudgetWaitLeft(first, first.AddMinutes(2), timeout, TimeSpan.Zero, isInternal: false));
+        Assert.Null(TurnRecovery.BudgetWaitLeft(first, first, timeout, TimeSpan.Zero, isInternal: true));
     }
 }
