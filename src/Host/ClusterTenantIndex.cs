@@ -5,7 +5,7 @@ using Akka.DistributedData;
 namespace Fantasy.Actors.Host;
 
 /// <summary>
-/// Cluster mode: a tenant's session ids and response ids, replicated to every gateway node (Akka.DistributedData,
+/// Cluster mode: a tenant's session ids, response ids and conversation ids, replicated to every gateway node (Akka.DistributedData,
 /// one <see cref="ORSet{T}"/> of each per tenant), so that listing, reading and closing sessions and chaining from a
 /// response id work whichever node a client calls — and a tenant still reaches only what is its own. Each node
 /// writes what it adds or forgets to all nodes at once (best effort, then gossip) and mirrors the replicated sets
@@ -22,6 +22,8 @@ internal sealed class ClusterTenantIndex
     private readonly UniqueAddress self;
     private readonly ORSetKey<string> sessionsKey;
     private readonly ORSetKey<string> responsesKey;
+    private readonly ORSetKey<string> conversationsKey;
+    private volatile HashSet<string> conversations = new(StringComparer.Ordinal);
     private volatile HashSet<string> sessions = new(StringComparer.Ordinal);
     private volatile HashSet<string> responses = new(StringComparer.Ordinal);
 
@@ -33,6 +35,7 @@ internal sealed class ClusterTenantIndex
         self = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress;
         sessionsKey = new ORSetKey<string>(SessionsKeyPrefix + tenant);
         responsesKey = new ORSetKey<string>("fantasy-responses-" + tenant);
+        conversationsKey = new ORSetKey<string>("fantasy-conversations-" + tenant);
         system.ActorOf(Props.Create(() => new Mirror(this)), "fantasy-tenant-index-" + tenant);
     }
 
@@ -40,6 +43,12 @@ internal sealed class ClusterTenantIndex
     public IReadOnlySet<string> Sessions => sessions;
 
     public bool HasResponse(string responseId) => responses.Contains(responseId);
+
+    public bool HasConversation(string conversationId) => conversations.Contains(conversationId);
+
+    public void AddConversation(string id) => Write(conversationsKey, set => set.Add(self, id));
+
+    public void RemoveConversation(string id) => Write(conversationsKey, set => set.Remove(self, id));
 
     public void AddSession(string id) => Write(sessionsKey, set => set.Add(self, id));
 
@@ -67,12 +76,17 @@ internal sealed class ClusterTenantIndex
                 {
                     index.responses = changed.Get(index.responsesKey).Elements.ToHashSet(StringComparer.Ordinal);
                 }
+                else if (changed.Key.Equals(index.conversationsKey))
+                {
+                    index.conversations = changed.Get(index.conversationsKey).Elements.ToHashSet(StringComparer.Ordinal);
+                }
             });
 
             // Acknowledgements of the writes (or their timeouts: gossip carries them later).
             Receive<IUpdateResponse>(_ => { });
             index.replicator.Tell(Dsl.Subscribe(index.sessionsKey, Self));
             index.replicator.Tell(Dsl.Subscribe(index.responsesKey, Self));
+            index.replicator.Tell(Dsl.Subscribe(index.conversationsKey, Self));
         }
     }
 }

@@ -150,8 +150,13 @@ internal sealed class Gateway : IAsyncDisposable
         // The drain runs in the hosts's "stopping" phase, before any hosted service stops: Kestrel still answers
         // (503 to new turns) and the actor system still runs the turns in flight.
         builder.Services.AddHostedService<DrainService>();
+        // Requests the gateway does not answer itself go to the tenant's upstream with its credentials (YARP's forwarder).
+        var passThrough = new UpstreamTarget(upstream, fantasy.ApiKey ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY") ?? string.Empty,
+            fantasy.Organization, fantasy.Project, Own: false);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton<UpstreamProxy>();
         builder.Services.AddSingleton(sp => new TenantDirectory(options, sp.GetRequiredService<IResponsesSessions>(), sp.GetRequiredService<ActorSystem>(), fantasy.Cluster,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<TenantDirectory>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<TenantDirectory>(), upstream: passThrough));
 
         var app = builder.Build();
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms");

@@ -65,4 +65,20 @@ internal static class GatewayMetrics
         Turns.Add(1, tenantTag, new KeyValuePair<string, object?>("outcome", outcome), transportTag);
         TurnDuration.Record(seconds, tenantTag, transportTag);
     }
+
+    /// <summary><c>fantasy.passthrough.requests</c>: requests passed through to the upstream, by tenant, endpoint and status.</summary>
+    public static readonly Counter<long> PassThrough = Meter.CreateCounter<long>("fantasy.passthrough.requests",
+        description: "requests passed through to the upstream (models, retrieve, input tokens, compact, conversations, …)");
+
+    /// <summary><c>fantasy.passthrough.duration</c>: time from request to the pass-through's answer.</summary>
+    public static readonly Histogram<double> PassThroughDuration = Meter.CreateHistogram<double>("fantasy.passthrough.duration", "s", "time of requests passed through to the upstream",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+
+    public static void PassedThrough(string tenant, string endpoint, int status, double seconds)
+    {
+        var tenantTag = new KeyValuePair<string, object?>("tenant", tenant);
+        var endpointTag = new KeyValuePair<string, object?>("endpoint", endpoint);
+        PassThrough.Add(1, tenantTag, endpointTag, new KeyValuePair<string, object?>("status", status));
+        PassThroughDuration.Record(seconds, tenantTag, endpointTag);
+    }
 }

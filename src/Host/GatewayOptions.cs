@@ -39,6 +39,25 @@ internal sealed class GatewayOptions
     /// <summary>Response ids remembered per tenant for chaining checks (<c>Fantasy:Gateway:ResponseIdsPerTenant</c>).</summary>
     public int ResponseIdsPerTenant { get; init; } = 100_000;
 
+    /// <summary>
+    /// Responses kept per tenant so <c>GET /v1/responses/{id}</c> and <c>/input_items</c> answer them from the gateway, also
+    /// <c>store:false</c> ones (<c>Fantasy:Gateway:KeptResponsesPerTenant</c>, default 1000; the newest are kept).
+    /// </summary>
+    public int KeptResponsesPerTenant { get; init; } = 1000;
+
+    /// <summary>How long <c>GET /v1/models</c> is answered from the gateway's copy (<c>Fantasy:Gateway:ModelsCacheDuration</c>, default 60 s; 0 turns it off).</summary>
+    public TimeSpan ModelsCacheDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The paths under <c>/v1</c> passed through for a tenant on the gateway's shared upstream key
+    /// (<c>Fantasy:Gateway:SharedPassThrough</c>): the upstream account is shared, so only endpoints whose ids the
+    /// gateway keeps apart by tenant (responses, conversations) or that hold no state are. A tenant with its own
+    /// <c>UpstreamApiKey</c> has every path passed through. An entry is a path's first segments (<c>chat/completions</c>).
+    /// </summary>
+    public IReadOnlyList<string> SharedPassThrough { get; init; } = DefaultSharedPassThrough;
+
+    public static readonly IReadOnlyList<string> DefaultSharedPassThrough = ["models", "responses", "conversations", "embeddings", "moderations"];
+
     /// <summary><c>Fantasy:Gateway:MetricsKey</c>: when set, <c>/metrics</c> answers anyone presenting it as a bearer key.</summary>
     public string? MetricsKey { get; init; }
 
@@ -99,6 +118,11 @@ internal sealed class GatewayOptions
             MetricsKey = string.IsNullOrWhiteSpace(gateway["MetricsKey"]) ? null : gateway["MetricsKey"],
             MetricsLoopbackOnly = gateway.GetValue<bool?>("MetricsLoopbackOnly") ?? true,
             WarmUp = gateway.GetValue<bool?>("WarmUp") ?? true,
+            KeptResponsesPerTenant = gateway.GetValue<int?>("KeptResponsesPerTenant") ?? 1000,
+            ModelsCacheDuration = gateway.GetValue<TimeSpan?>("ModelsCacheDuration") ?? TimeSpan.FromSeconds(60),
+            SharedPassThrough = gateway.GetSection("SharedPassThrough").GetChildren().Select(c => c.Value?.Trim('/')).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToList() is { Count: > 0 } shared
+                ? shared
+                : DefaultSharedPassThrough,
         };
     }
 

@@ -19,4 +19,10 @@ internal static partial class Logs
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "tenant {Tenant}: the cluster's session admission did not answer within {Timeout}; session {Conversation} admitted on this node's replicated count")]
     public static partial void AdmissionUnanswered(ILogger logger, string tenant, TimeSpan timeout, string conversation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "pass-through {Method} /v1/{Path} to {Upstream} failed ({Error}): {Detail}")]
+    public static partial void PassThroughFailed(ILogger logger, string method, string path, Uri upstream, Yarp.ReverseProxy.Forwarder.ForwarderError error, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "tenant {Tenant}: response {ResponseId} cancelled through the API")]
+    public static partial void ResponseCancelled(ILogger logger, string tenant, string responseId);
 }

@@ -75,11 +75,13 @@ internal sealed class ResponsesEndpoint
         context.Response.Headers["x-request-id"] = "req_" + Guid.NewGuid().ToString("N");
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;
+        // Its response can be read (and cancelled) through /v1/responses/{id} once the upstream has created it.
+        using var archived = new ArchivedTurn(tenant.Archive, turn, context.RequestAborted);
         try
         {
             end = request.Stream == true
-                ? await StreamAsync(context, tenant, key, request, turnOptions)
-                : await RespondAsync(context, tenant, key, request, turnOptions);
+                ? await StreamAsync(context, tenant, key, request, turnOptions, archived)
+                : await RespondAsync(context, tenant, key, request, turnOptions, archived);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -109,14 +111,14 @@ internal sealed class ResponsesEndpoint
         }
     }
 
-    private static async Task<TurnEnd?> StreamAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options)
+    private static async Task<TurnEnd?> StreamAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options, ArchivedTurn archived)
     {
         TurnEnd? end = null;
         ServerEvent? last = null;
         TurnStarted? turnStarted = null;
         var writer = context.Response.BodyWriter;
         var unflushed = false;
-        await using var items = tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        await using var items = tenant.Sessions.RunTurnAsync(key, request, options, archived.Token).GetAsyncEnumerator(archived.Token);
         while (true)
         {
             // Events that arrived together (one upstream read) go out in one flush: flushed when the next item is not
@@ -163,6 +165,7 @@ internal sealed class ResponsesEndpoint
                 case TurnUpstreamEvent { Event: ErrorEvent } when !context.Response.HasStarted:
                     break;
                 case TurnUpstreamEvent e:
+                    archived.Seen(e.Event);
                     if (!context.Response.HasStarted)
                     {
                         context.Response.StatusCode = 200;
@@ -207,7 +210,9 @@ internal sealed class ResponsesEndpoint
         {
             // The stream broke after events: tell the client in the stream itself, as the API does.
             var error = end.Error ?? UpstreamError.FromTransport(end.Reason ?? "the turn failed");
-            var json = OpenAIErrors.SseErrorEvent(end.Reason ?? error.Message, error.Code ?? "stream_interrupted", error.Param);
+            var json = archived.CancelledByApi
+                ? OpenAIErrors.SseErrorEvent($"The response was cancelled (POST /v1/responses/{archived.Response!.Id}/cancel).", "response_cancelled", null)
+                : OpenAIErrors.SseErrorEvent(end.Reason ?? error.Message, error.Code ?? "stream_interrupted", error.Param);
             SseEventWriter.Write(writer, "error", json);
             await writer.FlushAsync(CancellationToken.None);
         }
@@ -215,12 +220,17 @@ internal sealed class ResponsesEndpoint
         return end;
     }
 
-    private static async Task<TurnEnd?> RespondAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options)
+    private static async Task<TurnEnd?> RespondAsync(HttpContext context, TenantState tenant, SessionKey key, ResponseRequest request, TurnOptions options, ArchivedTurn archived)
     {
         TurnEnd? end = null;
         ResponseEvent? terminal = null;
-        await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, context.RequestAborted))
+        await foreach (var item in tenant.Sessions.RunTurnAsync(key, request, options, archived.Token))
         {
+            if (item is TurnUpstreamEvent seen)
+            {
+                archived.Seen(seen.Event);
+            }
+
             switch (item)
             {
                 case TurnStarted started:
@@ -240,11 +250,15 @@ internal sealed class ResponsesEndpoint
             return null;
         }
 
-        if (terminal is not null && end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete or TurnOutcome.Failed)
+        // A response cancelled through the API is answered as the API answers a cancelled one: its Response object, status cancelled.
+        var answer = terminal is not null && end.Outcome is TurnOutcome.Completed or TurnOutcome.Incomplete or TurnOutcome.Failed
+            ? terminal.Response.Json
+            : archived.CancelledByApi ? archived.Response!.Json : (System.Text.Json.JsonElement?)null;
+        if (answer is { } json)
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(JsonMarshal.GetRawUtf8Value(terminal.Response.Json).ToArray(), context.RequestAborted);
+            await context.Response.Body.WriteAsync(JsonMarshal.GetRawUtf8Value(json).ToArray(), context.RequestAborted);
             return end;
         }
 
@@ -268,6 +282,6 @@ internal sealed class ResponsesEndpoint
         ? e.ReceivedJson
         : e is UnknownEvent u ? u.RawJson : throw new InvalidOperationException($"event {e.Type} has no received JSON; the gateway needs fantasy.connection.keep-raw-events = on");
 
-    private static Task ShuttingDownAsync(HttpContext context) =>
+    internal static Task ShuttingDownAsync(HttpContext context) =>
         TurnErrors.WriteAsync(context, TurnErrors.For(Rejection.ShuttingDown, null));
 }

@@ -5,7 +5,6 @@ using Fantasy.Actors.Api;
 using Fantasy.Actors.Contract;
 using Fantasy.Actors.Configuration;
 using Fantasy.Actors.Cluster;
-using Fantasy.Actors.Persistence;
 
 namespace Fantasy.Actors.Host;
 
@@ -25,7 +24,9 @@ internal sealed class TenantDirectory : IDisposable
     /// Cluster mode's options, when it is on: tenant indexes are replicated, a tenant's own sessions are a region of
     /// their own, and a tenant's session limit is kept by one admission entity cluster-wide (<see cref="SessionAdmission"/>).
     /// </param>
-    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null, ILogger? log = null, TimeProvider? time = null)
+    /// <param name="upstream">The gateway's shared upstream (base URL and key) that requests passed through go to, for tenants without their own.</param>
+    public TenantDirectory(GatewayOptions options, IResponsesSessions shared, ActorSystem system, Cluster.FantasyClusterOptions? cluster = null, ILogger? log = null, TimeProvider? time = null,
+        UpstreamTarget? upstream = null)
     {
         var clustered = cluster is { Enabled: true };
         ArgumentNullException.ThrowIfNull(options);
@@ -43,6 +44,8 @@ internal sealed class TenantDirectory : IDisposable
                 Records = (shared as ResponsesSessions)?.Records,
                 Admission = admission,
                 Log = log,
+                Archive = new ResponseArchive(options.KeptResponsesPerTenant),
+                Upstream = upstream?.For(tenant),
             };
         }
 
@@ -93,7 +96,7 @@ internal sealed class TenantDirectory : IDisposable
 }
 
 /// <summary>One tenant's sessions API and what it owns.</summary>
-internal sealed class TenantState(TenantOptions options, IResponsesSessions sessions, int maxResponseIds)
+internal sealed partial class TenantState(TenantOptions options, IResponsesSessions sessions, int maxResponseIds)
 {
     private readonly ConcurrentDictionary<string, byte> sessionIds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> responseIds = new(StringComparer.Ordinal);
@@ -342,44 +345,6 @@ internal sealed class TenantState(TenantOptions options, IResponsesSessions sess
             await Sessions.CloseAsync(new SessionKey(Options.Name, turn.Conversation), CancellationToken.None).ConfigureAwait(false);
             await RemoveSessionAsync(turn.Conversation, admitted: false).ConfigureAwait(false);
         }
-    }
-
-    public bool Owns(string responseId) => responseIds.ContainsKey(responseId) || Cluster?.HasResponse(responseId) == true;
-
-    /// <summary>The conversation store (persistence on): response ids this tenant produced in any earlier process, on any node.</summary>
-    public RecordStore? Records { get; init; }
-
-    /// <summary>
-    /// Whether the tenant produced <paramref name="responseId"/>: in this process's memory, the cluster's replicated
-    /// index, or the durable index (after a restart, or on a node that never saw it); null when the durable index
-    /// cannot be read.
-    /// </summary>
-    public async Task<bool?> OwnsAsync(string responseId, CancellationToken cancellationToken)
-    {
-        if (Owns(responseId))
-        {
-            return true;
-        }
-
-        if (Records is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            if (await Records.ResponseOwnerAsync(Options.Name, responseId, cancellationToken).ConfigureAwait(false) is null)
-            {
-                return false;
-            }
-        }
-        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
-        {
-            return null;
-        }
-
-        Remember(responseId);
-        return true;
     }
 
     public void Remember(string? responseId)

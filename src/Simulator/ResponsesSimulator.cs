@@ -26,6 +26,10 @@ public sealed class ResponsesSimulator : IAsyncDisposable
     private readonly WebApplication app;
     private readonly SimulatorEngine engine;
     private readonly HttpEndpoint http;
+    private readonly ApiEndpoints api;
+
+    private static readonly SimError InvalidKey = new(401, "invalid_request_error", "invalid_api_key",
+        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.");
     private readonly CancellationTokenSource stopping = new();
 
     private ResponsesSimulator(WebApplication app, SimulatorEngine engine)
@@ -33,6 +37,7 @@ public sealed class ResponsesSimulator : IAsyncDisposable
         this.app = app;
         this.engine = engine;
         http = new HttpEndpoint(engine);
+        api = new ApiEndpoints(engine);
     }
 
     public SimulatorOptions Options => engine.Options;
@@ -92,8 +97,16 @@ public sealed class ResponsesSimulator : IAsyncDisposable
 
         if (path.TrimEnd('/') != ResponsesPath)
         {
-            await HttpEndpoint.WriteErrorAsync(context, new SimError(404, "invalid_request_error", "not_found", $"Unknown path '{path}'."), null)
-                .ConfigureAwait(false);
+            if (!Authorized(context.Request))
+            {
+                await HttpEndpoint.WriteErrorAsync(context, InvalidKey, null).ConfigureAwait(false);
+            }
+            else if (!await api.TryHandleAsync(context).ConfigureAwait(false))
+            {
+                // The API's answer to a path it does not serve: 404, no code.
+                await HttpEndpoint.WriteErrorAsync(context, SimError.NotFound($"Invalid URL ({context.Request.Method} {path})"), null).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -112,8 +125,7 @@ public sealed class ResponsesSimulator : IAsyncDisposable
                 engine.Counters.UpgradeRefused();
             }
 
-            await HttpEndpoint.WriteErrorAsync(context, new SimError(401, "invalid_request_error", "invalid_api_key",
-                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."), null).ConfigureAwait(false);
+            await HttpEndpoint.WriteErrorAsync(context, InvalidKey, null).ConfigureAwait(false);
             return;
         }
 
@@ -208,6 +220,7 @@ public sealed class ResponsesSimulator : IAsyncDisposable
             w.WriteNumber("errors_sent", c.ErrorsSent);
             w.WriteNumber("rate_limited_requests", c.RateLimitedRequests);
             w.WriteNumber("budget_admitted_requests", c.BudgetAdmittedRequests);
+            w.WriteNumber("api_calls", c.ApiCalls);
             w.WriteStartObject("last_handshake_headers");
             foreach (var (name, value) in c.LastHandshakeHeaders)
             {

@@ -49,6 +49,12 @@ public sealed class SimulatorCounters
 
     private long rateLimited;
     private long budgetAdmitted;
+    private long apiCalls;
+
+    /// <summary>Calls to the API's other endpoints (models, retrieve, input tokens, compact, conversations).</summary>
+    public long ApiCalls => Interlocked.Read(ref apiCalls);
+
+    internal void ApiCall() => Interlocked.Increment(ref apiCalls);
 
     internal void RateLimited() => Interlocked.Increment(ref rateLimited);
 

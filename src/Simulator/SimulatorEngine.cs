@@ -5,11 +5,11 @@ using Fantasy.Actors.Protocol;
 
 namespace Fantasy.Actors.Simulator;
 
-/// <summary>A response the server remembers: the full context that produced it and its output.</summary>
-internal sealed record StoredResponse(string Id, IReadOnlyList<JsonElement> Context, IReadOnlyList<JsonElement> Output);
+/// <summary>A response the server remembers: the full context that produced it, its output, and the final Response object (retrieve).</summary>
+internal sealed record StoredResponse(string Id, IReadOnlyList<JsonElement> Context, IReadOnlyList<JsonElement> Output, byte[]? Response = null);
 
 /// <summary>An error the server answers with, in either wire shape.</summary>
-internal sealed record SimError(int Status, string? Type, string Code, string Message, string? Param = null, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
+internal sealed record SimError(int Status, string? Type, string? Code, string Message, string? Param = null, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
 {
     /// <summary>The organization's budget refused the request: 429 with when it would fit, as the service says it.</summary>
     public static SimError RateLimited(string limit, int perMinute, TimeSpan wait, IReadOnlyList<KeyValuePair<string, string>> budget)
@@ -22,6 +22,9 @@ internal sealed record SimError(int Status, string? Type, string Code, string Me
         return new SimError(429, limit, "rate_limit_exceeded",
             $"Rate limit reached for the organization on {limit} per min (RPM/TPM): Limit {perMinute}. Please try again in {OrganizationBudget.FormatWait(wait)}.", null, headers);
     }
+
+    /// <summary>The API's answer for an id it does not know: 404, no code.</summary>
+    public static SimError NotFound(string message) => new(404, "invalid_request_error", null, message);
 
     public static SimError Invalid(string message, string? param = null, string code = "invalid_request_error") =>
         new(400, "invalid_request_error", code, message, param);
@@ -115,6 +118,15 @@ internal sealed class SimulatorEngine(SimulatorOptions options, SimulatorFaults 
     private long nextResponse;
 
     public SimulatorOptions Options { get; } = options;
+
+    /// <summary>A stored (<c>store:true</c>) response, for retrieve and its input items.</summary>
+    public StoredResponse? Stored(string id) => persisted.TryGetValue(id, out var stored) ? stored : null;
+
+    /// <summary>Deletes a stored response; false when there is none.</summary>
+    public bool Delete(string id) => persisted.TryRemove(id, out _);
+
+    /// <summary>The conversations created through <c>/v1/conversations</c>.</summary>
+    public SimulatorConversations Conversations { get; } = new();
     public SimulatorFaults Faults { get; } = faults;
     public SimulatorCounters Counters { get; } = counters;
 
@@ -224,7 +236,7 @@ internal sealed class SimulatorEngine(SimulatorOptions options, SimulatorFaults 
     /// <summary>Remembers a finished response (completed or incomplete); persisted only when <c>store</c> is on.</summary>
     public StoredResponse Remember(ResponseRequest request, Resolution resolution, ResponseRun run, string responseId)
     {
-        var stored = new StoredResponse(responseId, resolution.Context, run.Output.ToArray());
+        var stored = new StoredResponse(responseId, resolution.Context, run.Output.ToArray(), request.EffectiveStore ? run.FinalResponse() : null);
         if (request.EffectiveStore)
         {
             persisted[responseId] = stored;

@@ -86,7 +86,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         return request;
     }
 
-    private sealed class SessionHeader(string sessionId) : PipelinePolicy
+    internal sealed class SessionHeader(string sessionId) : PipelinePolicy
     {
         public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {

@@ -147,7 +147,8 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
         var (status, body, _) = await SendAsync(request);
         Assert.Equal(HttpStatusCode.NotFound, status);
         var error = body.GetProperty("error");
-        Assert.Equal("Invalid URL (GET /v1/nothing-here)", error.GetProperty("message").GetString());
+        // A tenant on the shared upstream key: the path is not one passed through for it (the message says so after the API's words).
+        Assert.StartsWith("Invalid URL (GET /v1/nothing-here)", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal(JsonValueKind.Null, error.GetProperty("code").ValueKind);
         Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);

@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Fantasy.Actors.Protocol;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>
+/// <c>/v1/responses/{id}</c> for a response a turn of the caller's tenant produced through this node: retrieved, its
+/// input items listed, deleted and cancelled by the gateway from what it kept (<see cref="ResponseArchive"/>) — also
+/// <c>store:false</c> responses, which the upstream cannot return. Any other id is passed through when the tenant may
+/// reach it (<see cref="PassThroughEndpoints"/>), and answered 404 when it is another tenant's.
+/// </summary>
+internal static class OwnResponsesEndpoints
+{
+    public static async Task GetAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
+    {
+        if (context.Tenant().Archive.Get(id) is not { } own)
+        {
+            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            return;
+        }
+
+        if (context.Request.Query["stream"] == "true")
+        {
+            await OpenAIErrors.WriteAsync(context, 400, "Only background responses can be streamed again (stream=true); this gateway runs responses over a live connection and has none.", param: "stream");
+            return;
+        }
+
+        await WriteAsync(context, own.Json);
+    }
+
+    public static async Task InputItemsAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
+    {
+        if (context.Tenant().Archive.Get(id) is not { } own)
+        {
+            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            return;
+        }
+
+        var query = context.Request.Query;
+        var (list, error, param) = ItemList.ReadQuery(query["limit"], query["order"], query["after"]);
+        if (list is null)
+        {
+            await OpenAIErrors.WriteAsync(context, 400, error!, param: param);
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        bool found;
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            found = ItemList.TryWrite(w, own.Context, own.Id, list);
+        }
+
+        if (!found)
+        {
+            await OpenAIErrors.WriteAsync(context, 400, $"No input item with id '{list.After}' in response '{id}'.", param: "after");
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// Deletes the response: it can no longer be retrieved or chained from (its items stay in the context of the responses
+    /// that followed it, as they were their input); one the upstream stored is deleted there too.
+    /// </summary>
+    public static async Task DeleteAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
+    {
+        var tenant = context.Tenant();
+        if (tenant.Archive.Get(id) is not { } own)
+        {
+            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            return;
+        }
+
+        if (own.Running)
+        {
+            await OpenAIErrors.WriteAsync(context, 400, $"Response '{id}' is in progress; cancel it first (POST /v1/responses/{id}/cancel).", param: "response_id");
+            return;
+        }
+
+        tenant.Forget(id);
+        if (own.Store && tenant.Upstream is { } target)
+        {
+            await proxy.DeleteStoredAsync(target, id, context.RequestAborted);
+        }
+
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("id"u8, id);
+        w.WriteString("object"u8, "response"u8);
+        w.WriteBoolean("deleted"u8, true);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Cancels a running response: its turn ends (a stream with an <c>error</c> event <c>response_cancelled</c>) and the Response object says <c>cancelled</c>.</summary>
+    public static async Task CancelAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate, ILogger<ResponseArchive> log)
+    {
+        var tenant = context.Tenant();
+        if (tenant.Archive.Get(id) is not { } own)
+        {
+            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            return;
+        }
+
+        if (!own.TryCancel())
+        {
+            await OpenAIErrors.WriteAsync(context, 400, $"Cannot cancel response '{id}': its status is '{own.Status}'; only a response in progress can be cancelled.", param: "response_id");
+            return;
+        }
+
+        Logs.ResponseCancelled(log, tenant.Options.Name, id);
+        await WriteAsync(context, own.Json);
+    }
+
+    private static async Task WriteAsync(HttpContext context, JsonElement json)
+    {
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(JsonMarshal.GetRawUtf8Value(json).ToArray(), context.RequestAborted);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using Fantasy.Actors.Persistence;
+
+namespace Fantasy.Actors.Host;
+
+/// <summary>What a tenant owns: the response ids it produced (and deleted), its conversations, and its archived responses.</summary>
+internal sealed partial class TenantState
+{
+    public bool Owns(string responseId) => !deleted.ContainsKey(responseId) && (responseIds.ContainsKey(responseId) || Cluster?.HasResponse(responseId) == true);
+
+    /// <summary>The responses this tenant's turns produced through this node, answered by the gateway (<c>/v1/responses/{id}</c>).</summary>
+    public ResponseArchive Archive { get; init; } = new(1000);
+
+    /// <summary>Where requests passed through go for this tenant, with which key; null when the gateway passes nothing through.</summary>
+    public UpstreamTarget? Upstream { get; init; }
+
+    private readonly ConcurrentDictionary<string, byte> deleted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> conversationIds = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Forgets a deleted response: it is no longer this tenant's to read or chain from (here, in the replicated index,
+    /// and — in this process — whatever the durable index says).
+    /// </summary>
+    public void Forget(string responseId)
+    {
+        deleted[responseId] = 0;
+        responseIds.TryRemove(responseId, out _);
+        Cluster?.RemoveResponse(responseId);
+        Archive.Remove(responseId);
+    }
+
+    /// <summary>Whether a conversation (Conversations API) was created through this tenant.</summary>
+    public bool OwnsConversation(string conversationId) => conversationIds.ContainsKey(conversationId) || Cluster?.HasConversation(conversationId) == true;
+
+    public void RememberConversation(string conversationId)
+    {
+        if (conversationIds.TryAdd(conversationId, 0))
+        {
+            Cluster?.AddConversation(conversationId);
+        }
+    }
+
+    public void ForgetConversation(string conversationId)
+    {
+        conversationIds.TryRemove(conversationId, out _);
+        Cluster?.RemoveConversation(conversationId);
+    }
+
+    /// <summary>The conversation store (persistence on): response ids this tenant produced in any earlier process, on any node.</summary>
+    public RecordStore? Records { get; init; }
+
+    /// <summary>
+    /// Whether the tenant produced <paramref name="responseId"/>: in this process's memory, the cluster's replicated
+    /// index, or the durable index (after a restart, or on a node that never saw it); null when the durable index
+    /// cannot be read.
+    /// </summary>
+    public async Task<bool?> OwnsAsync(string responseId, CancellationToken cancellationToken)
+    {
+        if (Owns(responseId))
+        {
+            return true;
+        }
+
+        if (Records is null || deleted.ContainsKey(responseId))
+        {
+            return false;
+        }
+
+        try
+        {
+            if (await Records.ResponseOwnerAsync(Options.Name, responseId, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            return null;
+        }
+
+        Remember(responseId);
+        return true;
+    }
+}
