@@ -82,7 +82,16 @@ internal static class OwnResponsesEndpoints
             return;
         }
 
-        tenant.Forget(id);
+        try
+        {
+            await tenant.ForgetAsync(id, context.RequestAborted);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            // Gone here already; the durable record of the deletion could not be written: say so, and let the caller retry.
+            await OpenAIErrors.WriteAsync(context, 503, $"Response '{id}' could not be recorded as deleted: the conversation store is unavailable ({e.Message}). Retry the deletion.", "server_error", code: "persistence_unavailable", retryAfter: TimeSpan.FromSeconds(1));
+            return;
+        }
         if (own.Store && tenant.Upstream is { } target)
         {
             await proxy.DeleteStoredAsync(target, id, context.RequestAborted);

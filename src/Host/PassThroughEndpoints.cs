@@ -45,29 +45,15 @@ internal static class PassThroughEndpoints
         }
 
         // The answers whose ids the gateway records: a conversation created is the tenant's; a deletion forgets the id.
-        Action<int, ReadOnlyMemory<byte>>? onAnswer = segments switch
+        var aborted = context.RequestAborted;
+        Func<int, ReadOnlyMemory<byte>, Task>? onAnswer = segments switch
         {
             ["conversations"] when HttpMethods.IsPost(method) => (status, body) =>
-            {
-                if (status == 200 && IdIn(body) is { } created)
-                {
-                    tenant.RememberConversation(created);
-                }
-            },
+                status == 200 && IdIn(body) is { } created ? tenant.RememberConversationAsync(created, aborted) : Task.CompletedTask,
             ["conversations", var id] when HttpMethods.IsDelete(method) => (status, _) =>
-            {
-                if (status == 200)
-                {
-                    tenant.ForgetConversation(id);
-                }
-            },
+                status == 200 ? tenant.ForgetConversationAsync(id, aborted) : Task.CompletedTask,
             ["responses", var id] when HttpMethods.IsDelete(method) => (status, _) =>
-            {
-                if (status == 200)
-                {
-                    tenant.Forget(id);
-                }
-            },
+                status == 200 ? tenant.ForgetAsync(id, aborted) : Task.CompletedTask,
             _ => null,
         };
         await RunAsync(context, tenant, gate, Endpoint(segments), () => proxy.ForwardAsync(context, target, rest, onAnswer)).ConfigureAwait(false);
@@ -160,9 +146,18 @@ internal static class PassThroughEndpoints
 
     private static async Task<bool> MayReachConversationAsync(HttpContext context, TenantState tenant, string id)
     {
-        if (tenant.OwnsConversation(id) || tenant.Upstream is { Own: true })
+        if (tenant.Upstream is { Own: true })
         {
             return true;
+        }
+
+        switch (await tenant.OwnsConversationAsync(id, context.RequestAborted).ConfigureAwait(false))
+        {
+            case true:
+                return true;
+            case null:
+                await OwnershipUnknownAsync(context, id).ConfigureAwait(false);
+                return false;
         }
 
         await OpenAIErrors.WriteAsync(context, 404, $"Conversation with id '{id}' not found.").ConfigureAwait(false);

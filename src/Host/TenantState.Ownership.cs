@@ -18,32 +18,75 @@ internal sealed partial class TenantState
     private readonly ConcurrentDictionary<string, byte> conversationIds = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Forgets a deleted response: it is no longer this tenant's to read or chain from (here, in the replicated index,
-    /// and — in this process — whatever the durable index says).
+    /// Forgets a deleted response: it is no longer this tenant's to read or chain from — here, in the replicated index,
+    /// and, with persistence, after a restart (recorded as deleted before this completes).
     /// </summary>
-    public void Forget(string responseId)
+    public async Task ForgetAsync(string responseId, CancellationToken cancellationToken)
     {
         deleted[responseId] = 0;
         responseIds.TryRemove(responseId, out _);
         Cluster?.RemoveResponse(responseId);
         Archive.Remove(responseId);
+        if (Records is not null)
+        {
+            await Records.RecordOwnedAsync(Options.Name, responseId, RecordStore.DeletedResponse, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Whether a conversation (Conversations API) was created through this tenant.</summary>
-    public bool OwnsConversation(string conversationId) => conversationIds.ContainsKey(conversationId) || Cluster?.HasConversation(conversationId) == true;
+    /// <summary>
+    /// Whether a conversation (Conversations API) was created through this tenant: in memory, the cluster's replicated
+    /// index, or the durable record (after a restart, or on a node that never saw it); null when that cannot be read.
+    /// </summary>
+    public async Task<bool?> OwnsConversationAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        if (conversationIds.ContainsKey(conversationId) || Cluster?.HasConversation(conversationId) == true)
+        {
+            return true;
+        }
 
-    public void RememberConversation(string conversationId)
+        if (Records is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (await Records.OwnedKindAsync(Options.Name, conversationId, cancellationToken).ConfigureAwait(false) != RecordStore.OwnedConversation)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            return null;
+        }
+
+        conversationIds.TryAdd(conversationId, 0);
+        return true;
+    }
+
+    /// <summary>A conversation created through this tenant: its from now on (recorded durably before this completes, with persistence).</summary>
+    public async Task RememberConversationAsync(string conversationId, CancellationToken cancellationToken)
     {
         if (conversationIds.TryAdd(conversationId, 0))
         {
             Cluster?.AddConversation(conversationId);
         }
+
+        if (Records is not null)
+        {
+            await Records.RecordOwnedAsync(Options.Name, conversationId, RecordStore.OwnedConversation, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    public void ForgetConversation(string conversationId)
+    public async Task ForgetConversationAsync(string conversationId, CancellationToken cancellationToken)
     {
         conversationIds.TryRemove(conversationId, out _);
         Cluster?.RemoveConversation(conversationId);
+        if (Records is not null)
+        {
+            await Records.ForgetOwnedAsync(Options.Name, conversationId, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The conversation store (persistence on): response ids this tenant produced in any earlier process, on any node.</summary>
@@ -68,6 +111,12 @@ internal sealed partial class TenantState
 
         try
         {
+            if (await Records.OwnedKindAsync(Options.Name, responseId, cancellationToken).ConfigureAwait(false) == RecordStore.DeletedResponse)
+            {
+                deleted[responseId] = 0;
+                return false;
+            }
+
             if (await Records.ResponseOwnerAsync(Options.Name, responseId, cancellationToken).ConfigureAwait(false) is null)
             {
                 return false;

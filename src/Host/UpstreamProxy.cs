@@ -83,7 +83,7 @@ internal sealed class UpstreamProxy : IDisposable
     /// Forwards the request to <c>{upstream}/v1/{rest}</c>. <paramref name="onAnswer"/>, when given, sees the upstream's
     /// status and whole body (read, then written to the client) — for the few answers whose ids the gateway records.
     /// </summary>
-    public async Task ForwardAsync(HttpContext context, UpstreamTarget target, string rest, Action<int, ReadOnlyMemory<byte>>? onAnswer = null)
+    public async Task ForwardAsync(HttpContext context, UpstreamTarget target, string rest, Func<int, ReadOnlyMemory<byte>, Task>? onAnswer = null)
     {
         var transformer = new TenantTransformer(target, rest, onAnswer);
         var error = await forwarder.SendAsync(context, target.BaseUrl.GetLeftPart(UriPartial.Authority), client, RequestConfig, transformer).ConfigureAwait(false);
@@ -174,7 +174,7 @@ internal sealed class UpstreamProxy : IDisposable
     private sealed record CachedModels(int Status, string ContentType, byte[] Body, DateTimeOffset Until);
 
     /// <summary>The request to the tenant's upstream address with its credentials; the gateway's own headers stay here.</summary>
-    private sealed class TenantTransformer(UpstreamTarget target, string rest, Action<int, ReadOnlyMemory<byte>>? onAnswer) : HttpTransformer
+    private sealed class TenantTransformer(UpstreamTarget target, string rest, Func<int, ReadOnlyMemory<byte>, Task>? onAnswer) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -196,7 +196,7 @@ internal sealed class UpstreamProxy : IDisposable
 
             // Read whole (these answers are small objects), seen, then written as received.
             var body = await proxyResponse.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            onAnswer((int)proxyResponse.StatusCode, body);
+            await onAnswer((int)proxyResponse.StatusCode, body).ConfigureAwait(false);
             await httpContext.Response.Body.WriteAsync(body, cancellationToken).ConfigureAwait(false);
             return false;
         }

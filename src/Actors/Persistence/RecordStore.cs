@@ -13,7 +13,7 @@ namespace Fantasy.Actors.Persistence;
 /// reading the durable response-id index (the tags of the sessions' records: which tenant and session a response id
 /// belongs to). Tables are the plugin's <c>journal</c>, <c>snapshot</c> and <c>tags</c> (its default mapping).
 /// </summary>
-public sealed class RecordStore
+public sealed partial class RecordStore
 {
     /// <summary>Persistence ids of sessions start with this.</summary>
     internal const string SessionPrefix = "fantasy-session|";

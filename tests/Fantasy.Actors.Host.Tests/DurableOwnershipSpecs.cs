@@ -1,0 +1,75 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Fantasy.Actors.Simulator;
+
+namespace Fantasy.Actors.Host.Tests;
+
+/// <summary>
+/// What a tenant owns outside its sessions survives the gateway's restart on the same database: a conversation it
+/// created stays its own (and nobody else's), a response it deleted stays deleted.
+/// </summary>
+public sealed class DurableOwnershipSpecs : IAsyncLifetime
+{
+    private const string AcmeKey = "sk-acme-durable";
+    private const string GlobexKey = "sk-globex-durable";
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "fantasy-own-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly HttpClient http = new() { Timeout = Patience };
+    private ResponsesSimulator sim = null!;
+
+    public async Task InitializeAsync() => sim = await ResponsesSimulator.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        http.Dispose();
+        await sim.DisposeAsync();
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private Task<Gateway> StartAsync() => TestGateways.StartAsync(sim,
+        $"--Fantasy:Tenants:acme:Keys:0={AcmeKey}",
+        $"--Fantasy:Tenants:globex:Keys:0={GlobexKey}",
+        "--Fantasy:Persistence:Provider=Sqlite",
+        $"--Fantasy:Persistence:ConnectionString=Data Source={Path.Combine(dir, "fantasy.db")}",
+        "--Fantasy:Gateway:WarmUp=false");
+
+    private async Task<(int Status, JsonElement Body)> SendAsync(Gateway gateway, HttpMethod method, string path, string key, string? json = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, "/v1/" + path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task A_conversation_stays_its_tenants_and_a_deleted_response_stays_deleted_across_a_restart()
+    {
+        string conversation;
+        string deleted;
+        await using (var first = await StartAsync())
+        {
+            var (_, created) = await SendAsync(first, HttpMethod.Post, "conversations", AcmeKey, """{"items":[{"role":"user","content":"remember"}]}""");
+            conversation = created.GetProperty("id").GetString()!;
+            var (_, response) = await SendAsync(first, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"soon gone"}""");
+            deleted = response.GetProperty("id").GetString()!;
+            Assert.Equal(200, (await SendAsync(first, HttpMethod.Delete, "responses/" + deleted, AcmeKey)).Status);
+        }
+
+        await using var second = await StartAsync();
+        Assert.Equal(200, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}/items", AcmeKey)).Status);
+        Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}", GlobexKey)).Status);
+        Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, "responses/" + deleted, AcmeKey)).Status);
+        var (status, error) = await SendAsync(second, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","input":"x","previous_response_id":"{{deleted}}"}""");
+        Assert.Equal(400, status);
+        Assert.Equal("previous_response_not_found", error.GetProperty("error").GetProperty("code").GetString());
+    }
+}
