@@ -36,10 +36,15 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         $"--Fantasy:Persistence:ConnectionString=Data Source={Path.Combine(dir, "fantasy.db")}",
         "--Fantasy:Gateway:WarmUp=false");
 
-    private async Task<(int Status, JsonElement Body)> SendAsync(Gateway gateway, HttpMethod method, string path, string key, string? json = null)
+    private async Task<(int Status, JsonElement Body)> SendAsync(Gateway gateway, HttpMethod method, string path, string key, string? json = null, string? session = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, "/v1/" + path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (session is not null)
+        {
+            request.Headers.Add(TurnRequest.SessionHeader, session);
+        }
+
         if (json is not null)
         {
             request.Content = new StringContent(json, Encoding.UTF8, "application/json");
@@ -59,7 +64,8 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         {
             var (_, created) = await SendAsync(first, HttpMethod.Post, "conversations", AcmeKey, """{"items":[{"role":"user","content":"remember"}]}""");
             conversation = created.GetProperty("id").GetString()!;
-            var (_, response) = await SendAsync(first, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"soon gone"}""");
+            // In a recorded session and not stored upstream: only the gateway's own record can refuse it after the restart.
+            var (_, response) = await SendAsync(first, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"soon gone","store":false}""", session: "kept");
             deleted = response.GetProperty("id").GetString()!;
             Assert.Equal(200, (await SendAsync(first, HttpMethod.Delete, "responses/" + deleted, AcmeKey)).Status);
         }
@@ -68,7 +74,7 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         Assert.Equal(200, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}/items", AcmeKey)).Status);
         Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}", GlobexKey)).Status);
         Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, "responses/" + deleted, AcmeKey)).Status);
-        var (status, error) = await SendAsync(second, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","input":"x","previous_response_id":"{{deleted}}"}""");
+        var (status, error) = await SendAsync(second, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","input":"x","store":false,"previous_response_id":"{{deleted}}"}""", session: "kept");
         Assert.Equal(400, status);
         Assert.Equal("previous_response_not_found", error.GetProperty("error").GetProperty("code").GetString());
     }
