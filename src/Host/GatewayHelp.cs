@@ -30,12 +30,17 @@ internal static class GatewayHelp
           Fantasy:Gateway:WarmUp                      warm the code up before listening (default true)
           Fantasy:Gateway:MetricsKey / MetricsLoopbackOnly   who may read /metrics (default loopback only)
           Fantasy:Gateway:ResponseIdsPerTenant        response ids kept in memory per tenant (default 100000)
+          Fantasy:Gateway:KeptResponsesPerTenant      responses the gateway answers retrieve/input_items/cancel/delete for (default 1000)
+          Fantasy:Gateway:ModelsCacheDuration         how long GET /v1/models is served from a copy (default 00:01:00)
+          Fantasy:Gateway:SharedPassThrough:<n>       /v1 paths passed through on the shared upstream key (default models, responses, conversations, embeddings, moderations)
           Fantasy:Persistence:Provider                Sqlite (default; Data Source=data/fantasy.db), PostgreSql or None
           Fantasy:Persistence:ConnectionString / OnFailure / WriteTimeout / Retention / EncryptionKey
           Fantasy:Cluster:Enabled / Hostname / Port / SeedNodes:<n> / Roles:<n>   cluster mode
           Fantasy:Logging:Json / MinimumLevel         JSON log lines; the least level logged (default Information)
           Fantasy:Hocon                               actor tunables as HOCON (fantasy.session.*, fantasy.rate-limits.*, ...)
 
-        Endpoints: POST /v1/responses, GET|DELETE /v1/sessions[/{id}], GET /healthz, /readyz, /metrics.
+        Endpoints: POST /v1/responses, GET|DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items,
+        POST /v1/responses/{id}/cancel, GET|DELETE /v1/sessions[/{id}], GET /healthz, /readyz, /metrics;
+        everything else under /v1 is passed through to the tenant's upstream.
         """;
 }
