@@ -29,6 +29,9 @@ internal enum RequestProblem
 
     /// <summary>Whether the tenant owns the <c>previous_response_id</c> could not be read (the conversation store is unavailable).</summary>
     OwnershipUnknown,
+
+    /// <summary>A <c>conversation</c> this tenant did not create.</summary>
+    UnknownConversation,
 }
 
 /// <summary>
@@ -64,6 +67,7 @@ internal static class TurnErrors
         RequestProblem.InvalidSessionId => new(400, "invalid_request_error", "invalid_session_id", message, Param: param),
         RequestProblem.OwnershipUnknown => new(503, "server_error", "persistence_unavailable", message, TimeSpan.FromSeconds(5), param),
         RequestProblem.BackgroundUnsupported => new(400, "invalid_request_error", "unsupported_parameter", message, Param: param),
+        RequestProblem.UnknownConversation => new(404, "invalid_request_error", "conversation_not_found", message, Param: param),
 
         // As the API answers an id it does not know: 400, so an SDK raises its bad-request error, not not-found.
         _ => new(400, "invalid_request_error", "previous_response_not_found", message, Param: param),

@@ -73,8 +73,27 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             }
         }
 
+        // A conversation (Conversations API) must be the tenant's too: the upstream account may be shared by every tenant.
+        if (ConversationOf(request) is { } conversation && tenant.Upstream is not { Own: true })
+        {
+            switch (await tenant.OwnsConversationAsync(conversation, context.RequestAborted).ConfigureAwait(false))
+            {
+                case false:
+                    return Refused(RequestProblem.UnknownConversation, $"Conversation with id '{conversation}' not found.", "conversation");
+                case null:
+                    return Refused(RequestProblem.OwnershipUnknown, $"Whether conversation '{conversation}' is this tenant's cannot be read now: the conversation store is unavailable.", "conversation");
+            }
+        }
+
         return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes }, null);
     }
+
+    /// <summary>The request's <c>conversation</c>: its id, given as a string or as <c>{"id": …}</c>.</summary>
+    private static string? ConversationOf(ResponseRequest request) =>
+        request.Extra?.TryGetValue("conversation", out var c) != true ? null
+        : c.ValueKind == System.Text.Json.JsonValueKind.String ? c.GetString()
+        : c.ValueKind == System.Text.Json.JsonValueKind.Object && c.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String ? id.GetString()
+        : null;
 
     private static (TurnRequest?, GatewayError?) Refused(RequestProblem problem, string message, string? param = null) =>
         (null, TurnErrors.For(problem, message, param));

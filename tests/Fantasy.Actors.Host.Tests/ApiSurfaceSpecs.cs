@@ -197,6 +197,13 @@ public sealed class ApiSurfaceSpecs(ApiSurfaceFixture fx)
         var (inputStatus, _, _) = await fx.SendAsync(HttpMethod.Post, "responses/input_tokens", GlobexKey, json: $$"""{"model":"sim-model","input":"x","conversation":"{{id}}"}""");
         Assert.Equal(404, inputStatus);
 
+        // Nor may another tenant's turn name it.
+        var turnsBefore = fx.Sim.Counters.ResponseCreateFrames + fx.Sim.Counters.HttpPosts;
+        var (turnStatus, turnError, _) = await fx.SendAsync(HttpMethod.Post, "responses", GlobexKey, json: $$$"""{"model":"sim-model","input":"x","conversation":{"id":"{{{id}}}"}}""");
+        Assert.Equal(404, turnStatus);
+        Assert.Equal("conversation", turnError.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(turnsBefore, fx.Sim.Counters.ResponseCreateFrames + fx.Sim.Counters.HttpPosts);
+
         var deleted = await conversations.DeleteConversationAsync(id).WaitAsync(Patience);
         Assert.True(deleted.Value.Deleted);
         Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => conversations.GetConversationAsync(id))).Status);
