@@ -102,6 +102,25 @@ public sealed class ClusterGatewaySpecs
             Assert.DoesNotContain("shared", await otherList.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        // A conversation created through one gateway is its tenant's on the other too (replicated), and nobody else's.
+        string conversation;
+        using (var created = await SendAsync(http, HttpMethod.Post, first, "/v1/conversations", "sk-acme", """{"items":[{"role":"user","content":"kept"}]}"""))
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+            conversation = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        }
+
+        await WaitForAsync(() => secondTenant.Cluster!.HasConversation(conversation));
+        using (var read = await SendAsync(http, HttpMethod.Get, second, $"/v1/conversations/{conversation}/items", "sk-acme"))
+        {
+            Assert.True(read.IsSuccessStatusCode, await read.Content.ReadAsStringAsync());
+        }
+
+        using (var foreignConversation = await SendAsync(http, HttpMethod.Get, second, $"/v1/conversations/{conversation}", "sk-other"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, foreignConversation.StatusCode);
+        }
+
         // A tenant with its own upstream key has a region of its own, sharded as well: one socket for its session too.
         var socketsBefore = sim.Counters.ConnectionsOpened;
         for (var turn = 0; turn < 4; turn++)
