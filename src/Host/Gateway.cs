@@ -98,6 +98,12 @@ internal sealed class Gateway : IAsyncDisposable
         // CoordinatedShutdown the moment SIGTERM arrives and cut every running turn.
         fantasy.Hocon += "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
 
+        // Cluster mode: gateway nodes ask each other for the responses each keeps (retrieve, cancel, delete from any node).
+        if (fantasy.Cluster is { Enabled: true })
+        {
+            fantasy.Hocon += "\n" + ArchivePeers.Hocon;
+        }
+
         // Tenants' weights when their turns wait for the upstream's budget (Fantasy:Tenants:<n>:Weight).
         fantasy.Hocon += "\n" + options.WeightsHocon();
         var settings = FantasySettings.FromConfig(fantasy.ToConfig());
@@ -186,7 +192,11 @@ internal sealed class Gateway : IAsyncDisposable
         try
         {
             await app.StartAsync();
-            _ = app.Services.GetRequiredService<TenantDirectory>();
+            var directory = app.Services.GetRequiredService<TenantDirectory>();
+            if (fantasy.Cluster is { Enabled: true })
+            {
+                app.Services.GetRequiredService<ActorSystem>().ActorOf(Props.Create(() => new ArchivePeer(directory)), ArchivePeers.Name);
+            }
         }
         catch
         {

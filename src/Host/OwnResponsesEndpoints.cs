@@ -15,7 +15,7 @@ internal static class OwnResponsesEndpoints
 {
     public static async Task GetAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
-        if (context.Tenant().Archive.Get(id) is not { } own)
+        if (await ReadAsync(context, id) is not { } own)
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
@@ -32,7 +32,7 @@ internal static class OwnResponsesEndpoints
 
     public static async Task InputItemsAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
-        if (context.Tenant().Archive.Get(id) is not { } own)
+        if (await ReadAsync(context, id) is not { } own)
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
@@ -70,13 +70,15 @@ internal static class OwnResponsesEndpoints
     public static async Task DeleteAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
         var tenant = context.Tenant();
-        if (tenant.Archive.Get(id) is not { } own)
+        var (here, elsewhere) = await tenant.FindKeptAsync(id, ArchiveAction.Delete, context.RequestAborted);
+        var own = here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
+        if (own is null)
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
         }
 
-        if (own.Running)
+        if (here?.Running == true || elsewhere is { Done: false })
         {
             await OpenAIErrors.WriteAsync(context, 400, $"Response '{id}' is in progress; cancel it first (POST /v1/responses/{id}/cancel).", param: "response_id");
             return;
@@ -110,13 +112,16 @@ internal static class OwnResponsesEndpoints
     public static async Task CancelAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate, ILogger<ResponseArchive> log)
     {
         var tenant = context.Tenant();
-        if (tenant.Archive.Get(id) is not { } own)
+        var (here, elsewhere) = await tenant.FindKeptAsync(id, ArchiveAction.Cancel, context.RequestAborted);
+        var own = here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
+        if (own is null)
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
         }
 
-        if (!own.TryCancel())
+        // Cancelled here, or by the node that runs it (its answer says whether it did).
+        if (here is not null ? !here.TryCancel() : elsewhere is { Done: false })
         {
             await OpenAIErrors.WriteAsync(context, 400, $"Cannot cancel response '{id}': its status is '{own.Status}'; only a response in progress can be cancelled.", param: "response_id");
             return;
@@ -124,6 +129,13 @@ internal static class OwnResponsesEndpoints
 
         Logs.ResponseCancelled(log, tenant.Options.Name, id);
         await WriteAsync(context, own.Json);
+    }
+
+    /// <summary>The response as kept by this node or, in cluster mode, by the node that ran it.</summary>
+    private static async Task<ArchivedResponse?> ReadAsync(HttpContext context, string id)
+    {
+        var (here, elsewhere) = await context.Tenant().FindKeptAsync(id, ArchiveAction.Read, context.RequestAborted);
+        return here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
     }
 
     private static async Task WriteAsync(HttpContext context, JsonElement json)

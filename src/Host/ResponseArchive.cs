@@ -57,7 +57,7 @@ internal sealed class ResponseArchive(int capacity)
 }
 
 /// <summary>One response of the archive; <see cref="Json"/> is its Response object as last known.</summary>
-internal sealed class ArchivedResponse(string id, string conversation, IReadOnlyList<JsonElement> context, bool store, CancellationTokenSource turn)
+internal sealed class ArchivedResponse(string id, string conversation, IReadOnlyList<JsonElement> context, bool store, CancellationTokenSource? turn)
 {
     private readonly object gate = new();
     private CancellationTokenSource? running = turn;
@@ -182,14 +182,14 @@ internal sealed class ArchivedResponse(string id, string conversation, IReadOnly
 /// </summary>
 internal sealed class ArchivedTurn : IDisposable
 {
-    private readonly ResponseArchive archive;
+    private readonly TenantState tenant;
     private readonly TurnRequest turn;
     private readonly CancellationTokenSource cancel;
     private JsonElement? terminal;
 
-    public ArchivedTurn(ResponseArchive archive, TurnRequest turn, CancellationToken requestAborted)
+    public ArchivedTurn(TenantState tenant, TurnRequest turn, CancellationToken requestAborted)
     {
-        this.archive = archive;
+        this.tenant = tenant;
         this.turn = turn;
         cancel = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
     }
@@ -209,7 +209,13 @@ internal sealed class ArchivedTurn : IDisposable
             return;
         }
 
-        Response ??= archive.Started(r.Response.Id, turn.Conversation, r.Response.Json, turn.Request.Input, turn.Request.PreviousResponseId, turn.Request.EffectiveStore, cancel);
+        if (Response is null)
+        {
+            // The tenant's from its start (replicated in cluster mode), so any node can find and cancel it while it runs.
+            tenant.Remember(r.Response.Id);
+            Response = tenant.Archive.Started(r.Response.Id, turn.Conversation, r.Response.Json, turn.Request.Input, turn.Request.PreviousResponseId, turn.Request.EffectiveStore, cancel);
+        }
+
         if (e is Protocol.ResponseCompleted or Protocol.ResponseIncomplete or Protocol.ResponseFailed or Protocol.ResponseDone)
         {
             terminal = r.Response.Json;

@@ -76,7 +76,7 @@ internal sealed class ResponsesEndpoint
         var started = Stopwatch.GetTimestamp();
         TurnEnd? end = null;
         // Its response can be read (and cancelled) through /v1/responses/{id} once the upstream has created it.
-        using var archived = new ArchivedTurn(tenant.Archive, turn, context.RequestAborted);
+        using var archived = new ArchivedTurn(tenant, turn, context.RequestAborted);
         try
         {
             end = request.Stream == true

@@ -41,6 +41,7 @@ internal sealed class TenantDirectory : IDisposable
                 Limiter = tenant.Limits.Any ? new TenantLimiter(tenant.Name, tenant.Limits, time) : null,
                 GatewayNodes = clustered ? () => GatewayNodes(system) : null,
                 Cluster = clustered ? new ClusterTenantIndex(system, tenant.Name) : null,
+                ClusterSystem = clustered ? system : null,
                 Records = (shared as ResponsesSessions)?.Records,
                 Admission = admission,
                 Log = log,
@@ -53,6 +54,9 @@ internal sealed class TenantDirectory : IDisposable
     }
 
     public TenantState this[TenantOptions tenant] => tenants[tenant.Name];
+
+    /// <summary>The tenant named <paramref name="name"/>, or null.</summary>
+    public TenantState? Find(string name) => tenants.TryGetValue(name, out var tenant) ? tenant : null;
 
     /// <summary>Every tenant's state.</summary>
     public IEnumerable<TenantState> Tenants => tenants.Values;

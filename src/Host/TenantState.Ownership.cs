@@ -11,6 +11,28 @@ internal sealed partial class TenantState
     /// <summary>The responses this tenant's turns produced through this node, answered by the gateway (<c>/v1/responses/{id}</c>).</summary>
     public ResponseArchive Archive { get; init; } = new(1000);
 
+    /// <summary>Cluster mode: the actor system, to ask the other gateway nodes for the responses they keep.</summary>
+    public Akka.Actor.ActorSystem? ClusterSystem { get; init; }
+
+    /// <summary>
+    /// The kept response <paramref name="id"/>: this node's, or — in cluster mode, for a response the tenant owns — the
+    /// answer of the node that keeps it, which has done <paramref name="action"/> on it.
+    /// </summary>
+    public async Task<(ArchivedResponse? Here, ArchiveAnswer? Elsewhere)> FindKeptAsync(string id, ArchiveAction action, CancellationToken cancellationToken)
+    {
+        if (Archive.Get(id) is { } here)
+        {
+            return (here, null);
+        }
+
+        if (ClusterSystem is null || await OwnsAsync(id, cancellationToken).ConfigureAwait(false) != true)
+        {
+            return (null, null);
+        }
+
+        return (null, await ArchivePeers.AskAsync(ClusterSystem, new ArchiveAsk(Options.Name, id, action), cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>Where requests passed through go for this tenant, with which key; null when the gateway passes nothing through.</summary>
     public UpstreamTarget? Upstream { get; init; }
 

@@ -121,6 +121,73 @@ public sealed class ClusterGatewaySpecs
             Assert.Equal(System.Net.HttpStatusCode.NotFound, foreignConversation.StatusCode);
         }
 
+        // A store:false response kept by the first gateway is read, listed and deleted through the second.
+        string kept;
+        using (var made = await SendAsync(http, HttpMethod.Post, first, "/v1/responses", "sk-acme", """{"model":"m","store":false,"input":"kept on the first"}"""))
+        {
+            kept = JsonDocument.Parse(await made.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        }
+
+        await WaitForAsync(() => secondTenant.Owns(kept));
+        using (var read = await SendAsync(http, HttpMethod.Get, second, $"/v1/responses/{kept}", "sk-acme"))
+        {
+            var body = await read.Content.ReadAsStringAsync();
+            Assert.True(read.IsSuccessStatusCode, body);
+            Assert.Equal("completed", JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
+        }
+
+        using (var items = await SendAsync(http, HttpMethod.Get, second, $"/v1/responses/{kept}/input_items", "sk-acme"))
+        {
+            var body = await items.Content.ReadAsStringAsync();
+            Assert.True(items.IsSuccessStatusCode, body);
+            Assert.Contains("kept on the first", body, StringComparison.Ordinal);
+        }
+
+        using (var foreignRead = await SendAsync(http, HttpMethod.Get, second, $"/v1/responses/{kept}", "sk-other"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, foreignRead.StatusCode);
+        }
+
+        using (var deleted = await SendAsync(http, HttpMethod.Delete, second, $"/v1/responses/{kept}", "sk-acme"))
+        {
+            Assert.True(deleted.IsSuccessStatusCode, await deleted.Content.ReadAsStringAsync());
+        }
+
+        using (var gone = await SendAsync(http, HttpMethod.Get, first, $"/v1/responses/{kept}", "sk-acme"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        }
+
+        // A turn streaming through the first gateway is cancelled through the second.
+        sim.Faults.Stall(TimeSpan.FromMinutes(5));
+        using (var streaming = new HttpRequestMessage(HttpMethod.Post, new Uri(first.BaseAddress, "/v1/responses")))
+        {
+            streaming.Content = new StringContent("""{"model":"m","store":false,"stream":true,"input":"slow"}""", Encoding.UTF8, "application/json");
+            streaming.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-acme");
+            using var stream = await http.SendAsync(streaming, HttpCompletionOption.ResponseHeadersRead);
+            using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+            string? running = null;
+            while (running is null && await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal) && line.Contains("\"response.created\"", StringComparison.Ordinal))
+                {
+                    running = JsonDocument.Parse(line[6..]).RootElement.GetProperty("response").GetProperty("id").GetString();
+                }
+            }
+
+            Assert.NotNull(running);
+            await WaitForAsync(() => secondTenant.Owns(running)); // the tenant's from its start, on every node
+            using (var cancelled = await SendAsync(http, HttpMethod.Post, second, $"/v1/responses/{running}/cancel", "sk-acme"))
+            {
+                var body = await cancelled.Content.ReadAsStringAsync();
+                Assert.True(cancelled.IsSuccessStatusCode, body);
+                Assert.Equal("cancelled", JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
+            }
+
+            var rest = await reader.ReadToEndAsync();
+            Assert.Contains("response_cancelled", rest, StringComparison.Ordinal);
+        }
+
         // A tenant with its own upstream key has a region of its own, sharded as well: one socket for its session too.
         var socketsBefore = sim.Counters.ConnectionsOpened;
         for (var turn = 0; turn < 4; turn++)
