@@ -51,6 +51,13 @@ public sealed partial class RecordStore
         await DeleteAsync(connection, null, "DELETE FROM fantasy_owned WHERE tenant = @t AND id = @i", [("t", tenant), ("i", id)], cancellationToken).ConfigureAwait(false);
     }
 
+    private async Task PurgeDeletedAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(connection, null, "DELETE FROM fantasy_owned WHERE kind = @k AND at < @cutoff",
+            [("k", DeletedResponse), ("cutoff", cutoff.ToUnixTimeMilliseconds())], cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task EnsureOwnedTableAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref ownedTable))

@@ -131,9 +131,11 @@ public sealed partial class RecordStore
         return rows > 0;
     }
 
-    /// <summary>Forgets every session with no turn since <paramref name="cutoff"/>; how many.</summary>
+    /// <summary>Forgets every session with no turn since <paramref name="cutoff"/>, and deletions of responses recorded before it; how many sessions.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
+        // Deletions recorded before the cutoff: the response ids they hide have been purged with their sessions.
+        await PurgeDeletedAsync(cutoff, cancellationToken).ConfigureAwait(false);
         var stale = new List<string>();
         await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
         {
