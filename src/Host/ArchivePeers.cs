@@ -86,7 +86,7 @@ internal static class ArchivePeers
         var context = JsonDocument.Parse(answer.Context).RootElement.EnumerateArray().ToList();
         var json = JsonDocument.Parse(answer.Response).RootElement;
         var store = !(json.TryGetProperty("store", out var s) && s.ValueKind == JsonValueKind.False);
-        return new ArchivedResponse(id, string.Empty, context, store, turn: null) { Json = json };
+        return new ArchivedResponse(id, context, store) { Json = json };
     }
 
     /// <summary>A kept response as an answer.</summary>

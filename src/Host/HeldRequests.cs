@@ -19,19 +19,19 @@ internal sealed class HeldRequests(TimeProvider time, int capacity = HeldRequest
     /// <summary>How long a session's last request is kept without a turn.</summary>
     public static readonly TimeSpan KeptFor = TimeSpan.FromMinutes(5);
 
-    private readonly ConcurrentDictionary<string, (ResponseRequest Request, IReadOnlyList<JsonElement> Output, long At)> held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ResponseRequest Request, IReadOnlyList<JsonElement> Output, string? ResponseId, long At)> held = new(StringComparer.Ordinal);
     private long lastSweep;
 
     public int Capacity { get; } = capacity;
 
     /// <summary>The session's last request and its output, unless none was kept or it is older than <see cref="KeptFor"/>.</summary>
-    public (ResponseRequest Request, IReadOnlyList<JsonElement> Output)? Get(string conversation) =>
+    public (ResponseRequest Request, IReadOnlyList<JsonElement> Output, string? ResponseId)? Get(string conversation) =>
         held.TryGetValue(conversation, out var entry) && entry.At >= Now() - (long)KeptFor.TotalMilliseconds
-            ? (entry.Request, entry.Output)
+            ? (entry.Request, entry.Output, entry.ResponseId)
             : null;
 
     /// <summary>The session's turn completed: its request and output are what the next body is read against.</summary>
-    public void Keep(string conversation, ResponseRequest request, IReadOnlyList<JsonElement> output)
+    public void Keep(string conversation, ResponseRequest request, IReadOnlyList<JsonElement> output, string? responseId = null)
     {
         var now = Now();
         var stale = now - (long)KeptFor.TotalMilliseconds;
@@ -65,7 +65,7 @@ internal sealed class HeldRequests(TimeProvider time, int capacity = HeldRequest
             }
         }
 
-        held[conversation] = (request, output, now);
+        held[conversation] = (request, output, responseId, now);
     }
 
     /// <summary>The session's turn did not complete: its next body is read from scratch.</summary>

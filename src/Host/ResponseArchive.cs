@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Fantasy.Actors.Host;
@@ -23,9 +24,17 @@ internal sealed class ResponseArchive(int capacity)
     public ArchivedResponse? Get(string id) => responses.TryGetValue(id, out var response) ? response : null;
 
     /// <summary>A turn's response has started (its <c>response.created</c>): it can be read and cancelled from now on.</summary>
-    public ArchivedResponse Started(string id, string conversation, JsonElement snapshot, IReadOnlyList<JsonElement> input, string? previousResponseId, bool store, CancellationTokenSource turn)
+    public ArchivedResponse Started(string id, TurnRequest turn, JsonElement snapshot, CancellationTokenSource running)
     {
-        var response = new ArchivedResponse(id, conversation, Context(input, previousResponseId), store, turn) { Json = snapshot };
+        ArgumentNullException.ThrowIfNull(turn);
+        var request = turn.Request;
+
+        // Kept as what is new: a caller resending its conversation sends the previous turn's input again, and only the
+        // items after it are kept here (the rest is read from that response when asked for).
+        var continues = turn.Continues is { } previous ? Get(previous) : null;
+        var sent = continues is null ? request.Input : [.. request.Input.Skip(turn.ContinuesItems)];
+        var chained = request.PreviousResponseId is { } parent ? Get(parent) : null;
+        var response = new ArchivedResponse(id, turn.Conversation, request.EffectiveStore, running, chained, continues, sent) { Json = snapshot };
         if (responses.TryAdd(id, response))
         {
             order.Enqueue(id);
@@ -39,40 +48,96 @@ internal sealed class ResponseArchive(int capacity)
     }
 
     public bool Remove(string id) => responses.TryRemove(id, out _);
-
-    /// <summary>
-    /// The context a response answered: with the caller's <c>previous_response_id</c> naming a response this archive holds,
-    /// that response's context and output, then the new input; otherwise the input as sent (a caller resending its whole
-    /// conversation sends it all).
-    /// </summary>
-    private IReadOnlyList<JsonElement> Context(IReadOnlyList<JsonElement> input, string? previousResponseId)
-    {
-        if (previousResponseId is not null && Get(previousResponseId) is { } parent)
-        {
-            return [.. parent.Context, .. parent.Output, .. input];
-        }
-
-        return input;
-    }
 }
 
-/// <summary>One response of the archive; <see cref="Json"/> is its Response object as last known.</summary>
-internal sealed class ArchivedResponse(string id, string conversation, IReadOnlyList<JsonElement> context, bool store, CancellationTokenSource? turn)
+/// <summary>
+/// One response of the archive. Its Response object is kept as its bytes (read when asked for); its context is
+/// <c>[chained's context and output] + [continued's input] + own</c>: the response it chains from with
+/// <c>previous_response_id</c>, the previous turn whose whole input its body began with, and the items after.
+/// </summary>
+internal sealed class ArchivedResponse
 {
     private readonly object gate = new();
-    private CancellationTokenSource? running = turn;
+    private readonly ArchivedResponse? chained;
+    private readonly ArchivedResponse? continued;
+    private readonly IReadOnlyList<JsonElement> own;
+    private CancellationTokenSource? running;
+    private byte[] json = [];
 
-    public string Id { get; } = id;
+    public ArchivedResponse(string id, string conversation, bool store, CancellationTokenSource? running,
+        ArchivedResponse? chained, ArchivedResponse? continued, IReadOnlyList<JsonElement> own)
+    {
+        Id = id;
+        Conversation = conversation;
+        Store = store;
+        this.running = running;
+        this.chained = chained;
+        this.continued = continued;
+        this.own = own;
+    }
+
+    /// <summary>A response as another node keeps it: its context whole.</summary>
+    public ArchivedResponse(string id, IReadOnlyList<JsonElement> context, bool store)
+        : this(id, string.Empty, store, running: null, chained: null, continued: null, context)
+    {
+    }
+
+    public string Id { get; }
+
+    /// <summary>How many items this response keeps itself (the rest of its context is read from the responses before it).</summary>
+    public int KeptItems => own.Count;
 
     /// <summary>The tenant's session (conversation) the turn ran in.</summary>
-    public string Conversation { get; } = conversation;
-
-    public IReadOnlyList<JsonElement> Context { get; } = context;
+    public string Conversation { get; }
 
     /// <summary>Whether the upstream stored it too (<c>store</c>, on unless false).</summary>
-    public bool Store { get; } = store;
+    public bool Store { get; }
 
-    public JsonElement Json { get; set; }
+    /// <summary>The Response object as last known (its start's while it runs, then its terminal's).</summary>
+    public JsonElement Json
+    {
+        get => JsonDocument.Parse(Volatile.Read(ref json)).RootElement;
+        set => Volatile.Write(ref json, JsonMarshal.GetRawUtf8Value(value).ToArray());
+    }
+
+    /// <summary>Every item the response answered, oldest first.</summary>
+    public IReadOnlyList<JsonElement> Context
+    {
+        get
+        {
+            var items = new List<JsonElement>();
+            if (chained is not null)
+            {
+                items.AddRange(chained.Context);
+                items.AddRange(chained.Output);
+            }
+
+            items.AddRange(Sent);
+            return items;
+        }
+    }
+
+    /// <summary>The input as its request sent it.</summary>
+    private IReadOnlyList<JsonElement> Sent
+    {
+        get
+        {
+            // Iterative: a long conversation continues one response from the next.
+            var parts = new Stack<ArchivedResponse>();
+            for (var at = this; at is not null; at = at.continued)
+            {
+                parts.Push(at);
+            }
+
+            var items = new List<JsonElement>();
+            foreach (var part in parts)
+            {
+                items.AddRange(part.own);
+            }
+
+            return items;
+        }
+    }
 
     public IReadOnlyList<JsonElement> Output =>
         Json.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array ? [.. output.EnumerateArray()] : [];
@@ -213,7 +278,7 @@ internal sealed class ArchivedTurn : IDisposable
         {
             // The tenant's from its start (replicated in cluster mode), so any node can find and cancel it while it runs.
             tenant.Remember(r.Response.Id);
-            Response = tenant.Archive.Started(r.Response.Id, turn.Conversation, r.Response.Json, turn.Request.Input, turn.Request.PreviousResponseId, turn.Request.EffectiveStore, cancel);
+            Response = tenant.Archive.Started(r.Response.Id, turn, r.Response.Json, cancel);
         }
 
         if (e is Protocol.ResponseCompleted or Protocol.ResponseIncomplete or Protocol.ResponseFailed or Protocol.ResponseDone)

@@ -337,7 +337,7 @@ internal sealed partial class TenantState(TenantOptions options, IResponsesSessi
         Remember(end?.ResponseId);
         if (!turn.Ephemeral && end is { Outcome: TurnOutcome.Completed })
         {
-            Held.Keep(turn.Conversation, turn.Request, [.. end.Result.Output.Select(o => o.Json)]);
+            Held.Keep(turn.Conversation, turn.Request, [.. end.Result.Output.Select(o => o.Json)], end.ResponseId);
         }
         else if (!turn.Ephemeral)
         {

@@ -12,6 +12,15 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
     /// <summary>The body's size in bytes (a tenant's token limit charges its estimate before the turn).</summary>
     public long BodyBytes { get; init; }
 
+    /// <summary>
+    /// The response of the session's previous turn when this body begins with that turn's whole input, recognised as the
+    /// same items (<see cref="ResponseRequest.HeldPrefix"/>): this turn's input is that input, then the items after it
+    /// (<see cref="ContinuesItems"/> of them are that input).
+    /// </summary>
+    public string? Continues { get; init; }
+
+    public int ContinuesItems { get; init; }
+
     public const string SessionHeader = "X-Session-Id";
 
     /// <summary>
@@ -32,10 +41,16 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
 
         // A named session's caller usually resends what it sent and got last turn: those items are not parsed again.
         ResponseRequest request;
+        string? continues = null;
+        var continuesItems = 0;
         try
         {
             var held = ephemeral ? null : tenant.Held.Get(sessionId);
             request = ephemeral ? ResponseRequest.Parse(body.Span) : ResponseRequest.Parse(body.Span, held?.Request, held?.Output);
+            if (held is { Request.Input.Count: > 0 } h && request.HeldPrefix >= h.Request.Input.Count)
+            {
+                (continues, continuesItems) = (h.ResponseId, h.Request.Input.Count);
+            }
         }
         catch (ProtocolException ex)
         {
@@ -85,7 +100,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             }
         }
 
-        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes }, null);
+        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes, Continues = continues, ContinuesItems = continuesItems }, null);
     }
 
     /// <summary>The request's <c>conversation</c>: its id, given as a string or as <c>{"id": …}</c>.</summary>

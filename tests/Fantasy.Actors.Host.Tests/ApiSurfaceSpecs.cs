@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Responses;
 using static Fantasy.Actors.Host.Tests.ApiSurfaceFixture;
 
@@ -75,6 +76,45 @@ public sealed class ApiSurfaceSpecs(ApiSurfaceFixture fx)
         Assert.Equal(404, (await fx.SendAsync(HttpMethod.Delete, $"responses/{second.Id}", GlobexKey)).Status);
         Assert.Equal(404, (await fx.SendAsync(HttpMethod.Post, $"responses/{second.Id}/cancel", GlobexKey)).Status);
         Assert.Equal(404, (await fx.SendAsync(HttpMethod.Get, $"responses/{second.Id}", OwnKey)).Status);
+    }
+
+    [Fact]
+    public async Task A_conversation_resent_whole_every_turn_lists_each_responses_whole_input()
+    {
+        var client = fx.Responses(sessionId: "resent-1");
+        var history = new List<ResponseItem>();
+        var responses = new List<ResponseResult>();
+        for (var turn = 0; turn < 4; turn++)
+        {
+            history.Add(ResponseItem.CreateUserMessageItem($"turn {turn}"));
+            ResponseResult response = await client.CreateResponseAsync(new CreateResponseOptions("sim-model", history) { StoredOutputEnabled = false }).WaitAsync(Patience);
+            responses.Add(response);
+            history.AddRange(response.OutputItems);
+        }
+
+        // Each turn keeps only what followed the previous turn's input in its body (that turn's answer, as the SDK
+        // resends it, and its own message), not the history.
+        var archive = fx.Gateway.App.Services.GetRequiredService<TenantDirectory>().Find("acme")!.Archive;
+        Assert.Equal(2, archive.Get(responses[3].Id)!.KeptItems);
+
+        // Each response's input: every item sent for it, in order (the turns before it, their answers, its own).
+        for (var turn = 0; turn < 4; turn++)
+        {
+            var (status, page, _) = await fx.SendAsync(HttpMethod.Get, $"responses/{responses[turn].Id}/input_items?order=asc&limit=100");
+            Assert.Equal(200, status);
+            var texts = page.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("content")[0].GetProperty("text").GetString()).ToList();
+            var expected = new List<string?>();
+            for (var before = 0; before <= turn; before++)
+            {
+                expected.Add($"turn {before}");
+                if (before < turn)
+                {
+                    expected.Add(responses[before].GetOutputText());
+                }
+            }
+
+            Assert.Equal(expected, texts);
+        }
     }
 
     [Fact]

@@ -21,14 +21,15 @@ internal static class KnownInput
     /// no input array of objects to read this way (the ordinary parse then says what it is). The first
     /// <see cref="SentInput.Count"/> items of <paramref name="known"/> are the previous request's input, recognised by
     /// <paramref name="sent"/>'s digest when given; with <paramref name="record"/>, <paramref name="recorded"/> is
-    /// this input's digest, for the next request.
+    /// this input's digest, for the next request; <paramref name="prefix"/> is how many leading items are the held ones.
     /// </summary>
     public static IReadOnlyList<JsonElement>? Read(
-        ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record, out Range array, out SentInput? recorded, out int byDigest)
+        ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record, out Range array, out SentInput? recorded, out int byDigest, out int prefix)
     {
         array = default;
         recorded = null;
         byDigest = 0;
+        prefix = 0;
         try
         {
             var reader = new Utf8JsonReader(utf8);
@@ -67,6 +68,7 @@ internal static class KnownInput
 
                 array = start..read.End;
                 byDigest = read.ByDigest;
+                prefix = read.Prefix;
                 if (record && items.Count > 0)
                 {
                     // The digest covers the bytes from the first item's start to the last one's end, as sent.
@@ -88,7 +90,7 @@ internal static class KnownInput
     /// <summary>The body read against <paramref name="known"/> (see <see cref="ResponseRequest.Parse(ReadOnlySpan{byte}, ResponseRequest?, IReadOnlyList{JsonElement}?)"/>).</summary>
     public static ResponseRequest Parse(ReadOnlySpan<byte> utf8, IReadOnlyList<JsonElement> known, SentInput? sent, bool record)
     {
-        if (Read(utf8, known, sent, record, out var array, out var recorded, out var byDigest) is not { } input)
+        if (Read(utf8, known, sent, record, out var array, out var recorded, out var byDigest, out var prefix) is not { } input)
         {
             return ResponseRequest.Parse(utf8);
         }
@@ -109,6 +111,7 @@ internal static class KnownInput
             {
                 request.Sent = recorded; // (a repeated input, parsed after, is not what the digest describes)
                 request.ItemsByDigest = byDigest;
+                request.HeldPrefix = prefix;
             }
 
             return request;
@@ -152,6 +155,9 @@ internal static class KnownInput
 
         /// <summary>How many items were recognised by the previous input's digest.</summary>
         public int ByDigest { get; private set; }
+
+        /// <summary>How many leading items are the held ones (the same values), without a gap.</summary>
+        public int Prefix { get; private set; }
 
         /// <summary>How far, from <see cref="FirstItemStart"/>, the digest has been given the bytes.</summary>
         public int Hashed { get; private set; }
@@ -208,6 +214,8 @@ internal static class KnownInput
                 LastItemEnd = position;
             }
 
+            Prefix = items.Count;
+
             // The rest, read: new items, or every item from the first that differs.
             while (true)
             {
@@ -241,6 +249,10 @@ internal static class KnownInput
                 if (i < known.Count && bytes.SequenceEqual(JsonMarshal.GetRawUtf8Value(known[i])))
                 {
                     items.Add(known[i]);
+                    if (i == Prefix)
+                    {
+                        Prefix++;
+                    }
                 }
                 else
                 {

@@ -134,6 +134,14 @@ public sealed class ResponseRequest
     [JsonIgnore]
     internal SentInput? Sent { get; set; }
 
+    /// <summary>
+    /// How many leading input items are the held items this body was read against — the previous request's input, then
+    /// the previous response's output — as the same values, without a gap (<see cref="Parse(ReadOnlySpan{byte}, ResponseRequest?, IReadOnlyList{JsonElement}?)"/>);
+    /// 0 for an ordinary parse. A caller that keeps per-turn state can keep only the items after them.
+    /// </summary>
+    [JsonIgnore]
+    public int HeldPrefix { get; internal set; }
+
     /// <summary>How many of this request's input items were recognised by the previous request's digest (not read).</summary>
     [JsonIgnore]
     internal int ItemsByDigest { get; set; }

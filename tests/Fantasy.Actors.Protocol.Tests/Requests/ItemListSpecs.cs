@@ -84,3 +84,23 @@ public sealed class ItemListSpecs
         Assert.False(ItemList.TryWrite(w, Items, "resp_abc", new ItemListQuery(2, false, "msg_nope")));
     }
 }
+
+public sealed class HeldPrefixSpecs
+{
+    private static string Body(params string[] texts) =>
+        "{\"model\":\"m\",\"input\":[" + string.Join(',', texts.Select(t => $$"""{"role":"user","content":"{{t}}"}""")) + "]}";
+
+    [Fact]
+    public void The_prefix_counts_the_held_items_a_body_begins_with_up_to_the_first_that_differs()
+    {
+        var first = ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(Body("a", "b")), null, null);
+        Assert.Equal(0, first.HeldPrefix);
+        var output = new[] { JsonDocument.Parse("""{"role":"user","content":"c"}""").RootElement };
+
+        var next = ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(Body("a", "b", "c", "d")), first, output);
+        Assert.Equal(3, next.HeldPrefix); // the previous input (by digest) and its output
+        var edited = ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(Body("a", "X", "c", "d")), first, output);
+        Assert.Equal(1, edited.HeldPrefix);
+        Assert.Equal(0, ResponseRequest.Parse(System.Text.Encoding.UTF8.GetBytes(Body("a", "b"))).HeldPrefix);
+    }
+}
