@@ -70,9 +70,7 @@ internal static class OwnResponsesEndpoints
     public static async Task DeleteAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
         var tenant = context.Tenant();
-        var (here, elsewhere) = await tenant.FindKeptAsync(id, ArchiveAction.Delete, context.RequestAborted);
-        var own = here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
-        if (own is null)
+        if (await KeptAsync(context, id, ArchiveAction.Delete) is not var (own, here, elsewhere))
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
@@ -94,6 +92,7 @@ internal static class OwnResponsesEndpoints
             await OpenAIErrors.WriteAsync(context, 503, $"Response '{id}' could not be recorded as deleted: the conversation store is unavailable ({e.Message}). Retry the deletion.", "server_error", code: "persistence_unavailable", retryAfter: TimeSpan.FromSeconds(1));
             return;
         }
+
         if (own.Store && tenant.Upstream is { } target)
         {
             await proxy.DeleteStoredAsync(target, id, context.RequestAborted);
@@ -112,9 +111,7 @@ internal static class OwnResponsesEndpoints
     public static async Task CancelAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate, ILogger<ResponseArchive> log)
     {
         var tenant = context.Tenant();
-        var (here, elsewhere) = await tenant.FindKeptAsync(id, ArchiveAction.Cancel, context.RequestAborted);
-        var own = here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
-        if (own is null)
+        if (await KeptAsync(context, id, ArchiveAction.Cancel) is not var (own, here, elsewhere))
         {
             await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
             return;
@@ -132,11 +129,22 @@ internal static class OwnResponsesEndpoints
     }
 
     /// <summary>The response as kept by this node or, in cluster mode, by the node that ran it.</summary>
-    private static async Task<ArchivedResponse?> ReadAsync(HttpContext context, string id)
+    private static async Task<ArchivedResponse?> ReadAsync(HttpContext context, string id) =>
+        (await KeptAsync(context, id, ArchiveAction.Read))?.Response;
+
+    /// <summary>
+    /// The kept response: this node's, or the answer of the node that keeps it (which has done <paramref name="action"/>
+    /// on it); null when no gateway node keeps it for the caller's tenant.
+    /// </summary>
+    private static async Task<Kept?> KeptAsync(HttpContext context, string id, ArchiveAction action)
     {
-        var (here, elsewhere) = await context.Tenant().FindKeptAsync(id, ArchiveAction.Read, context.RequestAborted);
-        return here ?? (elsewhere is { } answer ? ArchivePeers.ToResponse(id, answer) : null);
+        var (here, elsewhere) = await context.Tenant().FindKeptAsync(id, action, context.RequestAborted);
+        return here is not null ? new Kept(here, here, null)
+            : elsewhere is not null ? new Kept(ArchivePeers.ToResponse(id, elsewhere), null, elsewhere)
+            : null;
     }
+
+    private sealed record Kept(ArchivedResponse Response, ArchivedResponse? Here, ArchiveAnswer? Elsewhere);
 
     private static async Task WriteAsync(HttpContext context, JsonElement json)
     {
