@@ -7,7 +7,8 @@ namespace Fantasy.Actors.Host.Tests;
 
 /// <summary>
 /// What a tenant owns outside its sessions survives the gateway's restart on the same database: a conversation it
-/// created stays its own (and nobody else's), a response it deleted stays deleted.
+/// created stays its own (and nobody else's), a response it stored upstream stays readable by it alone, a response it
+/// deleted stays deleted.
 /// </summary>
 public sealed class DurableOwnershipSpecs : IAsyncLifetime
 {
@@ -56,10 +57,11 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_conversation_stays_its_tenants_and_a_deleted_response_stays_deleted_across_a_restart()
+    public async Task A_conversation_and_a_stored_response_stay_their_tenants_and_a_deleted_response_stays_deleted_across_a_restart()
     {
         string conversation;
         string deleted;
+        string stored;
         await using (var first = await StartAsync())
         {
             var (_, created) = await SendAsync(first, HttpMethod.Post, "conversations", AcmeKey, """{"items":[{"role":"user","content":"remember"}]}""");
@@ -68,12 +70,19 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
             var (_, response) = await SendAsync(first, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"soon gone","store":false}""", session: "kept");
             deleted = response.GetProperty("id").GetString()!;
             Assert.Equal(200, (await SendAsync(first, HttpMethod.Delete, "responses/" + deleted, AcmeKey)).Status);
+            var (_, kept) = await SendAsync(first, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"kept upstream","store":true}""", session: "stored");
+            stored = kept.GetProperty("id").GetString()!;
         }
 
         await using var second = await StartAsync();
         Assert.Equal(200, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}/items", AcmeKey)).Status);
         Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, $"conversations/{conversation}", GlobexKey)).Status);
         Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, "responses/" + deleted, AcmeKey)).Status);
+        // Stored upstream, its owner recorded: the owner reads it through the gateway after the restart, nobody else does.
+        var (read, body) = await SendAsync(second, HttpMethod.Get, "responses/" + stored, AcmeKey);
+        Assert.Equal(200, read);
+        Assert.Equal(stored, body.GetProperty("id").GetString());
+        Assert.Equal(404, (await SendAsync(second, HttpMethod.Get, "responses/" + stored, GlobexKey)).Status);
         var (status, error) = await SendAsync(second, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","input":"x","store":false,"previous_response_id":"{{deleted}}"}""", session: "kept");
         Assert.Equal(400, status);
         Assert.Equal("previous_response_not_found", error.GetProperty("error").GetProperty("code").GetString());
