@@ -45,7 +45,7 @@ internal static class ArchivePeers
     public const string Hocon = """
         akka.actor.serializers.fantasy-archive = "Fantasy.Actors.Host.ArchiveSerializer, Fantasy.Actors.Host"
         akka.actor.serialization-bindings { "Fantasy.Actors.Host.IArchiveMessage, Fantasy.Actors.Host" = fantasy-archive }
-        akka.actor.serialization-identifiers { "Fantasy.Actors.Host.ArchiveSerializer, Fantasy.Actors.Host" = 4712 }
+        akka.actor.serialization-identifiers { "Fantasy.Actors.Host.ArchiveSerializer, Fantasy.Actors.Host" = 4713 }
         """;
 
     /// <summary>Asks every other node up; the answer of the one that keeps the response, or null when none does (or answers).</summary>
@@ -136,7 +136,7 @@ internal sealed class ArchivePeer : ReceiveActor
 /// <summary>The archive messages as JSON (System.Text.Json), one manifest per type.</summary>
 internal sealed class ArchiveSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
-    public override int Identifier => 4712;
+    public override int Identifier => 4713;
 
     public override string Manifest(object o) => o switch
     {

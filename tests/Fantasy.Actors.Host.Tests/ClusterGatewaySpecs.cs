@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Fantasy.Actors.Host.Tests;
 
 /// <summary>Two gateway processes' worth of hosts in cluster mode (Fantasy:Cluster), in this process on 127.0.0.1.</summary>
-public sealed class ClusterGatewaySpecs
+public sealed partial class ClusterGatewaySpecs
 {
 
     private static Task<Gateway> StartAsync(ResponsesSimulator sim, params string[] extra) =>
