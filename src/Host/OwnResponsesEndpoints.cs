@@ -15,9 +15,10 @@ internal static class OwnResponsesEndpoints
 {
     public static async Task GetAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
-        if (await ReadAsync(context, id) is not { } own)
+        var kept = await KeptAsync(context, id, ArchiveAction.Read);
+        if (kept is not { Response: { } own })
         {
-            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            await ForwardUnlessAnsweredAsync(context, kept, proxy, options, gate);
             return;
         }
 
@@ -27,14 +28,20 @@ internal static class OwnResponsesEndpoints
             return;
         }
 
+        if (own.Recorded)
+        {
+            context.Response.Headers["x-fantasy-source"] = "journal"; // rebuilt from the conversation store: usage is not recorded
+        }
+
         await WriteAsync(context, own.Json);
     }
 
     public static async Task InputItemsAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
-        if (await ReadAsync(context, id) is not { } own)
+        var kept = await KeptAsync(context, id, ArchiveAction.Read);
+        if (kept is not { Response: { } own })
         {
-            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            await ForwardUnlessAnsweredAsync(context, kept, proxy, options, gate);
             return;
         }
 
@@ -70,9 +77,10 @@ internal static class OwnResponsesEndpoints
     public static async Task DeleteAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate)
     {
         var tenant = context.Tenant();
-        if (await KeptAsync(context, id, ArchiveAction.Delete) is not var (own, here, elsewhere))
+        var kept = await KeptAsync(context, id, ArchiveAction.Delete);
+        if (kept is not { Response: { } own, Here: var here, Elsewhere: var elsewhere })
         {
-            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            await ForwardUnlessAnsweredAsync(context, kept, proxy, options, gate);
             return;
         }
 
@@ -111,9 +119,10 @@ internal static class OwnResponsesEndpoints
     public static async Task CancelAsync(HttpContext context, string id, UpstreamProxy proxy, GatewayOptions options, TurnGate gate, ILogger<ResponseArchive> log)
     {
         var tenant = context.Tenant();
-        if (await KeptAsync(context, id, ArchiveAction.Cancel) is not var (own, here, elsewhere))
+        var kept = await KeptAsync(context, id, ArchiveAction.Cancel);
+        if (kept is not { Response: { } own, Here: var here, Elsewhere: var elsewhere })
         {
-            await PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+            await ForwardUnlessAnsweredAsync(context, kept, proxy, options, gate);
             return;
         }
 
@@ -128,23 +137,36 @@ internal static class OwnResponsesEndpoints
         await WriteAsync(context, own.Json);
     }
 
-    /// <summary>The response as kept by this node or, in cluster mode, by the node that ran it.</summary>
-    private static async Task<ArchivedResponse?> ReadAsync(HttpContext context, string id) =>
-        (await KeptAsync(context, id, ArchiveAction.Read))?.Response;
-
     /// <summary>
     /// The kept response: this node's, or the answer of the node that keeps it (which has done <paramref name="action"/>
-    /// on it); null when no gateway node keeps it for the caller's tenant.
+    /// on it, or its session's journal); null when none has it for the caller's tenant; <see cref="Kept.Answered"/> when
+    /// the conversation store could not be read (the 503 is written).
     /// </summary>
     private static async Task<Kept?> KeptAsync(HttpContext context, string id, ArchiveAction action)
     {
-        var (here, elsewhere) = await context.Tenant().FindKeptAsync(id, action, context.RequestAborted);
-        return here is not null ? new Kept(here, here, null)
-            : elsewhere is not null ? new Kept(ArchivePeers.ToResponse(id, elsewhere), null, elsewhere)
-            : null;
+        try
+        {
+            var (here, elsewhere) = await context.Tenant().FindKeptAsync(id, action, context.RequestAborted);
+            return here is not null ? new Kept(here, here, null)
+                : elsewhere is not null ? new Kept(ArchivePeers.ToResponse(id, elsewhere), null, elsewhere)
+                : null;
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or System.Security.Cryptography.CryptographicException or TimeoutException)
+        {
+            await OpenAIErrors.WriteAsync(context, 503, $"Response '{id}' could not be read: the conversation store is unavailable ({e.Message}). Retry the request.", "server_error", code: "persistence_unavailable", retryAfter: TimeSpan.FromSeconds(1));
+            return Kept.Answered;
+        }
     }
 
-    private sealed record Kept(ArchivedResponse Response, ArchivedResponse? Here, ArchiveAnswer? Elsewhere);
+    /// <summary>An id no gateway node keeps goes to the upstream, unless the caller has had its answer.</summary>
+    private static Task ForwardUnlessAnsweredAsync(HttpContext context, Kept? kept, UpstreamProxy proxy, GatewayOptions options, TurnGate gate) =>
+        ReferenceEquals(kept, Kept.Answered) ? Task.CompletedTask : PassThroughEndpoints.ForwardAsync(context, proxy, options, gate);
+
+    private sealed record Kept(ArchivedResponse? Response, ArchivedResponse? Here, ArchiveAnswer? Elsewhere)
+    {
+        /// <summary>Nothing to read: the caller has been answered (the conversation store is unavailable).</summary>
+        public static readonly Kept Answered = new(null, null, null);
+    }
 
     private static async Task WriteAsync(HttpContext context, JsonElement json)
     {

@@ -144,6 +144,9 @@ internal sealed class ArchivedResponse
 
     public string Status => Json.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "in_progress";
 
+    /// <summary>Read back from its session's journal (<see cref="RecordedResponses"/>), not kept by a gateway node.</summary>
+    public bool Recorded { get; init; }
+
     /// <summary>Set once the response was cancelled through the API (its turn then ends cancelled).</summary>
     public bool CancelledByApi { get; private set; }
 

@@ -1,14 +1,17 @@
+using System.ClientModel;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Fantasy.Actors.Simulator;
+using OpenAI.Responses;
 
 namespace Fantasy.Actors.Host.Tests;
 
 /// <summary>
 /// What a tenant owns outside its sessions survives the gateway's restart on the same database: a conversation it
 /// created stays its own (and nobody else's), a response it stored upstream stays readable by it alone, a response it
-/// deleted stays deleted.
+/// deleted stays deleted; a <c>store:false</c> response, which the upstream never kept, is read back from its session's
+/// journal.
 /// </summary>
 public sealed class DurableOwnershipSpecs : IAsyncLifetime
 {
@@ -86,5 +89,59 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         var (status, error) = await SendAsync(second, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","input":"x","store":false,"previous_response_id":"{{deleted}}"}""", session: "kept");
         Assert.Equal(400, status);
         Assert.Equal("previous_response_not_found", error.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_store_false_response_is_read_back_from_its_sessions_journal_after_a_restart()
+    {
+        string first;
+        string second;
+        string outputBefore;
+        string itemsBefore;
+        await using (var gateway = await StartAsync())
+        {
+            var (_, one) = await SendAsync(gateway, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","instructions":"be brief","input":"first question","store":false}""", session: "journal");
+            first = one.GetProperty("id").GetString()!;
+            var (_, two) = await SendAsync(gateway, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","instructions":"be brief","previous_response_id":"{{first}}","input":"second question","store":false}""", session: "journal");
+            second = two.GetProperty("id").GetString()!;
+            outputBefore = two.GetProperty("output").GetRawText();
+            itemsBefore = (await SendAsync(gateway, HttpMethod.Get, $"responses/{second}/input_items?order=asc", AcmeKey)).Body.GetProperty("data").GetRawText();
+        }
+
+        await using var again = await StartAsync();
+
+        // The official SDK reads the rebuilt Response object.
+        var client = new ResponsesClient(new ApiKeyCredential(AcmeKey), new ResponsesClientOptions { Endpoint = new Uri(again.BaseAddress, "/v1") });
+        ResponseResult read = await client.GetResponseAsync(second).WaitAsync(Patience);
+        Assert.Equal(second, read.Id);
+        Assert.Equal(ResponseStatus.Completed, read.Status);
+        Assert.Equal("ok: 3", read.GetOutputText()); // the simulator's answer to the three items of its context
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri(again.BaseAddress, "/v1/responses/" + second)))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AcmeKey);
+            using var response = await http.SendAsync(request);
+            Assert.Equal("journal", response.Headers.GetValues("x-fantasy-source").Single());
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(outputBefore, body.GetProperty("output").GetRawText()); // the output items byte for byte
+            Assert.Equal("be brief", body.GetProperty("instructions").GetString());
+            Assert.False(body.GetProperty("store").GetBoolean());
+        }
+
+        // The input items exactly as the gateway listed them before the restart: the chained turn's whole context.
+        var (status, items) = await SendAsync(again, HttpMethod.Get, $"responses/{second}/input_items?order=asc", AcmeKey);
+        Assert.Equal(200, status);
+        Assert.Equal(itemsBefore, items.GetProperty("data").GetRawText());
+        Assert.Equal(3, items.GetProperty("data").GetArrayLength());
+        var (_, firstItems) = await SendAsync(again, HttpMethod.Get, $"responses/{first}/input_items", AcmeKey);
+        Assert.Contains("first question", firstItems.GetProperty("data").GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(1, firstItems.GetProperty("data").GetArrayLength());
+
+        // Nobody else's; and once deleted, gone.
+        Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, "responses/" + second, GlobexKey)).Status);
+        Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, $"responses/{second}/input_items", GlobexKey)).Status);
+        Assert.Equal(400, (await SendAsync(again, HttpMethod.Post, $"responses/{second}/cancel", AcmeKey)).Status); // completed
+        Assert.Equal(200, (await SendAsync(again, HttpMethod.Delete, "responses/" + second, AcmeKey)).Status);
+        Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, "responses/" + second, AcmeKey)).Status);
     }
 }

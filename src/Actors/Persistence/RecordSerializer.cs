@@ -9,7 +9,7 @@ namespace Fantasy.Actors.Persistence;
 /// </summary>
 public sealed class RecordSerializer : SerializerWithStringManifest
 {
-    private const string Turn = "t";
+    internal const string Turn = "t";
     private const string Snapshot = "s";
     private const string Owner = "o";
 

@@ -69,9 +69,10 @@ internal static class Sent
 
     /// <summary>The texts of the input items of a request body, in order (user text, or the assistant's text).</summary>
     public static List<string> Texts(JsonElement body) =>
-        [.. body.GetProperty("input").EnumerateArray().Select(Text)];
+        [.. body.GetProperty("input").EnumerateArray().Select(TextOf)];
 
-    private static string Text(JsonElement item)
+    /// <summary>An item's text (user text, or the assistant's text), or its type when it has no content.</summary>
+    public static string TextOf(JsonElement item)
     {
         if (!item.TryGetProperty("content", out var content))
         {

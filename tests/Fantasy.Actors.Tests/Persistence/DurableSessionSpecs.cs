@@ -219,16 +219,29 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
         const string Marker = "PG-MARKER-93b1";
         var key = new SessionKey("acme", "pg-private");
         await using var service = DurableService.Start(sim, "postgresql", pg.ConnectionString, "fantasy.persistence.snapshot-every = 2");
-        string? last = null;
+        var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            last = (await service.TurnAsync(key, Request(User($"{Marker} {i}")), last)).ResponseId;
+            ids.Add((await service.TurnAsync(key, Request(User($"{Marker} {i}")), ids.LastOrDefault())).ResponseId!);
         }
+
+        var last = ids[^1];
+
+        // Each response read back from the journal as it answered: its whole context, its output (past a snapshot too).
+        var records = service.Sessions.Records!;
+        var third = await records.ReadResponseAsync("acme", last);
+        Assert.NotNull(third);
+        Assert.Equal("pg-private", third.Session);
+        Assert.Equal([$"{Marker} 0", "ok: 1", $"{Marker} 1", "ok: 3", $"{Marker} 2"], third.Input.Select(Sent.TextOf));
+        Assert.Equal(["ok: 5"], third.Output.Select(Sent.TextOf));
+        Assert.Equal([$"{Marker} 0"], (await records.ReadResponseAsync("acme", ids[0]))!.Input.Select(Sent.TextOf));
+        Assert.Null(await records.ReadResponseAsync("globex", last));
 
         Assert.True(await RowsWithAsync(pg.ConnectionString, Marker) > 0, "the marker is in the tables before the forget (the check can fail)");
         Assert.True(await service.Sessions.CloseAsync(key, forget: true));
         Assert.Equal(0, await RowsWithAsync(pg.ConnectionString, Marker));
-        Assert.Null(await service.Sessions.Records!.ResponseOwnerAsync("acme", last!));
+        Assert.Null(await service.Sessions.Records!.ResponseOwnerAsync("acme", last));
+        Assert.Null(await records.ReadResponseAsync("acme", last));
     }
 
     /// <summary>Journal and snapshot rows whose bytes contain <paramref name="marker"/>.</summary>
@@ -306,6 +319,7 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
         }
 
         await using var after = DurableService.Start(sim, "sqlite", Sqlite, keyed);
+        Assert.Equal([Marker], (await after.Sessions.Records!.ReadResponseAsync("acme", last!))!.Input.Select(Sent.TextOf)); // opened with the key
         var next = await after.TurnAsync(key, Request(User("next")), last);
         Assert.Equal(TurnOutcome.Completed, next.Outcome);
         Assert.Equal(Marker, Sent.Texts(Sent.Last(sim))[0]);
