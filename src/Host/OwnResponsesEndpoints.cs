@@ -8,7 +8,8 @@ namespace Fantasy.Actors.Host;
 /// <summary>
 /// <c>/v1/responses/{id}</c> for a response a turn of the caller's tenant produced through this node: retrieved, its
 /// input items listed, deleted and cancelled by the gateway from what it kept (<see cref="ResponseArchive"/>) — also
-/// <c>store:false</c> responses, which the upstream cannot return. Any other id is passed through when the tenant may
+/// <c>store:false</c> responses, which the upstream cannot return (kept by another node in cluster mode, or read back from
+/// the session's journal when no node keeps it). Any other id is passed through when the tenant may
 /// reach it (<see cref="PassThroughEndpoints"/>), and answered 404 when it is another tenant's.
 /// </summary>
 internal static class OwnResponsesEndpoints
