@@ -33,12 +33,14 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         }
     }
 
-    private Task<Gateway> StartAsync() => TestGateways.StartAsync(sim,
+    private Task<Gateway> StartAsync(params string[] extra) => TestGateways.StartAsync(sim, [
         $"--Fantasy:Tenants:acme:Keys:0={AcmeKey}",
         $"--Fantasy:Tenants:globex:Keys:0={GlobexKey}",
         "--Fantasy:Persistence:Provider=Sqlite",
         $"--Fantasy:Persistence:ConnectionString=Data Source={Path.Combine(dir, "fantasy.db")}",
-        "--Fantasy:Gateway:WarmUp=false");
+        "--Fantasy:Gateway:WarmUp=false",
+        .. extra,
+    ]);
 
     private async Task<(int Status, JsonElement Body)> SendAsync(Gateway gateway, HttpMethod method, string path, string key, string? json = null, string? session = null)
     {
@@ -143,5 +145,24 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         Assert.Equal(400, (await SendAsync(again, HttpMethod.Post, $"responses/{second}/cancel", AcmeKey)).Status); // completed
         Assert.Equal(200, (await SendAsync(again, HttpMethod.Delete, "responses/" + second, AcmeKey)).Status);
         Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, "responses/" + second, AcmeKey)).Status);
+    }
+
+    [Fact]
+    public async Task A_journal_that_cannot_be_opened_is_a_503_not_a_missing_response()
+    {
+        string id;
+        var secret = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        await using (var keyed = await StartAsync($"--Fantasy:Persistence:EncryptionKey={secret}"))
+        {
+            var (_, made) = await SendAsync(keyed, HttpMethod.Post, "responses", AcmeKey, """{"model":"sim-model","input":"sealed","store":false}""", session: "sealed");
+            id = made.GetProperty("id").GetString()!;
+        }
+
+        // Started without the key: the id is still the tenant's (its tag is not encrypted), its items cannot be read.
+        await using var unkeyed = await StartAsync();
+        var (status, error) = await SendAsync(unkeyed, HttpMethod.Get, $"responses/{id}/input_items", AcmeKey);
+        Assert.Equal(503, status);
+        Assert.Equal("persistence_unavailable", error.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("encryption-key", error.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }
