@@ -31,9 +31,12 @@ internal sealed class ResponseArchive(int capacity)
 
         // Kept as what is new: a caller resending its conversation sends the previous turn's input again, and only the
         // items after it are kept here (the rest is read from that response when asked for).
+        // A turn the gateway sent with the context of the response it chained from keeps only the caller's items too.
         var continues = turn.Continues is { } previous ? Get(previous) : null;
-        var sent = continues is null ? request.Input : [.. request.Input.Skip(turn.ContinuesItems)];
-        var chained = request.PreviousResponseId is { } parent ? Get(parent) : null;
+        var sent = continues is not null ? [.. request.Input.Skip(turn.ContinuesItems)]
+            : turn.Expanded is not null ? [.. request.Input.Skip(turn.ExpandedItems)]
+            : request.Input;
+        var chained = turn.Expanded ?? (request.PreviousResponseId is { } parent ? Get(parent) : null);
         var response = new ArchivedResponse(id, turn.Conversation, request.EffectiveStore, running, chained, continues, sent) { Json = snapshot };
         if (responses.TryAdd(id, response))
         {

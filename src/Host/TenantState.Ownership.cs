@@ -16,18 +16,18 @@ internal sealed partial class TenantState
 
     /// <summary>
     /// The kept response <paramref name="id"/>: this node's, or — in cluster mode, for a response the tenant owns — the
-    /// answer of the node that keeps it, which has done <paramref name="action"/> on it; with persistence, a
-    /// <c>store:false</c> response no node keeps is read back from its session's journal.
+    /// answer of the node that keeps it, which has done <paramref name="action"/> on it; with persistence (and
+    /// <paramref name="journal"/>), a <c>store:false</c> response no node keeps is read back from its session's journal.
     /// </summary>
     /// <exception cref="System.Data.Common.DbException">The conversation store cannot be read.</exception>
-    public async Task<(ArchivedResponse? Here, ArchiveAnswer? Elsewhere)> FindKeptAsync(string id, ArchiveAction action, CancellationToken cancellationToken)
+    public async Task<(ArchivedResponse? Here, ArchiveAnswer? Elsewhere)> FindKeptAsync(string id, ArchiveAction action, CancellationToken cancellationToken, bool journal = true)
     {
         if (Archive.Get(id) is { } here)
         {
             return (here, null);
         }
 
-        if ((ClusterSystem is null && Records is null) || await OwnsAsync(id, cancellationToken).ConfigureAwait(false) != true)
+        if ((ClusterSystem is null && (Records is null || !journal)) || await OwnsAsync(id, cancellationToken).ConfigureAwait(false) != true)
         {
             return (null, null);
         }
@@ -39,7 +39,7 @@ internal sealed partial class TenantState
 
         // Kept by no node (a restart, an eviction): a store:false response is read back from its session's journal; a
         // stored one is the upstream's to answer, whole.
-        return Records is not null && await Records.ReadResponseAsync(Options.Name, id, cancellationToken).ConfigureAwait(false) is { } recorded && !RecordedResponses.Stored(recorded)
+        return journal && Records is not null && await Records.ReadResponseAsync(Options.Name, id, cancellationToken).ConfigureAwait(false) is { } recorded && !RecordedResponses.Stored(recorded)
             ? (RecordedResponses.ToResponse(recorded), null)
             : (null, null);
     }

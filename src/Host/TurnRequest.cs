@@ -21,6 +21,15 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
 
     public int ContinuesItems { get; init; }
 
+    /// <summary>
+    /// The <c>store:false</c> response this turn chained from with <c>previous_response_id</c> when the gateway sends its
+    /// context instead (<see cref="ExpandAsync"/>): the input is that response's context and output
+    /// (<see cref="ExpandedItems"/> items), then the caller's items.
+    /// </summary>
+    public ArchivedResponse? Expanded { get; init; }
+
+    public int ExpandedItems { get; init; }
+
     public const string SessionHeader = "X-Session-Id";
 
     /// <summary>
@@ -88,6 +97,33 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             }
         }
 
+        // A store:false response the upstream no longer holds on a connection is continued from what the gateway kept.
+        ArchivedResponse? expanded = null;
+        if (request.PreviousResponseId is { } chainedFrom && (ephemeral || tenant.Held.Get(sessionId)?.ResponseId != chainedFrom))
+        {
+            try
+            {
+                expanded = await ExpandAsync(tenant, chainedFrom, ephemeral ? null : sessionId, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or System.Security.Cryptography.CryptographicException or TimeoutException)
+            {
+                return Refused(RequestProblem.OwnershipUnknown, $"Response '{chainedFrom}' could not be read to continue from it: the conversation store is unavailable ({e.Message}).", "previous_response_id");
+            }
+        }
+
+        var expandedItems = 0;
+        if (expanded is not null)
+        {
+            // The upstream gets the whole conversation, fresh; the archive keeps only the caller's items for this turn.
+            var (before, output) = (expanded.Context, expanded.Output);
+            var whole = new List<System.Text.Json.JsonElement>(before.Count + output.Count + request.Input.Count);
+            whole.AddRange(before);
+            whole.AddRange(output);
+            expandedItems = whole.Count;
+            whole.AddRange(request.Input);
+            request = request.Unchained(whole);
+        }
+
         // A conversation (Conversations API) must be the tenant's too: the upstream account may be shared by every tenant.
         if (ConversationOf(request) is { } conversation && tenant.Upstream is not { Own: true })
         {
@@ -100,7 +136,30 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             }
         }
 
-        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes, Continues = continues, ContinuesItems = continuesItems }, null);
+        return (new TurnRequest(request, ephemeral ? "eph-" + Guid.NewGuid().ToString("N") : sessionId, ephemeral) { BodyBytes = bodyBytes, Continues = continues, ContinuesItems = continuesItems, Expanded = expanded, ExpandedItems = expandedItems }, null);
+    }
+
+    /// <summary>
+    /// The response to send the context of, for a turn chaining from <paramref name="previous"/> (owned by the tenant):
+    /// a <c>store:false</c> response that ended with an answer, as a gateway node keeps it or, read back from its
+    /// session's journal, as it was recorded. The upstream holds such a response only on the connection that produced it:
+    /// a one-off turn's connection is new, and a session's holds only its latest. Null otherwise: a stored response is
+    /// the upstream's to continue, and the latest response of <paramref name="session"/> (a named session's turn) is
+    /// the session's to continue from its transcript — also after a restart, so its journal is read only for another.
+    /// </summary>
+    private static async Task<ArchivedResponse?> ExpandAsync(TenantState tenant, string previous, string? session, CancellationToken cancellationToken)
+    {
+        var (here, elsewhere) = await tenant.FindKeptAsync(previous, ArchiveAction.Read, cancellationToken, journal: false).ConfigureAwait(false);
+        var kept = here ?? (elsewhere is not null ? ArchivePeers.ToResponse(previous, elsewhere) : null);
+        if (kept is null && tenant.Records is { } records
+            && (session is null || !await records.IsLatestResponseAsync(tenant.Options.Name, session, previous, cancellationToken).ConfigureAwait(false))
+            && await records.ReadResponseAsync(tenant.Options.Name, previous, cancellationToken).ConfigureAwait(false) is { } recorded
+            && !RecordedResponses.Stored(recorded))
+        {
+            kept = RecordedResponses.ToResponse(recorded);
+        }
+
+        return kept is { Store: false, Status: "completed" or "incomplete" } ? kept : null;
     }
 
     /// <summary>The request's <c>conversation</c>: its id, given as a string or as <c>{"id": …}</c>.</summary>

@@ -294,7 +294,7 @@ public sealed class ApiSurfaceSpecs(ApiSurfaceFixture fx)
         Assert.Contains("background", error.Message, StringComparison.Ordinal);
     }
 
-    private static string? Text(ResponseItem item) => item switch
+    internal static string? Text(ResponseItem item) => item switch
     {
         MessageResponseItem message => string.Concat(message.Content.Select(c => c.Text)),
         _ => null,

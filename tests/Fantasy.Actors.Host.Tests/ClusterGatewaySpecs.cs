@@ -148,6 +148,14 @@ public sealed partial class ClusterGatewaySpecs
             Assert.Equal(System.Net.HttpStatusCode.NotFound, foreignRead.StatusCode);
         }
 
+        // A one-off turn through the second gateway chains from it by id: the first gateway's copy gives its context.
+        using (var chained = await SendAsync(http, HttpMethod.Post, second, "/v1/responses", "sk-acme", $$"""{"model":"m","store":false,"previous_response_id":"{{kept}}","input":"chained on the second"}"""))
+        {
+            var body = await chained.Content.ReadAsStringAsync();
+            Assert.True(chained.IsSuccessStatusCode, body);
+            Assert.Contains("ok: 3", body, StringComparison.Ordinal);
+        }
+
         using (var deleted = await SendAsync(http, HttpMethod.Delete, second, $"/v1/responses/{kept}", "sk-acme"))
         {
             Assert.True(deleted.IsSuccessStatusCode, await deleted.Content.ReadAsStringAsync());

@@ -139,6 +139,16 @@ public sealed class DurableOwnershipSpecs : IAsyncLifetime
         Assert.Contains("first question", firstItems.GetProperty("data").GetRawText(), StringComparison.Ordinal);
         Assert.Equal(1, firstItems.GetProperty("data").GetArrayLength());
 
+        // Chained from by id after the restart: the context comes from the journal (the upstream never held it on a
+        // connection of this process) — a one-off turn from the session's latest, and the session branching from its first.
+        var (oneOffStatus, oneOff) = await SendAsync(again, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","previous_response_id":"{{second}}","input":"third question","store":false}""");
+        Assert.Equal(200, oneOffStatus);
+        Assert.Equal("ok: 5", oneOff.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        var (branchStatus, branch) = await SendAsync(again, HttpMethod.Post, "responses", AcmeKey, $$"""{"model":"sim-model","previous_response_id":"{{first}}","input":"second, again","store":false}""", session: "journal");
+        Assert.Equal(200, branchStatus);
+        Assert.Equal("ok: 3", branch.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal(400, (await SendAsync(again, HttpMethod.Post, "responses", GlobexKey, $$"""{"model":"sim-model","previous_response_id":"{{second}}","input":"mine?","store":false}""")).Status);
+
         // Nobody else's; and once deleted, gone.
         Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, "responses/" + second, GlobexKey)).Status);
         Assert.Equal(404, (await SendAsync(again, HttpMethod.Get, $"responses/{second}/input_items", GlobexKey)).Status);

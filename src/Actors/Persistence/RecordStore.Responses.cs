@@ -64,4 +64,27 @@ public sealed partial class RecordStore
 
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="responseId"/> is the last response the journal of <paramref name="tenant"/>'s session
+    /// <paramref name="session"/> recorded: the one the session continues from its transcript when it starts again.
+    /// </summary>
+    /// <exception cref="DbException">The database cannot be read.</exception>
+    public async Task<bool> IsLatestResponseAsync(string tenant, string session, string responseId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tags FROM journal WHERE persistence_id = @p AND NOT deleted AND tags IS NOT NULL AND tags <> '' ORDER BY sequence_number DESC LIMIT 1";
+        Add(command, "p", SessionPersistenceId(tenant, session));
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string tags
+                && tags == ";" + SessionJournal.ResponseTag(responseId) + ";";
+        }
+        catch (DbException e) when (IsMissingTable(e))
+        {
+            return false;
+        }
+    }
 }

@@ -147,13 +147,21 @@ public sealed class ResponseRequest
     internal int ItemsByDigest { get; set; }
 
     /// <summary>A copy with other input items.</summary>
-    public ResponseRequest WithInput(IReadOnlyList<JsonElement> input) => new()
+    public ResponseRequest WithInput(IReadOnlyList<JsonElement> input) => Copy(input, PreviousResponseId);
+
+    /// <summary>
+    /// A copy that chains from nothing: <paramref name="input"/> is the whole conversation (the context of the response
+    /// this request chained from, that response's output, then this request's input).
+    /// </summary>
+    public ResponseRequest Unchained(IReadOnlyList<JsonElement> input) => Copy(input, previousResponseId: null);
+
+    private ResponseRequest Copy(IReadOnlyList<JsonElement> input, string? previousResponseId) => new()
     {
         Model = Model, Instructions = Instructions, Input = input, Tools = Tools, ToolChoice = ToolChoice,
         ParallelToolCalls = ParallelToolCalls, Store = Store, Reasoning = Reasoning, Text = Text, Include = Include,
         MaxOutputTokens = MaxOutputTokens, Metadata = Metadata, PromptCacheKey = PromptCacheKey,
         Temperature = Temperature, TopP = TopP, Truncation = Truncation, User = User,
-        PreviousResponseId = PreviousResponseId, Stream = Stream, Background = Background, Generate = Generate,
+        PreviousResponseId = previousResponseId, Stream = Stream, Background = Background, Generate = Generate,
         StreamId = StreamId, Extra = Extra,
     };
 

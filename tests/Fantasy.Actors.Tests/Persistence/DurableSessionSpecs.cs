@@ -237,6 +237,12 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
         Assert.Equal([$"{Marker} 0"], (await records.ReadResponseAsync("acme", ids[0]))!.Input.Select(Sent.TextOf));
         Assert.Null(await records.ReadResponseAsync("globex", last));
 
+        // The session's latest response is known without reading its journal through.
+        Assert.True(await records.IsLatestResponseAsync("acme", "pg-private", last));
+        Assert.False(await records.IsLatestResponseAsync("acme", "pg-private", ids[1]));
+        Assert.False(await records.IsLatestResponseAsync("acme", "another", last));
+        Assert.False(await records.IsLatestResponseAsync("globex", "pg-private", last));
+
         Assert.True(await RowsWithAsync(pg.ConnectionString, Marker) > 0, "the marker is in the tables before the forget (the check can fail)");
         Assert.True(await service.Sessions.CloseAsync(key, forget: true));
         Assert.Equal(0, await RowsWithAsync(pg.ConnectionString, Marker));
