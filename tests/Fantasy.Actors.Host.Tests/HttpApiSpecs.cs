@@ -119,16 +119,18 @@ public sealed class HttpApiSpecs(GatewayFixture fx)
     }
 
     [Fact]
-    public async Task A_streaming_turn_chaining_from_the_tenants_own_id_of_another_session_gets_a_400_not_a_stream()
+    public async Task A_streaming_turn_chaining_from_the_tenants_own_store_false_id_of_another_session_streams_with_its_context()
     {
         var (_, first, _) = await SendAsync(fx.Post("""{"model":"m","input":"hello","store":false}""", sessionId: "owner-a"));
         var id = first.GetProperty("id").GetString();
 
-        // The tenant owns the id, so the gateway lets it through; the other session's connection never held it.
-        var (status, body, response) = await SendAsync(fx.Post($$"""{"model":"m","input":"next","stream":true,"store":false,"previous_response_id":"{{id}}"}""", sessionId: "owner-b"));
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.NotEqual("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        AssertError(body, "previous_response_not_found");
+        // The other session's connection never held it, and the upstream did not store it: the gateway sends its context.
+        var (status, _, response) = await SendAsync(fx.Post($$"""{"model":"m","input":"next","stream":true,"store":false,"previous_response_id":"{{id}}"}""", sessionId: "owner-b"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var stream = await response.Content.ReadAsStringAsync();
+        Assert.Contains("response.completed", stream, StringComparison.Ordinal);
+        Assert.Contains("ok: 3", stream, StringComparison.Ordinal); // hello, its answer, next
     }
 
     [Fact]
