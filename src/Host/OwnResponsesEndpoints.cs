@@ -152,7 +152,7 @@ internal static class OwnResponsesEndpoints
                 : elsewhere is not null ? new Kept(ArchivePeers.ToResponse(id, elsewhere), null, elsewhere)
                 : null;
         }
-        catch (Exception e) when (e is System.Data.Common.DbException or System.Security.Cryptography.CryptographicException or TimeoutException)
+        catch (Exception e) when (TenantState.CannotRead(e))
         {
             await OpenAIErrors.WriteAsync(context, 503, $"Response '{id}' could not be read: the conversation store is unavailable ({e.Message}). Retry the request.", "server_error", code: "persistence_unavailable", retryAfter: TimeSpan.FromSeconds(1));
             return Kept.Answered;

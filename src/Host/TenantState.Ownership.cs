@@ -16,18 +16,19 @@ internal sealed partial class TenantState
 
     /// <summary>
     /// The kept response <paramref name="id"/>: this node's, or — in cluster mode, for a response the tenant owns — the
-    /// answer of the node that keeps it, which has done <paramref name="action"/> on it; with persistence (and
-    /// <paramref name="journal"/>), a <c>store:false</c> response no node keeps is read back from its session's journal.
+    /// answer of the node that keeps it, which has done <paramref name="action"/> on it; with persistence, a
+    /// <c>store:false</c> response no node keeps is read back from its session's journal — unless it is the latest response
+    /// of <paramref name="unlessLatestOf"/> (a session continues its own latest from its transcript: one row is read).
     /// </summary>
-    /// <exception cref="System.Data.Common.DbException">The conversation store cannot be read.</exception>
-    public async Task<(ArchivedResponse? Here, ArchiveAnswer? Elsewhere)> FindKeptAsync(string id, ArchiveAction action, CancellationToken cancellationToken, bool journal = true)
+    /// <exception cref="System.Data.Common.DbException">The conversation store cannot be read (<see cref="CannotRead"/>).</exception>
+    public async Task<(ArchivedResponse? Here, ArchiveAnswer? Elsewhere)> FindKeptAsync(string id, ArchiveAction action, CancellationToken cancellationToken, string? unlessLatestOf = null)
     {
         if (Archive.Get(id) is { } here)
         {
             return (here, null);
         }
 
-        if ((ClusterSystem is null && (Records is null || !journal)) || await OwnsAsync(id, cancellationToken).ConfigureAwait(false) != true)
+        if ((ClusterSystem is null && Records is null) || await OwnsAsync(id, cancellationToken).ConfigureAwait(false) != true)
         {
             return (null, null);
         }
@@ -39,10 +40,16 @@ internal sealed partial class TenantState
 
         // Kept by no node (a restart, an eviction): a store:false response is read back from its session's journal; a
         // stored one is the upstream's to answer, whole.
-        return journal && Records is not null && await Records.ReadResponseAsync(Options.Name, id, cancellationToken).ConfigureAwait(false) is { } recorded && !RecordedResponses.Stored(recorded)
+        return Records is not null
+            && (unlessLatestOf is null || !await Records.IsLatestResponseAsync(Options.Name, unlessLatestOf, id, cancellationToken).ConfigureAwait(false))
+            && await Records.ReadResponseAsync(Options.Name, id, cancellationToken).ConfigureAwait(false) is { } recorded && !RecordedResponses.Stored(recorded)
             ? (RecordedResponses.ToResponse(recorded), null)
             : (null, null);
     }
+
+    /// <summary>What reading the conversation store can throw when it is unavailable, or its records cannot be opened.</summary>
+    public static bool CannotRead(Exception e) =>
+        e is System.Data.Common.DbException or System.Security.Cryptography.CryptographicException or TimeoutException;
 
     /// <summary>Where requests passed through go for this tenant, with which key; null when the gateway passes nothing through.</summary>
     public UpstreamTarget? Upstream { get; init; }

@@ -105,7 +105,7 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
             {
                 expanded = await ExpandAsync(tenant, chainedFrom, ephemeral ? null : sessionId, context.RequestAborted).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or System.Security.Cryptography.CryptographicException or TimeoutException)
+            catch (Exception e) when (TenantState.CannotRead(e))
             {
                 return Refused(RequestProblem.OwnershipUnknown, $"Response '{chainedFrom}' could not be read to continue from it: the conversation store is unavailable ({e.Message}).", "previous_response_id");
             }
@@ -149,16 +149,8 @@ internal sealed record TurnRequest(ResponseRequest Request, string Conversation,
     /// </summary>
     private static async Task<ArchivedResponse?> ExpandAsync(TenantState tenant, string previous, string? session, CancellationToken cancellationToken)
     {
-        var (here, elsewhere) = await tenant.FindKeptAsync(previous, ArchiveAction.Read, cancellationToken, journal: false).ConfigureAwait(false);
+        var (here, elsewhere) = await tenant.FindKeptAsync(previous, ArchiveAction.Read, cancellationToken, unlessLatestOf: session).ConfigureAwait(false);
         var kept = here ?? (elsewhere is not null ? ArchivePeers.ToResponse(previous, elsewhere) : null);
-        if (kept is null && tenant.Records is { } records
-            && (session is null || !await records.IsLatestResponseAsync(tenant.Options.Name, session, previous, cancellationToken).ConfigureAwait(false))
-            && await records.ReadResponseAsync(tenant.Options.Name, previous, cancellationToken).ConfigureAwait(false) is { } recorded
-            && !RecordedResponses.Stored(recorded))
-        {
-            kept = RecordedResponses.ToResponse(recorded);
-        }
-
         return kept is { Store: false, Status: "completed" or "incomplete" } ? kept : null;
     }
 
