@@ -152,8 +152,14 @@ internal sealed class SimulatorEngine(SimulatorOptions options, SimulatorFaults 
         return SimError.RateLimited(limit!, limit == "requests" ? Options.RequestsPerMinute : Options.TokensPerMinute, wait, Budget.Headers());
     }
 
+    /// <summary>
+    /// This simulator's part of every id: ids stay unique across its restarts, as the API's are (a gateway that keeps
+    /// conversations across a restart would otherwise meet a new response under an id it already holds).
+    /// </summary>
+    private readonly string instance = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+
     public string NewResponseId() =>
-        "resp_sim" + Interlocked.Increment(ref nextResponse).ToString("x8", CultureInfo.InvariantCulture);
+        "resp_sim" + instance + Interlocked.Increment(ref nextResponse).ToString("x8", CultureInfo.InvariantCulture);
 
     public static SimError? Validate(ResponseRequest request, bool webSocket)
     {
