@@ -157,12 +157,18 @@ public sealed class DurableSessionSpecs : IAsyncLifetime
             await check.OpenAsync();
             await using var sql = check.CreateCommand();
             sql.CommandText = "SELECT COUNT(*), MAX(sequence_number) FROM snapshot WHERE persistence_id = 'fantasy-session|acme|long'";
-            await using (var reader = await sql.ExecuteReaderAsync())
+
+            // The snapshot is saved (and the one before it deleted) after the event it follows, not before that turn's terminal: wait for it (bounded).
+            var (count, newest) = (0L, 0L);
+            for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30); (newest < 10 || count != 1) && DateTime.UtcNow < deadline; await Task.Delay(20))
             {
+                await using var reader = await sql.ExecuteReaderAsync();
                 Assert.True(await reader.ReadAsync());
-                Assert.Equal(1L, reader.GetInt64(0));
-                Assert.Equal(10L, reader.GetInt64(1));
+                (count, newest) = (reader.GetInt64(0), reader.IsDBNull(1) ? 0 : reader.GetInt64(1));
             }
+
+            Assert.Equal(10L, newest);
+            Assert.Equal(1L, count);
 
             sql.CommandText = "DELETE FROM journal WHERE persistence_id = 'fantasy-session|acme|long' AND sequence_number <= 10";
             Assert.Equal(10, await sql.ExecuteNonQueryAsync());
